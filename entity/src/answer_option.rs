@@ -1,0 +1,22 @@
+//! `answer_option`: a choice of a question, with the maturity level it gives.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "answer_option")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub question_id: Uuid,
+    pub key: String,
+    pub label_sv: String,
+    pub label_en: String,
+    pub position: i32,
+    /// The level (1..4) this option gives on a maturity question; null elsewhere.
+    pub maturity_level: Option<i32>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,53 @@
+//! Enumerations stored as short strings, readable in SQL on both databases.
+
+use sea_orm::entity::prelude::*;
+
+/// Life cycle of a survey round (enkätomgång).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum RoundStatus {
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
+    #[sea_orm(string_value = "PUBLISHED")]
+    Published,
+}
+
+/// How a question is answered.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum QuestionKind {
+    #[sea_orm(string_value = "SINGLE_CHOICE")]
+    SingleChoice,
+    #[sea_orm(string_value = "MULTI_CHOICE")]
+    MultiChoice,
+    #[sea_orm(string_value = "NUMBER")]
+    Number,
+    #[sea_orm(string_value = "TEXT")]
+    Text,
+}
+
+/// Where a municipality's response stands.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ResponseStatus {
+    #[sea_orm(string_value = "NOT_STARTED")]
+    NotStarted,
+    #[sea_orm(string_value = "IN_PROGRESS")]
+    InProgress,
+    #[sea_orm(string_value = "SUBMITTED")]
+    Submitted,
+}
+
+/// The level of a segment in a classification's hierarchy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum SegmentKind {
+    #[sea_orm(string_value = "GROUP")]
+    Group,
+    #[sea_orm(string_value = "SUBGROUP")]
+    Subgroup,
+}

@@ -1,0 +1,22 @@
+//! Database migrations and the reference-data loaders of mognad.
+//!
+//! [`Migrator`] creates the schema on SQLite and PostgreSQL alike;
+//! [`seed::reference`] loads the municipalities, classifications and the 2019
+//! and 2023 questionnaires from data files compiled into the binary, so that a
+//! running server never depends on `../shared`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_init;
+pub mod reference;
+pub mod seed;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_init::Migration)]
+    }
+}

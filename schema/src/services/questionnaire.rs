@@ -1,0 +1,87 @@
+//! Batched loads of a round's questionnaire: one query per level (areas,
+//! questions, options) however many rounds, areas or questions are asked for.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use entity::{answer_option, area, question, survey_round};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Groups rows by a key, keeping their order.
+fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut map: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        map.entry(key(&row)).or_default().push(row);
+    }
+    map
+}
+
+/// Areas of rounds, by round id, in questionnaire order.
+pub struct AreasByRound(pub DatabaseConnection);
+
+impl Loader<Uuid> for AreasByRound {
+    type Value = Vec<area::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = area::Entity::find()
+            .filter(area::Column::RoundId.is_in(keys.iter().copied()))
+            .order_by_asc(area::Column::Position)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |a| a.round_id))
+    }
+}
+
+/// Questions of areas, by area id, in questionnaire order.
+pub struct QuestionsByArea(pub DatabaseConnection);
+
+impl Loader<Uuid> for QuestionsByArea {
+    type Value = Vec<question::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = question::Entity::find()
+            .filter(question::Column::AreaId.is_in(keys.iter().copied()))
+            .order_by_asc(question::Column::Position)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |q| q.area_id))
+    }
+}
+
+/// Options of questions, by question id, in the question's order.
+pub struct OptionsByQuestion(pub DatabaseConnection);
+
+impl Loader<Uuid> for OptionsByQuestion {
+    type Value = Vec<answer_option::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = answer_option::Entity::find()
+            .filter(answer_option::Column::QuestionId.is_in(keys.iter().copied()))
+            .order_by_asc(answer_option::Column::Position)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |o| o.question_id))
+    }
+}
+
+/// Rounds by id (for `baseline`).
+pub struct RoundById(pub DatabaseConnection);
+
+impl Loader<Uuid> for RoundById {
+    type Value = survey_round::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = survey_round::Entity::find()
+            .filter(survey_round::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}

@@ -1,0 +1,58 @@
+//! Reading survey rounds, with the visibility rule of the contract: DRAFT
+//! rounds only for SKR.
+
+use entity::{RoundStatus, survey_round};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
+
+/// Parses a round id; a malformed id names no round.
+pub fn parse_id(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id).ok()
+}
+
+fn visible(principal: &Principal, round: &survey_round::Model) -> bool {
+    principal.is_skr() || round.status != RoundStatus::Draft
+}
+
+/// The rounds the principal may see, by year, optionally of one status.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    status: Option<RoundStatus>,
+) -> ApiResult<Vec<survey_round::Model>> {
+    let mut query = survey_round::Entity::find().order_by_asc(survey_round::Column::Year);
+    if let Some(s) = status {
+        query = query.filter(survey_round::Column::Status.eq(s));
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| visible(principal, r))
+        .collect())
+}
+
+/// One round by id and/or year; `None` when it does not exist or is hidden.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Option<&str>,
+    year: Option<i32>,
+) -> ApiResult<Option<survey_round::Model>> {
+    let mut query = survey_round::Entity::find();
+    match (id, year) {
+        (None, None) => return Err(ApiError::bad_input("give the round's id or year")),
+        (Some(id), _) => match parse_id(id) {
+            Some(uuid) => query = query.filter(survey_round::Column::Id.eq(uuid)),
+            None => return Ok(None),
+        },
+        (None, Some(_)) => {}
+    }
+    if let Some(y) = year {
+        query = query.filter(survey_round::Column::Year.eq(y));
+    }
+    Ok(query.one(db).await?.filter(|r| visible(principal, r)))
+}

@@ -1,0 +1,6 @@
+//! GraphQL output types. Each wraps a row or a service value and exposes only
+//! the fields the API promises, so no column leaks by accident.
+
+pub mod municipality;
+pub mod round;
+pub mod viewer;

@@ -1,0 +1,263 @@
+//! `SurveyRound` (enkätomgång) and its questionnaire: `Area`, `Question`, `AnswerOption`.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{answer_option, area, question, survey_round};
+
+use crate::principal::Principal;
+use crate::services::questionnaire::{AreasByRound, OptionsByQuestion, QuestionsByArea, RoundById};
+
+/// Life cycle of a round: DRAFT -> OPEN -> CLOSED -> PUBLISHED.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RoundStatus {
+    Draft,
+    Open,
+    Closed,
+    Published,
+}
+
+impl From<entity::RoundStatus> for RoundStatus {
+    fn from(s: entity::RoundStatus) -> Self {
+        match s {
+            entity::RoundStatus::Draft => Self::Draft,
+            entity::RoundStatus::Open => Self::Open,
+            entity::RoundStatus::Closed => Self::Closed,
+            entity::RoundStatus::Published => Self::Published,
+        }
+    }
+}
+
+impl From<RoundStatus> for entity::RoundStatus {
+    fn from(s: RoundStatus) -> Self {
+        match s {
+            RoundStatus::Draft => Self::Draft,
+            RoundStatus::Open => Self::Open,
+            RoundStatus::Closed => Self::Closed,
+            RoundStatus::Published => Self::Published,
+        }
+    }
+}
+
+/// How a question is answered.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum QuestionKind {
+    SingleChoice,
+    MultiChoice,
+    Number,
+    Text,
+}
+
+impl From<entity::QuestionKind> for QuestionKind {
+    fn from(k: entity::QuestionKind) -> Self {
+        match k {
+            entity::QuestionKind::SingleChoice => Self::SingleChoice,
+            entity::QuestionKind::MultiChoice => Self::MultiChoice,
+            entity::QuestionKind::Number => Self::Number,
+            entity::QuestionKind::Text => Self::Text,
+        }
+    }
+}
+
+/// One round of the follow-up (enkätomgång).
+pub struct SurveyRound(pub survey_round::Model);
+
+#[Object]
+impl SurveyRound {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn year(&self) -> i32 {
+        self.0.year
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn status(&self) -> RoundStatus {
+        self.0.status.into()
+    }
+
+    async fn opens_at(&self) -> Option<DateTime<Utc>> {
+        self.0.opens_at
+    }
+
+    async fn closes_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closes_at
+    }
+
+    /// The round this one is compared with by default (2023 -> 2019).
+    async fn baseline(&self, ctx: &Context<'_>) -> Result<Option<SurveyRound>> {
+        let Some(id) = self.0.baseline_id else {
+            return Ok(None);
+        };
+        let round = ctx.data::<DataLoader<RoundById>>()?.load_one(id).await?;
+        let principal = Principal::of(ctx);
+        Ok(round
+            .filter(|r| principal.is_skr() || r.status != entity::RoundStatus::Draft)
+            .map(SurveyRound))
+    }
+
+    /// The questionnaire's areas in order.
+    async fn areas(&self, ctx: &Context<'_>) -> Result<Vec<Area>> {
+        let areas = ctx
+            .data::<DataLoader<AreasByRound>>()?
+            .load_one(self.0.id)
+            .await?;
+        Ok(areas.unwrap_or_default().into_iter().map(Area).collect())
+    }
+
+    /// What the round is; for demo rounds, that its answers are fictitious.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// True where the round's answers are generated demo data: only the
+    /// totals match the published report, no municipality's answers are real.
+    async fn demo(&self) -> bool {
+        self.0.demo
+    }
+}
+
+/// A follow-up area (uppföljningsområde).
+pub struct Area(pub area::Model);
+
+#[Object]
+impl Area {
+    async fn key(&self) -> &str {
+        &self.0.key
+    }
+
+    /// 1..9 for the nine maturity areas, in the order of the report's tables; null for areas without a maturity score.
+    async fn number(&self) -> Option<i32> {
+        self.0.number
+    }
+
+    /// The title in Swedish.
+    async fn title(&self) -> &str {
+        &self.0.title_sv
+    }
+
+    /// The title in English.
+    async fn title_en(&self) -> &str {
+        &self.0.title_en
+    }
+
+    async fn questions(&self, ctx: &Context<'_>) -> Result<Vec<Question>> {
+        let questions = ctx
+            .data::<DataLoader<QuestionsByArea>>()?
+            .load_one(self.0.id)
+            .await?;
+        Ok(questions
+            .unwrap_or_default()
+            .into_iter()
+            .map(Question)
+            .collect())
+    }
+}
+
+/// A question is asked only when another question has one of these answers.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct QuestionCondition {
+    pub question_key: String,
+    pub option_keys: Vec<String>,
+}
+
+/// One question of a round's questionnaire.
+pub struct Question(pub question::Model);
+
+#[Object]
+impl Question {
+    /// Stable across rounds, so that rounds can be compared question by question.
+    async fn key(&self) -> &str {
+        &self.0.key
+    }
+
+    /// The question in Swedish.
+    async fn text(&self) -> &str {
+        &self.0.text_sv
+    }
+
+    /// The question in English.
+    async fn text_en(&self) -> &str {
+        &self.0.text_en
+    }
+
+    async fn kind(&self) -> QuestionKind {
+        self.0.kind.into()
+    }
+
+    /// Must be answered before the response can be submitted (when its condition holds).
+    async fn required(&self) -> bool {
+        self.0.required
+    }
+
+    async fn options(&self, ctx: &Context<'_>) -> Result<Vec<AnswerOption>> {
+        let options = ctx
+            .data::<DataLoader<OptionsByQuestion>>()?
+            .load_one(self.0.id)
+            .await?;
+        Ok(options
+            .unwrap_or_default()
+            .into_iter()
+            .map(AnswerOption)
+            .collect())
+    }
+
+    /// True where the answer sets the maturity level of the question's area.
+    async fn maturity(&self) -> bool {
+        self.0.maturity
+    }
+
+    /// Set where the question is asked only after a given answer to another question.
+    async fn condition(&self) -> Option<QuestionCondition> {
+        let key = self.0.condition_question_key.clone()?;
+        let options = self.0.condition_option_keys.as_deref().unwrap_or("[]");
+        Some(QuestionCondition {
+            question_key: key,
+            option_keys: serde_json::from_str(options).unwrap_or_default(),
+        })
+    }
+
+    /// Smallest accepted answer of a NUMBER question.
+    async fn min_number(&self) -> Option<f64> {
+        self.0.min_number
+    }
+
+    /// Largest accepted answer of a NUMBER question.
+    async fn max_number(&self) -> Option<f64> {
+        self.0.max_number
+    }
+
+    /// Longest accepted answer of a TEXT question, in characters.
+    async fn max_length(&self) -> Option<i32> {
+        self.0.max_length
+    }
+}
+
+/// A choice of a question.
+pub struct AnswerOption(pub answer_option::Model);
+
+#[Object]
+impl AnswerOption {
+    async fn key(&self) -> &str {
+        &self.0.key
+    }
+
+    /// The label in Swedish.
+    async fn label(&self) -> &str {
+        &self.0.label_sv
+    }
+
+    /// The label in English.
+    async fn label_en(&self) -> &str {
+        &self.0.label_en
+    }
+
+    /// The maturity level this option gives, on maturity questions; null elsewhere.
+    async fn maturity_level(&self) -> Option<i32> {
+        self.0.maturity_level
+    }
+}

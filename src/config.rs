@@ -1,0 +1,313 @@
+//! Typed configuration from `MOGNAD_*` environment variables and an optional
+//! `mognad.toml` (the same keys, lower case without the prefix, or as written
+//! in the environment). The environment wins over the file.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `MOGNAD_DATABASE_URL` | SQLite file `<data dir>/mognad.sqlite` | `sqlite://…` or `postgres://…` |
+//! | `MOGNAD_DATA_DIR` | `./data` | the embedded database and the dev-mode secret |
+//! | `MOGNAD_LISTEN` | `127.0.0.1:8080` | address to serve on (port 0: any free port) |
+//! | `MOGNAD_JWT_SECRET` | none | HS256 secret, at least 32 bytes |
+//! | `MOGNAD_JWT_ISSUER` | `mognad` | required `iss` |
+//! | `MOGNAD_JWT_AUDIENCE` | `mognad-api` | required `aud` |
+//! | `MOGNAD_JWKS_FILE` | none | public keys (RS256, ES256, EdDSA) chosen by `kid` |
+//! | `MOGNAD_MIN_CELL` | `5` | fewest respondents a shown aggregate cell may have |
+//! | `MOGNAD_CORS_ORIGINS` | none | comma-separated origins allowed by CORS |
+//! | `MOGNAD_MAX_BODY_BYTES` | `65536` | largest accepted request body |
+//! | `MOGNAD_CONFIG` | `./mognad.toml` if present | the configuration file |
+//! | `RUST_LOG` | `info` | log filter |
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: an SQLite file in the data folder. The demo
+    /// answers are loaded into it when it is new.
+    Embedded,
+    /// An explicit URL (`sqlite://…` or `postgres://…`).
+    Url(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database: Database,
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub jwks_file: Option<PathBuf>,
+    pub min_cell: u32,
+    pub cors_origins: Vec<String>,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: Database::Embedded,
+            data_dir: PathBuf::from("data"),
+            listen: "127.0.0.1:8080".into(),
+            jwt_secret: None,
+            jwt_issuer: "mognad".into(),
+            jwt_audience: "mognad-api".into(),
+            jwks_file: None,
+            min_cell: 5,
+            cors_origins: Vec::new(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+const KEYS: [&str; 10] = [
+    "DATABASE_URL",
+    "DATA_DIR",
+    "LISTEN",
+    "JWT_SECRET",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "JWKS_FILE",
+    "MIN_CELL",
+    "CORS_ORIGINS",
+    "MAX_BODY_BYTES",
+];
+
+impl Config {
+    /// Reads `mognad.toml` (if any) and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let file = match env.get("MOGNAD_CONFIG") {
+            Some(path) => Some(PathBuf::from(path)),
+            None => Some(PathBuf::from("mognad.toml")).filter(|p| p.exists()),
+        };
+        let mut values = match file {
+            Some(path) => read_file(&path)?,
+            None => HashMap::new(),
+        };
+        for key in KEYS {
+            if let Some(v) = env.get(&format!("MOGNAD_{key}")) {
+                values.insert(key.to_owned(), v.clone());
+            }
+        }
+        Self::from_values(&values)
+    }
+
+    /// Builds a configuration from `KEY -> value` (keys without the prefix).
+    pub fn from_values(values: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        let get = |k: &str| {
+            values
+                .get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(url) = get("DATABASE_URL") {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(ConfigError::Invalid {
+                    key: "MOGNAD_DATABASE_URL",
+                    message: "must start with sqlite: or postgres://".into(),
+                });
+            }
+            c.database = Database::Url(url);
+        }
+        if let Some(dir) = get("DATA_DIR") {
+            c.data_dir = PathBuf::from(dir);
+        }
+        if let Some(listen) = get("LISTEN") {
+            c.listen = listen;
+        }
+        // The secret is taken as given (not trimmed); only an empty one counts as unset.
+        c.jwt_secret = values
+            .get("JWT_SECRET")
+            .filter(|s| !s.is_empty())
+            .map(|s| Secret::new(s.clone()));
+        if let Some(iss) = get("JWT_ISSUER") {
+            c.jwt_issuer = iss;
+        }
+        if let Some(aud) = get("JWT_AUDIENCE") {
+            c.jwt_audience = aud;
+        }
+        c.jwks_file = get("JWKS_FILE").map(PathBuf::from);
+        if let Some(n) = get("MIN_CELL") {
+            c.min_cell =
+                n.parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: "MOGNAD_MIN_CELL",
+                        message: format!("{n:?} is not a whole number of at least 1"),
+                    })?;
+        }
+        if let Some(origins) = get("CORS_ORIGINS") {
+            c.cors_origins = origins
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
+        if let Some(n) = get("MAX_BODY_BYTES") {
+            c.max_body_bytes =
+                n.parse()
+                    .ok()
+                    .filter(|n| *n >= 1024)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: "MOGNAD_MAX_BODY_BYTES",
+                        message: format!("{n:?} is not a whole number of at least 1024"),
+                    })?;
+        }
+        Ok(c)
+    }
+
+    /// The database URL to connect to.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Database::Url(url) => url.clone(),
+            Database::Embedded => {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    self.data_dir.join("mognad.sqlite").display()
+                )
+            }
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::File {
+            path: shown.clone(),
+            message: e.message().to_owned(),
+        })?;
+    let mut values = HashMap::new();
+    for (key, value) in table {
+        let upper = key.to_ascii_uppercase();
+        let name = upper.strip_prefix("MOGNAD_").unwrap_or(&upper).to_owned();
+        if !KEYS.contains(&name.as_str()) {
+            return Err(ConfigError::File {
+                path: shown,
+                message: format!("unknown key {key:?}"),
+            });
+        }
+        let text = match value {
+            toml::Value::Array(items) => items
+                .iter()
+                .map(scalar)
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.join(",")),
+            other => scalar(&other),
+        }
+        .ok_or_else(|| ConfigError::File {
+            path: shown.clone(),
+            message: format!("{key}: expected a string, number or list"),
+        })?;
+        values.insert(name, text);
+    }
+    Ok(values)
+}
+
+fn scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = Config::from_values(&HashMap::new()).unwrap();
+        assert_eq!(c.database, Database::Embedded);
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.jwt_issuer, "mognad");
+        assert_eq!(c.jwt_audience, "mognad-api");
+        assert_eq!(c.min_cell, 5);
+        assert!(c.database_url().starts_with("sqlite://data/mognad.sqlite"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_name() {
+        let err = Config::from_values(&values(&[("MIN_CELL", "zero")])).unwrap_err();
+        assert!(err.to_string().contains("MOGNAD_MIN_CELL"));
+        let err = Config::from_values(&values(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(err.to_string().contains("MOGNAD_DATABASE_URL"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::from_values(&values(&[("JWT_SECRET", "x".repeat(40).as_str())])).unwrap();
+        assert!(!format!("{c:?}").contains("xxxx"));
+    }
+
+    #[test]
+    fn file_keys_may_carry_the_prefix_or_not() {
+        let dir = std::env::temp_dir().join(format!("mognad-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mognad.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nMOGNAD_MIN_CELL = 3\ncors_origins = [\"https://a.se\", \"https://b.se\"]\n").unwrap();
+        let c = Config::from_values(&read_file(&path).unwrap()).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.min_cell, 3);
+        assert_eq!(c.cors_origins, ["https://a.se", "https://b.se"]);
+        std::fs::write(&path, "colour = \"blue\"\n").unwrap();
+        assert!(read_file(&path).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

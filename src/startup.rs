@@ -1,0 +1,120 @@
+//! `Application::build(config)`: connect, migrate, load reference data when the
+//! database is new, build the schema and bind the server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Authenticator;
+use crate::config::{Config, Database};
+use crate::db::{self, StatementCounter};
+use crate::http::{self, AppState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Connect(#[from] db::ConnectError),
+    #[error("migration failed: {0}")]
+    Migrate(sea_orm::DbErr),
+    #[error("loading the reference data failed: {0}")]
+    Seed(#[from] migration::seed::SeedError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    /// Connects, migrates, seeds an empty database and binds `config.listen`.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let (db, statements) = prepare_database(&config).await?;
+        let listener =
+            TcpListener::bind(&config.listen).map_err(|source| StartupError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?
+            .port();
+        let state = Arc::new(AppState {
+            schema: schema::build(db.clone(), schema::Limits::default()),
+            db: db.clone(),
+            auth: Authenticator,
+            statements,
+            max_body_bytes: config.max_body_bytes,
+            graphql_requests: AtomicU64::new(0),
+        });
+        let origins = config.cors_origins.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::cors(&origins))
+                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("mognad::http"))
+                .app_data(web::Data::new(state.clone()))
+                .configure(http::routes)
+        })
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|source| StartupError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?
+        .run();
+        tracing::info!(port, "mognad listening; GraphiQL at /graphql");
+        Ok(Self { port, server, db })
+    }
+
+    /// The port the server is bound to (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database connection the server uses.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Runs until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects and migrates; loads the reference data into an empty database.
+pub async fn prepare_database(
+    config: &Config,
+) -> Result<(DatabaseConnection, StatementCounter), StartupError> {
+    let (db, statements) = db::connect(config).await?;
+    Migrator::up(&db, None)
+        .await
+        .map_err(StartupError::Migrate)?;
+    if migration::seed::is_empty(&db)
+        .await
+        .map_err(StartupError::Migrate)?
+    {
+        let report = migration::seed::reference(&db).await?;
+        tracing::info!(?report, "loaded the reference data into the new database");
+        if config.database == Database::Embedded {
+            tracing::info!(
+                "embedded database: demo answers arrive with `mognad seed --demo` (not yet available)"
+            );
+        }
+    }
+    Ok((db, statements))
+}

@@ -1,0 +1,13 @@
+//! One tracing subscriber for the process; `RUST_LOG` sets the filter.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber (once; later calls are ignored, as in tests).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
