@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 pub use error::{ApiError, ApiResult};
 pub use principal::{KommunScope, Principal, Role};
 
-/// The root query: one part per feature.
+// The root query: one part per feature (a plain comment: doc comments become API descriptions).
 #[derive(MergedObject, Default)]
 pub struct Query(query::ReferenceQuery);
 

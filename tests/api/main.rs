@@ -1,1 +1,8 @@
-fn main() {}
+//! The black-box test suite: the real server over HTTP, on SQLite and (with
+//! `MOGNAD_TEST_DATABASE_URL`) on PostgreSQL.
+
+mod helpers;
+mod http;
+mod reference;
+mod schema_sdl;
+mod seed;

@@ -1,0 +1,193 @@
+//! `spawn_app`: the real Application on port 0 against a fresh database.
+//!
+//! SQLite by default (a new file per test). With `MOGNAD_TEST_DATABASE_URL`
+//! set to a PostgreSQL server URL, each test gets its own new database on that
+//! server, dropped when the test ends.
+
+use std::path::PathBuf;
+
+use mognad::config::{Config, Database};
+use mognad::startup::Application;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub database_url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// The PostgreSQL server the suite runs against, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("MOGNAD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh, empty database: its URL and how to remove it.
+async fn fresh_database() -> (String, Cleanup) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match postgres_url() {
+        Some(admin_url) => {
+            let name = format!("mognad_test_{id}");
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to MOGNAD_TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .expect("URL with a database name");
+            (
+                format!("{base}/{name}"),
+                Cleanup::Postgres { admin_url, name },
+            )
+        }
+        None => {
+            let dir = std::env::temp_dir().join(format!("mognad-test-{id}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            (
+                format!("sqlite://{}?mode=rwc", dir.join("test.sqlite").display()),
+                Cleanup::Dir(dir),
+            )
+        }
+    }
+}
+
+/// A configuration for tests: the given database, port 0.
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        database: Database::Url(database_url.to_owned()),
+        listen: "127.0.0.1:0".into(),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after `adjust` has changed the test configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var_os("RUST_LOG").is_some() {
+        mognad::telemetry::init();
+    }
+    let (database_url, cleanup) = fresh_database().await;
+    let mut config = test_config(&database_url);
+    adjust(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        database_url,
+        cleanup,
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL body; returns the HTTP status and the JSON body.
+    pub async fn post(&self, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Runs a query anonymously and returns the whole response body.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        self.post(&json!({ "query": query, "variables": variables }), None)
+            .await
+            .1
+    }
+
+    /// Runs a query that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.query(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The server's count of SQL statements so far (from /metrics).
+    pub async fn statements(&self) -> u64 {
+        let text = self.get("/metrics").await.text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("mognad_db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("mognad_db_statements_total in /metrics")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime: use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                            admin.close().await.ok();
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// The error codes of a response, in order.
+pub fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,212 @@
+//! HTTP endpoints: health, GET vs POST, GraphiQL, limits.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{error_codes, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_endpoints_answer() {
+    let app = spawn_app().await;
+    let live = app.get("/health/live").await;
+    assert_eq!(live.status(), 200);
+    assert_eq!(live.json::<Value>().await.unwrap()["status"], "ok");
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["database"], "ok");
+}
+
+#[tokio::test]
+async fn metrics_are_in_prometheus_text_format() {
+    let app = spawn_app().await;
+    let resp = app.get("/metrics").await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("# TYPE mognad_db_statements_total counter"));
+    assert!(text.contains("mognad_graphql_requests_total"));
+}
+
+#[tokio::test]
+async fn get_runs_queries_but_refuses_mutations() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "{ surveyRound(year: 2023) { year } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["data"]["surveyRound"]["year"],
+        2023
+    );
+
+    for (query, op) in [
+        ("mutation { openSurveyRound(id: \"x\") { id } }", None),
+        (
+            "query A { viewer { role } } mutation B { openSurveyRound(id: \"x\") { id } }",
+            Some("B"),
+        ),
+    ] {
+        let mut params = vec![("query", query)];
+        if let Some(op) = op {
+            params.push(("operationName", op));
+        }
+        let resp = app
+            .client
+            .get(format!("{}/graphql", app.address))
+            .query(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{query}");
+        assert_eq!(resp.headers()["allow"], "POST");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("POST")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_browser_gets_graphiql_and_clients_get_the_sdl() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+
+    let sdl = app.get("/schema.graphql").await;
+    assert_eq!(sdl.status(), 200);
+    assert!(sdl.text().await.unwrap().contains("type SurveyRound"));
+}
+
+#[tokio::test]
+async fn post_accepts_both_graphql_media_types() {
+    let app = spawn_app().await;
+    for accept in ["application/json", "application/graphql-response+json"] {
+        let resp = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("accept", accept)
+            .json(&json!({ "query": "{ viewer { role } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(accept)
+        );
+        assert_eq!(
+            resp.json::<Value>().await.unwrap()["data"]["viewer"]["role"],
+            "ANONYMOUS"
+        );
+    }
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_codes(&resp.json().await.unwrap()), ["BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn limits_refuse_oversized_requests_with_clear_errors() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 4096).await;
+
+    let big = json!({ "query": format!("{{ viewer {{ role }} }} # {}", "x".repeat(5000)) });
+    let (status, body) = app.post(&big, None).await;
+    assert_eq!(status, 413);
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"]);
+
+    let deep = format!(
+        "{{ surveyRounds {{ {}year{} }} }}",
+        "baseline { ".repeat(20),
+        " }".repeat(20)
+    );
+    let body = app.query(&deep, json!({})).await;
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deep")
+    );
+
+    let aliases: String = (0..31)
+        .map(|i| format!("a{i}: viewer {{ role }} "))
+        .collect();
+    let body = app.query(&format!("{{ {aliases} }}"), json!({})).await;
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+
+    let batch: Vec<Value> = (0..11)
+        .map(|_| json!({ "query": "{ viewer { role } }" }))
+        .collect();
+    let (status, body) = app.post(&Value::Array(batch), None).await;
+    assert_eq!(status, 400);
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"]);
+
+    let batch: Vec<Value> = (0..2)
+        .map(|_| json!({ "query": "{ viewer { role } }" }))
+        .collect();
+    let (status, body) = app.post(&Value::Array(batch), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body[1]["data"]["viewer"]["role"], "ANONYMOUS");
+}
+
+#[tokio::test]
+async fn a_malformed_authorization_header_is_refused_with_401() {
+    let app = spawn_app().await;
+    for header in ["Basic dXNlcjpwYXNz", "Bearer", "token abc"] {
+        let resp = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("authorization", header)
+            .json(&json!({ "query": "{ viewer { role } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{header}");
+        assert_eq!(
+            resp.headers()["www-authenticate"],
+            "Bearer error=\"invalid_token\""
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+        assert!(body.get("data").is_none_or(Value::is_null));
+    }
+}
