@@ -23,4 +23,22 @@ pub enum Command {
     Seed,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Print a signed HS256 token (with MOGNAD_JWT_SECRET, or the dev-mode secret) to try the API.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// The token's role.
+    #[arg(long, value_parser = ["kommun", "skr_analyst", "skr_admin"])]
+    pub role: String,
+    /// The municipality's four-digit SCB code (role kommun only), e.g. 1280.
+    #[arg(long)]
+    pub kommun: Option<String>,
+    /// The subject written into the audit trail (default: dev-<role>[-<kommun>]).
+    #[arg(long)]
+    pub sub: Option<String>,
+    /// Lifetime: 90s, 30m, 1h, 7d, or seconds.
+    #[arg(long, default_value = "1h")]
+    pub ttl: String,
 }

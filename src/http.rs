@@ -73,9 +73,9 @@ async fn graphql_post(
     req: HttpRequest,
     mut body: web::Payload,
 ) -> HttpResponse {
-    let principal = match state.auth.authenticate(&req).await {
+    let principal = match state.auth.authenticate(&req) {
         Ok(p) => p,
-        Err(resp) => return unauthorized(&resp.to_string()),
+        Err(err) => return unauthorized(&err.to_string()),
     };
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = body.next().await {
@@ -138,9 +138,9 @@ async fn graphql_get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpR
                 .finish(),
         );
     }
-    let principal = match state.auth.authenticate(&req).await {
+    let principal = match state.auth.authenticate(&req) {
         Ok(p) => p,
-        Err(resp) => return unauthorized(&resp.to_string()),
+        Err(err) => return unauthorized(&err.to_string()),
     };
     let request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use migration::{Migrator, MigratorTrait};
-use mognad::cli::{Cli, Command};
+use mognad::auth::{self, NewClaims};
+use mognad::cli::{Cli, Command, TokenArgs};
 use mognad::{Application, Config, db, telemetry};
 
 #[tokio::main]
@@ -56,6 +57,48 @@ async fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Token(args) => {
+            println!("{}", token(&config, &args)?);
+            Ok(())
+        }
         Command::Schema => unreachable!("handled above"),
     }
+}
+
+fn token(config: &Config, args: &TokenArgs) -> Result<String, String> {
+    let kommun = match (args.role.as_str(), &args.kommun) {
+        ("kommun", Some(code)) if code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(code.as_str())
+        }
+        ("kommun", Some(code)) => {
+            return Err(format!(
+                "--kommun {code:?} is not a four-digit municipality code"
+            ));
+        }
+        ("kommun", None) => {
+            return Err("--role kommun needs --kommun CODE, e.g. --kommun 1280".into());
+        }
+        (_, Some(_)) => return Err("--kommun goes only with --role kommun".into()),
+        (_, None) => None,
+    };
+    let ttl = auth::parse_ttl(&args.ttl)
+        .ok_or_else(|| format!("--ttl {:?}: use e.g. 90s, 30m, 1h or 7d", args.ttl))?;
+    let secret = auth::hs256_secret(config).map_err(|e| e.to_string())?.ok_or(
+        "mognad token signs HS256 tokens, but only a JWKS file (public keys) is configured: set MOGNAD_JWT_SECRET",
+    )?;
+    let default_sub = match kommun {
+        Some(code) => format!("dev-kommun-{code}"),
+        None => format!("dev-{}", args.role),
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = NewClaims {
+        iss: &config.jwt_issuer,
+        aud: &config.jwt_audience,
+        sub: args.sub.as_deref().unwrap_or(&default_sub),
+        role: &args.role,
+        kommun,
+        iat: now,
+        exp: now + ttl,
+    };
+    auth::sign_hs256(&secret, &claims).map_err(|e| e.to_string())
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::auth::Authenticator;
 use crate::config::{Config, Database};
@@ -23,6 +23,8 @@ pub enum StartupError {
     Migrate(sea_orm::DbErr),
     #[error("loading the reference data failed: {0}")]
     Seed(#[from] migration::seed::SeedError),
+    #[error(transparent)]
+    Keys(#[from] crate::auth::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -41,6 +43,14 @@ impl Application {
     /// Connects, migrates, seeds an empty database and binds `config.listen`.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let (db, statements) = prepare_database(&config).await?;
+        let codes = entity::municipality::Entity::find()
+            .all(&db)
+            .await
+            .map_err(StartupError::Migrate)?
+            .into_iter()
+            .map(|m| m.code)
+            .collect();
+        let auth = Authenticator::new(&config, codes)?;
         let listener =
             TcpListener::bind(&config.listen).map_err(|source| StartupError::Listen {
                 addr: config.listen.clone(),
@@ -56,7 +66,7 @@ impl Application {
         let state = Arc::new(AppState {
             schema: schema::build(db.clone(), schema::Limits::default()),
             db: db.clone(),
-            auth: Authenticator,
+            auth,
             statements,
             max_body_bytes: config.max_body_bytes,
             graphql_requests: AtomicU64::new(0),

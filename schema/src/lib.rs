@@ -2,14 +2,17 @@
 //! services they call. Nothing here knows about HTTP: the server crate
 //! verifies tokens and hands each request a [`Principal`].
 
+pub mod admin;
 pub mod error;
+pub mod guard;
+pub mod my;
 pub mod principal;
 pub mod query;
 pub mod services;
 pub mod types;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use error::{ApiError, ApiResult};
@@ -17,9 +20,13 @@ pub use principal::{KommunScope, Principal, Role};
 
 // The root query: one part per feature (a plain comment: doc comments become API descriptions).
 #[derive(MergedObject, Default)]
-pub struct Query(query::ReferenceQuery);
+pub struct Query(query::ReferenceQuery, my::MyQuery);
 
-pub type MognadSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+// The root mutation: one part per feature.
+#[derive(MergedObject, Default)]
+pub struct Mutation(admin::AdminMutation, my::MyMutation);
+
+pub type MognadSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits that keep one request cheap while GraphiQL can still introspect.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +46,7 @@ impl Default for Limits {
 
 /// Builds the schema over a database connection.
 pub fn build(db: DatabaseConnection, limits: Limits) -> MognadSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(DataLoader::new(
             services::questionnaire::AreasByRound(db.clone()),
             tokio::spawn,
@@ -65,7 +72,7 @@ pub fn build(db: DatabaseConnection, limits: Limits) -> MognadSchema {
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

@@ -17,6 +17,18 @@ pub enum Role {
     SkrAdmin,
 }
 
+impl Role {
+    /// The role's name in the API (`KOMMUN`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Anonymous => "ANONYMOUS",
+            Self::Kommun => "KOMMUN",
+            Self::SkrAnalyst => "SKR_ANALYST",
+            Self::SkrAdmin => "SKR_ADMIN",
+        }
+    }
+}
+
 /// The verified caller of one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use mognad::config::{Config, Database};
+use mognad::config::{Config, Database, Secret};
 use mognad::startup::Application;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -65,13 +65,57 @@ async fn fresh_database() -> (String, Cleanup) {
     }
 }
 
-/// A configuration for tests: the given database, port 0.
+/// The HS256 secret every test app is configured with.
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+/// Ids of the reference rounds.
+pub const ROUND_2019: &str = "00000000-0000-0000-0000-000000002019";
+pub const ROUND_2023: &str = "00000000-0000-0000-0000-000000002023";
+
+/// A configuration for tests: the given database, port 0, [`SECRET`].
 pub fn test_config(database_url: &str) -> Config {
     Config {
         database: Database::Url(database_url.to_owned()),
         listen: "127.0.0.1:0".into(),
+        jwt_secret: Some(Secret::new(SECRET)),
         ..Config::default()
     }
+}
+
+/// Signs `claims` with [`SECRET`] (HS256).
+pub fn sign(claims: &Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &key,
+    )
+    .unwrap()
+}
+
+/// Valid claims for a role (`kommun` with a municipality code), one hour long.
+pub fn claims(role: &str, kommun: Option<&str>) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let sub = match kommun {
+        Some(code) => format!("user-{code}"),
+        None => format!("user-{role}"),
+    };
+    let mut c = json!({ "iss": "mognad", "aud": "mognad-api", "sub": sub, "role": role, "iat": now, "exp": now + 3600 });
+    if let Some(code) = kommun {
+        c["kommun"] = json!(code);
+    }
+    c
+}
+
+pub fn kommun_token(code: &str) -> String {
+    sign(&claims("kommun", Some(code)))
+}
+
+pub fn admin_token() -> String {
+    sign(&claims("skr_admin", None))
+}
+
+pub fn analyst_token() -> String {
+    sign(&claims("skr_analyst", None))
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -128,6 +172,56 @@ impl TestApp {
         let body = self.query(query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
+    }
+
+    /// Runs an operation with a token (or none) and returns the whole body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let (status, body) = self
+            .post(&json!({ "query": query, "variables": variables }), token)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Runs an operation that must succeed and returns its `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Creates a DRAFT round for `year` copied from 2023 and returns its id.
+    pub async fn create_round(&self, year: i32) -> String {
+        let data = self
+            .ok(
+                &admin_token(),
+                "mutation($y: Int!) { createSurveyRound(input: { year: $y, title: \"Test round\", copyFrom: \"00000000-0000-0000-0000-000000002023\", baseline: \"00000000-0000-0000-0000-000000002023\" }) { id status } }",
+                json!({ "y": year }),
+            )
+            .await;
+        assert_eq!(data["createSurveyRound"]["status"], "DRAFT");
+        data["createSurveyRound"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates and opens a round for `year`; returns its id.
+    pub async fn open_round(&self, year: i32) -> String {
+        let id = self.create_round(year).await;
+        let data = self
+            .ok(
+                &admin_token(),
+                "mutation($id: ID!) { openSurveyRound(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(data["openSurveyRound"]["status"], "OPEN");
+        id
+    }
+
+    /// A round transition by the admin; returns the whole body.
+    pub async fn transition(&self, op: &str, id: &str) -> Value {
+        let query = format!("mutation($id: ID!) {{ {op}(id: $id) {{ id status }} }}");
+        self.gql(Some(&admin_token()), &query, json!({ "id": id }))
+            .await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -1,8 +1,12 @@
 //! The black-box test suite: the real server over HTTP, on SQLite and (with
 //! `MOGNAD_TEST_DATABASE_URL`) on PostgreSQL.
 
+mod answers;
+mod auth;
 mod helpers;
 mod http;
+mod isolation;
+mod lifecycle;
 mod reference;
 mod schema_sdl;
 mod seed;

@@ -1,7 +1,11 @@
 //! Services: plain async functions over `&impl ConnectionTrait` that resolvers
 //! call. They return [`crate::ApiError`] and never see HTTP or GraphQL types.
 
+pub mod lifecycle;
 pub mod municipalities;
 pub mod questionnaire;
+pub mod responses;
 pub mod rounds;
+pub mod scoring;
 pub mod segments;
+pub mod sql;

@@ -85,3 +85,69 @@ impl Loader<Uuid> for RoundById {
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 }
+
+/// One round's whole questionnaire in memory, for validating and reading answers.
+#[derive(Clone, Debug)]
+pub struct Questionnaire {
+    pub areas: Vec<area::Model>,
+    /// In questionnaire order.
+    pub questions: Vec<question::Model>,
+    /// Options per question id, in the question's order.
+    pub options: HashMap<Uuid, Vec<answer_option::Model>>,
+}
+
+impl Questionnaire {
+    /// Loads a round's areas, questions and options in three queries.
+    pub async fn load(
+        db: &impl sea_orm::ConnectionTrait,
+        round_id: Uuid,
+    ) -> Result<Self, ApiError> {
+        let areas = area::Entity::find()
+            .filter(area::Column::RoundId.eq(round_id))
+            .order_by_asc(area::Column::Position)
+            .all(db)
+            .await?;
+        let mut questions = question::Entity::find()
+            .filter(question::Column::RoundId.eq(round_id))
+            .order_by_asc(question::Column::Position)
+            .all(db)
+            .await?;
+        let area_pos: HashMap<Uuid, i32> = areas.iter().map(|a| (a.id, a.position)).collect();
+        questions.sort_by_key(|q| {
+            (
+                area_pos.get(&q.area_id).copied().unwrap_or(i32::MAX),
+                q.position,
+            )
+        });
+        let options = answer_option::Entity::find()
+            .filter(answer_option::Column::QuestionId.is_in(questions.iter().map(|q| q.id)))
+            .order_by_asc(answer_option::Column::Position)
+            .all(db)
+            .await?;
+        Ok(Self {
+            areas,
+            questions,
+            options: group(options, |o| o.question_id),
+        })
+    }
+
+    pub fn question_by_key(&self, key: &str) -> Option<&question::Model> {
+        self.questions.iter().find(|q| q.key == key)
+    }
+
+    pub fn question(&self, id: Uuid) -> Option<&question::Model> {
+        self.questions.iter().find(|q| q.id == id)
+    }
+
+    pub fn options_of(&self, question_id: Uuid) -> &[answer_option::Model] {
+        self.options
+            .get(&question_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The areas with a maturity number, in order.
+    pub fn maturity_areas(&self) -> impl Iterator<Item = &area::Model> {
+        self.areas.iter().filter(|a| a.number.is_some())
+    }
+}

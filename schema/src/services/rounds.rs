@@ -56,3 +56,18 @@ pub async fn find(
     }
     Ok(query.one(db).await?.filter(|r| visible(principal, r)))
 }
+
+/// A round the principal may see, by id: NOT_FOUND when it does not exist or is hidden.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: &str,
+) -> ApiResult<survey_round::Model> {
+    let not_found = || ApiError::not_found(format!("no round with id {id:?}"));
+    let uuid = parse_id(id).ok_or_else(not_found)?;
+    survey_round::Entity::find_by_id(uuid)
+        .one(db)
+        .await?
+        .filter(|r| visible(principal, r))
+        .ok_or_else(not_found)
+}

@@ -2,5 +2,6 @@
 //! the fields the API promises, so no column leaks by accident.
 
 pub mod municipality;
+pub mod response;
 pub mod round;
 pub mod viewer;

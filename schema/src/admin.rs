@@ -1,0 +1,70 @@
+//! The round life cycle for SKR admins: create, open, close, publish.
+
+use async_graphql::{Context, ID, Object, Result};
+use sea_orm::DatabaseConnection;
+
+use crate::guard::RoleGuard;
+use crate::principal::Principal;
+use crate::services::lifecycle::{self, NewRound};
+use crate::types::response::CreateSurveyRoundInput;
+use crate::types::round::SurveyRound;
+
+#[derive(Default)]
+pub struct AdminMutation;
+
+fn admin_subject<'a>(ctx: &'a Context<'_>) -> &'a str {
+    Principal::of(ctx).subject().unwrap_or("unknown")
+}
+
+#[Object]
+impl AdminMutation {
+    /// SKR_ADMIN: a new DRAFT round with a copy of another round's questionnaire.
+    #[graphql(guard = "RoleGuard::skr_admin()")]
+    async fn create_survey_round(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSurveyRoundInput,
+    ) -> Result<SurveyRound> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let new = NewRound {
+            year: input.year,
+            title: input.title,
+            description: input.description,
+            opens_at: input.opens_at,
+            closes_at: input.closes_at,
+            copy_from: input.copy_from.0,
+            baseline: input.baseline.map(|b| b.0),
+            classification: input.classification,
+        };
+        Ok(SurveyRound(
+            lifecycle::create(db, admin_subject(ctx), new).await?,
+        ))
+    }
+
+    /// SKR_ADMIN: DRAFT -> OPEN.
+    #[graphql(guard = "RoleGuard::skr_admin()")]
+    async fn open_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(SurveyRound(
+            lifecycle::open(db, admin_subject(ctx), &id).await?,
+        ))
+    }
+
+    /// SKR_ADMIN: OPEN -> CLOSED; answers freeze and scores are final.
+    #[graphql(guard = "RoleGuard::skr_admin()")]
+    async fn close_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(SurveyRound(
+            lifecycle::close(db, admin_subject(ctx), &id).await?,
+        ))
+    }
+
+    /// SKR_ADMIN: CLOSED -> PUBLISHED; aggregates become public.
+    #[graphql(guard = "RoleGuard::skr_admin()")]
+    async fn publish_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(SurveyRound(
+            lifecycle::publish(db, admin_subject(ctx), &id).await?,
+        ))
+    }
+}

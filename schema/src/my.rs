@@ -1,0 +1,93 @@
+//! The kommun's own operations: `myResponse`, `myScores`, and the writes
+//! `saveAnswers`, `submitResponse`, `reopenResponse`. The municipality is
+//! always the token's ([`crate::KommunScope`]); none of these takes one.
+
+use async_graphql::{Context, ID, Object, Result};
+use sea_orm::DatabaseConnection;
+
+use crate::guard::RoleGuard;
+use crate::principal::Principal;
+use crate::services::{responses, rounds, scoring};
+use crate::types::response::{AnswerInput, AreaScore, Response};
+
+#[derive(Default)]
+pub struct MyQuery;
+
+#[Object]
+impl MyQuery {
+    /// KOMMUN only: the caller's own response; NOT_STARTED when nothing is saved yet.
+    #[graphql(guard = "RoleGuard::kommun()")]
+    async fn my_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
+        let principal = Principal::of(ctx);
+        let scope = principal.kommun_scope()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get(db, principal, &round_id).await?;
+        Ok(Response(responses::view(db, &scope, round).await?))
+    }
+
+    /// KOMMUN only: the caller's maturity level per maturity area.
+    #[graphql(guard = "RoleGuard::kommun()")]
+    async fn my_scores(&self, ctx: &Context<'_>, round_id: ID) -> Result<Vec<AreaScore>> {
+        let principal = Principal::of(ctx);
+        let scope = principal.kommun_scope()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get(db, principal, &round_id).await?;
+        let levels = scoring::my_levels(db, &scope, &round).await?;
+        Ok(levels
+            .into_iter()
+            .map(|(area, level)| AreaScore { area, level })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct MyMutation;
+
+#[Object]
+impl MyMutation {
+    /// KOMMUN, round OPEN: upsert answers in one transaction; all or nothing.
+    #[graphql(guard = "RoleGuard::kommun()")]
+    async fn save_answers(
+        &self,
+        ctx: &Context<'_>,
+        round_id: ID,
+        answers: Vec<AnswerInput>,
+        expected_version: Option<i32>,
+    ) -> Result<Response> {
+        let principal = Principal::of(ctx);
+        let scope = principal.kommun_scope()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get(db, principal, &round_id).await?;
+        let changes = answers.into_iter().map(Into::into).collect();
+        Ok(Response(
+            responses::save(db, &scope, round, changes, expected_version).await?,
+        ))
+    }
+
+    /// KOMMUN, round OPEN: mark the response submitted once every required question is answered.
+    #[graphql(guard = "RoleGuard::kommun()")]
+    async fn submit_response(
+        &self,
+        ctx: &Context<'_>,
+        round_id: ID,
+        expected_version: Option<i32>,
+    ) -> Result<Response> {
+        let principal = Principal::of(ctx);
+        let scope = principal.kommun_scope()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get(db, principal, &round_id).await?;
+        Ok(Response(
+            responses::submit(db, &scope, round, expected_version).await?,
+        ))
+    }
+
+    /// KOMMUN, round OPEN: back to IN_PROGRESS to change a submitted response.
+    #[graphql(guard = "RoleGuard::kommun()")]
+    async fn reopen_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
+        let principal = Principal::of(ctx);
+        let scope = principal.kommun_scope()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get(db, principal, &round_id).await?;
+        Ok(Response(responses::reopen(db, &scope, round).await?))
+    }
+}

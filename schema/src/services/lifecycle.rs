@@ -1,0 +1,244 @@
+//! The round life cycle, for SKR admins: create (a deep copy of another
+//! round's questionnaire and scoring), open, close (freezing scores) and
+//! publish. Any other transition is refused and changes nothing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{RoundStatus, answer_option, area, classification, question, survey_round};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::services::questionnaire::Questionnaire;
+use crate::services::{rounds, scoring, segments};
+
+/// What `createSurveyRound` asks for.
+#[derive(Clone, Debug)]
+pub struct NewRound {
+    pub year: i32,
+    pub title: String,
+    pub description: Option<String>,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub copy_from: String,
+    pub baseline: Option<String>,
+    pub classification: Option<String>,
+}
+
+async fn round_by_id(
+    db: &impl ConnectionTrait,
+    id: &str,
+    what: &str,
+) -> ApiResult<survey_round::Model> {
+    let uuid = rounds::parse_id(id)
+        .ok_or_else(|| ApiError::not_found(format!("{what}: no round with id {id:?}")))?;
+    survey_round::Entity::find_by_id(uuid)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{what}: no round with id {id:?}")))
+}
+
+/// Creates a DRAFT round with a copy of `copy_from`'s questionnaire.
+pub async fn create(
+    db: &DatabaseConnection,
+    admin: &str,
+    input: NewRound,
+) -> ApiResult<survey_round::Model> {
+    if !(2000..=2100).contains(&input.year) {
+        return Err(ApiError::bad_input(format!(
+            "year {} is outside 2000..2100",
+            input.year
+        )));
+    }
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ApiError::bad_input(
+            "the title must have 1 to 200 characters",
+        ));
+    }
+    if let (Some(a), Some(b)) = (input.opens_at, input.closes_at)
+        && a >= b
+    {
+        return Err(ApiError::bad_input("opensAt must come before closesAt"));
+    }
+    let source = round_by_id(db, &input.copy_from, "copyFrom").await?;
+    let baseline = match &input.baseline {
+        Some(id) => Some(round_by_id(db, id, "baseline").await?.id),
+        None => None,
+    };
+    let classification_id = match &input.classification {
+        Some(id) => classification::Entity::find_by_id(id.as_str())
+            .one(db)
+            .await?
+            .map(|c| c.id)
+            .ok_or_else(|| ApiError::bad_input(format!("no classification {id:?}")))?,
+        None => segments::current_classification(db).await?,
+    };
+    if survey_round::Entity::find()
+        .filter(survey_round::Column::Year.eq(input.year))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::Conflict(format!(
+            "a round for {} exists already",
+            input.year
+        )));
+    }
+    let q = Questionnaire::load(db, source.id).await?;
+    let now = Utc::now();
+    let id = Uuid::new_v4();
+    let txn = db.begin().await?;
+    survey_round::Entity::insert(survey_round::ActiveModel {
+        id: Set(id),
+        year: Set(input.year),
+        title: Set(title.to_owned()),
+        description: Set(input.description.clone()),
+        status: Set(RoundStatus::Draft),
+        opens_at: Set(input.opens_at),
+        closes_at: Set(input.closes_at),
+        baseline_id: Set(baseline),
+        classification_id: Set(classification_id),
+        demo: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    copy_questionnaire(&txn, &q, id).await?;
+    txn.commit().await?;
+    tracing::info!(admin, year = input.year, round = %id, copy_from = source.year, "round created");
+    survey_round::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::Internal)
+}
+
+/// Inserts a copy of `q` (areas, questions, options, levels) into round `to`.
+async fn copy_questionnaire(
+    db: &impl ConnectionTrait,
+    q: &Questionnaire,
+    to: Uuid,
+) -> ApiResult<()> {
+    let area_ids: HashMap<Uuid, Uuid> = q.areas.iter().map(|a| (a.id, Uuid::new_v4())).collect();
+    let question_ids: HashMap<Uuid, Uuid> =
+        q.questions.iter().map(|x| (x.id, Uuid::new_v4())).collect();
+    let areas: Vec<area::ActiveModel> = q
+        .areas
+        .iter()
+        .map(|a| area::ActiveModel {
+            id: Set(area_ids[&a.id]),
+            round_id: Set(to),
+            ..area::ActiveModel::from(a.clone())
+        })
+        .collect();
+    let questions: Vec<question::ActiveModel> = q
+        .questions
+        .iter()
+        .map(|x| question::ActiveModel {
+            id: Set(question_ids[&x.id]),
+            round_id: Set(to),
+            area_id: Set(area_ids[&x.area_id]),
+            ..question::ActiveModel::from(x.clone())
+        })
+        .collect();
+    let options: Vec<answer_option::ActiveModel> = q
+        .options
+        .values()
+        .flatten()
+        .map(|o| answer_option::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            question_id: Set(question_ids[&o.question_id]),
+            ..answer_option::ActiveModel::from(o.clone())
+        })
+        .collect();
+    insert_chunks(db, areas).await?;
+    insert_chunks(db, questions).await?;
+    insert_chunks(db, options).await
+}
+
+async fn insert_chunks<A: sea_orm::ActiveModelTrait>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+) -> ApiResult<()> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(200).collect();
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Moves a round from `from` to `to`, atomically; `then` runs in the same transaction.
+async fn transition(
+    db: &DatabaseConnection,
+    admin: &str,
+    id: &str,
+    from: RoundStatus,
+    to: RoundStatus,
+) -> ApiResult<survey_round::Model> {
+    let round = round_by_id(db, id, "round").await?;
+    let txn = db.begin().await?;
+    let updated = survey_round::Entity::update_many()
+        .col_expr(survey_round::Column::Status, Expr::value(to))
+        .col_expr(survey_round::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(survey_round::Column::Id.eq(round.id))
+        .filter(survey_round::Column::Status.eq(from))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        txn.rollback().await?;
+        let now = survey_round::Entity::find_by_id(round.id)
+            .one(db)
+            .await?
+            .map_or(round.status, |r| r.status);
+        return Err(ApiError::FailedPrecondition(format!(
+            "round {} is {}; only a {} round can become {}",
+            round.year,
+            now.to_value(),
+            from.to_value(),
+            to.to_value()
+        )));
+    }
+    if to == RoundStatus::Closed {
+        let frozen = scoring::freeze(&txn, round.id).await?;
+        tracing::info!(round = round.year, rows = frozen, "scores frozen");
+    }
+    txn.commit().await?;
+    tracing::info!(admin, round = round.year, id = %round.id, ?from, ?to, "round status changed");
+    survey_round::Entity::find_by_id(round.id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::Internal)
+}
+
+pub async fn open(
+    db: &DatabaseConnection,
+    admin: &str,
+    id: &str,
+) -> ApiResult<survey_round::Model> {
+    transition(db, admin, id, RoundStatus::Draft, RoundStatus::Open).await
+}
+
+pub async fn close(
+    db: &DatabaseConnection,
+    admin: &str,
+    id: &str,
+) -> ApiResult<survey_round::Model> {
+    transition(db, admin, id, RoundStatus::Open, RoundStatus::Closed).await
+}
+
+pub async fn publish(
+    db: &DatabaseConnection,
+    admin: &str,
+    id: &str,
+) -> ApiResult<survey_round::Model> {
+    transition(db, admin, id, RoundStatus::Closed, RoundStatus::Published).await
+}

@@ -1,0 +1,244 @@
+//! The round life cycle: create from 2023, open, answer, close (writes refused,
+//! scores frozen), publish; every other transition refused, nothing changed.
+
+use entity::answer_option;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use serde_json::{Value, json};
+
+use crate::helpers::{ROUND_2019, ROUND_2023, admin_token, error_codes, kommun_token, spawn_app};
+
+const QUESTIONNAIRE: &str = "query($id: ID) { surveyRound(id: $id) { year title status opensAt closesAt baseline { year } \
+    areas { key number title questions { key text kind required maturity condition { questionKey optionKeys } options { key label maturityLevel } } } } }";
+const SCORES: &str = "query($r: ID!) { myScores(roundId: $r) { area { number } level } }";
+
+#[tokio::test]
+async fn create_copies_the_questionnaire_and_its_scoring() {
+    let app = spawn_app().await;
+    let admin = admin_token();
+    let created = app
+        .ok(
+            &admin,
+            "mutation($i: CreateSurveyRoundInput!) { createSurveyRound(input: $i) { id year title status opensAt closesAt demo baseline { year } } }",
+            json!({ "i": { "year": 2027, "title": "Uppföljning 2027", "copyFrom": ROUND_2023, "baseline": ROUND_2023,
+                           "opensAt": "2027-02-01T00:00:00Z", "closesAt": "2027-05-01T00:00:00Z" } }),
+        )
+        .await["createSurveyRound"]
+        .clone();
+    assert_eq!(created["status"], "DRAFT");
+    assert_eq!(created["baseline"]["year"], 2023);
+    assert_eq!(created["demo"], false);
+    assert_eq!(created["opensAt"], "2027-02-01T00:00:00+00:00");
+
+    let copy = app
+        .ok(&admin, QUESTIONNAIRE, json!({ "id": created["id"] }))
+        .await["surveyRound"]["areas"]
+        .clone();
+    let source = app
+        .ok(&admin, QUESTIONNAIRE, json!({ "id": ROUND_2023 }))
+        .await["surveyRound"]["areas"]
+        .clone();
+    assert_eq!(
+        copy, source,
+        "areas, questions, options and levels are copied"
+    );
+    assert_eq!(copy.as_array().unwrap().len(), 10);
+
+    // Copying 2019 keeps 2019's options.
+    let from_2019 = app
+        .ok(&admin, "mutation { createSurveyRound(input: { year: 2028, title: \"x\", copyFrom: \"00000000-0000-0000-0000-000000002019\" }) { id } }", json!({}))
+        .await["createSurveyRound"]["id"]
+        .clone();
+    let copy = app
+        .ok(&admin, QUESTIONNAIRE, json!({ "id": from_2019 }))
+        .await["surveyRound"]["areas"]
+        .clone();
+    let source = app
+        .ok(&admin, QUESTIONNAIRE, json!({ "id": ROUND_2019 }))
+        .await["surveyRound"]["areas"]
+        .clone();
+    assert_eq!(copy, source);
+
+    // Bad input, unknown rounds, a taken year.
+    let create = "mutation($i: CreateSurveyRoundInput!) { createSurveyRound(input: $i) { id } }";
+    for (input, code) in [
+        (
+            json!({ "year": 2023, "title": "x", "copyFrom": ROUND_2023 }),
+            "CONFLICT",
+        ),
+        (
+            json!({ "year": 1999, "title": "x", "copyFrom": ROUND_2023 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "year": 2029, "title": "  ", "copyFrom": ROUND_2023 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "year": 2029, "title": "x", "copyFrom": ROUND_2023, "opensAt": "2029-05-01T00:00:00Z", "closesAt": "2029-02-01T00:00:00Z" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "year": 2029, "title": "x", "copyFrom": "00000000-0000-0000-0000-000000009999" }),
+            "NOT_FOUND",
+        ),
+        (
+            json!({ "year": 2029, "title": "x", "copyFrom": "garbage" }),
+            "NOT_FOUND",
+        ),
+        (
+            json!({ "year": 2029, "title": "x", "copyFrom": ROUND_2023, "baseline": "00000000-0000-0000-0000-000000009999" }),
+            "NOT_FOUND",
+        ),
+        (
+            json!({ "year": 2029, "title": "x", "copyFrom": ROUND_2023, "classification": "SKR1999" }),
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        let body = app.gql(Some(&admin), create, json!({ "i": input })).await;
+        assert_eq!(error_codes(&body), [code], "{input}: {body}");
+    }
+    let years = app.ok(&admin, "{ surveyRounds { year } }", json!({})).await;
+    assert_eq!(
+        years["surveyRounds"],
+        json!([{ "year": 2019 }, { "year": 2023 }, { "year": 2027 }, { "year": 2028 }]),
+        "refused creates left nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_life_cycle_moves_one_way_and_close_freezes_scores() {
+    let app = spawn_app().await;
+    let k = kommun_token("1280");
+    let round = app.create_round(2027).await;
+    let status = |body: &Value, op: &str| body["data"][op]["status"].clone();
+
+    // From DRAFT only open is allowed.
+    for op in ["closeSurveyRound", "publishSurveyRound"] {
+        assert_eq!(
+            error_codes(&app.transition(op, &round).await),
+            ["FAILED_PRECONDITION"],
+            "DRAFT -> {op}"
+        );
+    }
+    assert_eq!(
+        status(
+            &app.transition("openSurveyRound", &round).await,
+            "openSurveyRound"
+        ),
+        "OPEN"
+    );
+    for op in ["openSurveyRound", "publishSurveyRound"] {
+        assert_eq!(
+            error_codes(&app.transition(op, &round).await),
+            ["FAILED_PRECONDITION"],
+            "OPEN -> {op}"
+        );
+    }
+
+    let save = "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }";
+    let answers = json!([
+        { "questionKey": "risk_managed", "value": { "choice": "yes_fully" } },
+        { "questionKey": "assets_classified", "value": { "choice": "yes_partially" } },
+        { "questionKey": "incidents_managed", "value": { "choice": "yes_just_started" } },
+    ]);
+    app.ok(&k, save, json!({ "r": round, "a": answers })).await;
+    let levels = |scores: &Value| -> Vec<i64> {
+        scores["myScores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["level"].as_i64().unwrap())
+            .collect()
+    };
+    let open_scores = app.ok(&k, SCORES, json!({ "r": round })).await;
+    assert_eq!(levels(&open_scores), [1, 1, 2, 2, 1, 1, 1, 1, 1]);
+    let numbers: Vec<i64> = open_scores["myScores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["area"]["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=9).collect::<Vec<_>>());
+
+    assert_eq!(
+        status(
+            &app.transition("closeSurveyRound", &round).await,
+            "closeSurveyRound"
+        ),
+        "CLOSED"
+    );
+    let body = app.gql(Some(&k), save, json!({ "r": round, "a": [{ "questionKey": "follow_up_common_practices", "value": { "choice": "yes_fully" } }] })).await;
+    assert_eq!(
+        error_codes(&body),
+        ["FAILED_PRECONDITION"],
+        "writes refused after close"
+    );
+    for op in ["openSurveyRound", "closeSurveyRound"] {
+        assert_eq!(
+            error_codes(&app.transition(op, &round).await),
+            ["FAILED_PRECONDITION"],
+            "CLOSED -> {op}"
+        );
+    }
+
+    // Frozen: even a later change of the scoring model does not move a closed round's scores.
+    let round_id = uuid::Uuid::parse_str(&round).unwrap();
+    let questions: Vec<uuid::Uuid> = entity::question::Entity::find()
+        .filter(entity::question::Column::RoundId.eq(round_id))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    answer_option::Entity::update_many()
+        .col_expr(answer_option::Column::MaturityLevel, Expr::value(Some(3)))
+        .filter(answer_option::Column::QuestionId.is_in(questions))
+        .filter(answer_option::Column::Key.eq("yes_just_started"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let _ = Set(0);
+    assert_eq!(
+        levels(&app.ok(&k, SCORES, json!({ "r": round })).await),
+        [1, 1, 2, 2, 1, 1, 1, 1, 1]
+    );
+
+    assert_eq!(
+        status(
+            &app.transition("publishSurveyRound", &round).await,
+            "publishSurveyRound"
+        ),
+        "PUBLISHED"
+    );
+    for op in ["openSurveyRound", "closeSurveyRound", "publishSurveyRound"] {
+        assert_eq!(
+            error_codes(&app.transition(op, &round).await),
+            ["FAILED_PRECONDITION"],
+            "PUBLISHED -> {op}"
+        );
+    }
+    assert_eq!(
+        levels(&app.ok(&k, SCORES, json!({ "r": round })).await),
+        [1, 1, 2, 2, 1, 1, 1, 1, 1]
+    );
+    let final_status = app
+        .ok(
+            &k,
+            "query($id: ID) { surveyRound(id: $id) { status } }",
+            json!({ "id": round }),
+        )
+        .await;
+    assert_eq!(final_status["surveyRound"]["status"], "PUBLISHED");
+
+    for op in ["openSurveyRound", "closeSurveyRound", "publishSurveyRound"] {
+        assert_eq!(
+            error_codes(
+                &app.transition(op, "00000000-0000-0000-0000-000000009999")
+                    .await
+            ),
+            ["NOT_FOUND"],
+            "{op} unknown"
+        );
+    }
+}
