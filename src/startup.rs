@@ -64,7 +64,13 @@ impl Application {
             })?
             .port();
         let state = Arc::new(AppState {
-            schema: schema::build(db.clone(), schema::Limits::default()),
+            schema: schema::build(
+                db.clone(),
+                schema::Limits::default(),
+                schema::Settings {
+                    min_cell: i64::from(config.min_cell),
+                },
+            ),
             db: db.clone(),
             auth,
             statements,

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod figures;
 pub mod guard;
 pub mod my;
 pub mod principal;
@@ -20,7 +21,7 @@ pub use principal::{KommunScope, Principal, Role};
 
 // The root query: one part per feature (a plain comment: doc comments become API descriptions).
 #[derive(MergedObject, Default)]
-pub struct Query(query::ReferenceQuery, my::MyQuery);
+pub struct Query(query::ReferenceQuery, my::MyQuery, figures::FiguresQuery);
 
 // The root mutation: one part per feature.
 #[derive(MergedObject, Default)]
@@ -44,8 +45,21 @@ impl Default for Limits {
     }
 }
 
+/// Settings the API reads from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Fewest respondents a shown aggregate or distribution cell may have.
+    pub min_cell: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { min_cell: 5 }
+    }
+}
+
 /// Builds the schema over a database connection.
-pub fn build(db: DatabaseConnection, limits: Limits) -> MognadSchema {
+pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> MognadSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(DataLoader::new(
             services::questionnaire::AreasByRound(db.clone()),
@@ -63,6 +77,8 @@ pub fn build(db: DatabaseConnection, limits: Limits) -> MognadSchema {
             services::questionnaire::RoundById(db.clone()),
             tokio::spawn,
         ))
+        .data(services::aggregates::FigureCache::default())
+        .data(settings)
         .data(db)
         .extension(async_graphql::extensions::Tracing)
         .limit_depth(limits.depth)

@@ -5,9 +5,12 @@
 use async_graphql::{Context, ID, Object, Result};
 use sea_orm::DatabaseConnection;
 
+use crate::Settings;
 use crate::guard::RoleGuard;
 use crate::principal::Principal;
-use crate::services::{responses, rounds, scoring};
+use crate::services::aggregates::FigureCache;
+use crate::services::{comparison, responses, rounds, scoring};
+use crate::types::figures::AreaComparison;
 use crate::types::response::{AnswerInput, AreaScore, Response};
 
 #[derive(Default)]
@@ -37,6 +40,31 @@ impl MyQuery {
             .into_iter()
             .map(|(area, level)| AreaScore { area, level })
             .collect())
+    }
+
+    /// KOMMUN only: own levels beside group and national means, this round and its baseline.
+    #[graphql(guard = "RoleGuard::kommun()")]
+    async fn my_comparison(
+        &self,
+        ctx: &Context<'_>,
+        round_id: ID,
+        baseline_round_id: Option<ID>,
+    ) -> Result<Vec<AreaComparison>> {
+        let principal = Principal::of(ctx);
+        let scope = principal.kommun_scope()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get(db, principal, &round_id).await?;
+        let baseline = match (&baseline_round_id, round.baseline_id) {
+            (Some(id), _) => Some(rounds::get(db, principal, id).await?),
+            // A default baseline the kommun may not see (a DRAFT round) is no baseline.
+            (None, Some(id)) => rounds::get(db, principal, &id.to_string()).await.ok(),
+            (None, None) => None,
+        };
+        let min_cell = ctx.data::<Settings>()?.min_cell;
+        let cache = ctx.data::<FigureCache>()?;
+        let rows =
+            comparison::compare(db, cache, &scope, &round, baseline.as_ref(), min_cell).await?;
+        Ok(rows.into_iter().map(AreaComparison).collect())
     }
 }
 

@@ -1,6 +1,8 @@
 //! Services: plain async functions over `&impl ConnectionTrait` that resolvers
 //! call. They return [`crate::ApiError`] and never see HTTP or GraphQL types.
 
+pub mod aggregates;
+pub mod comparison;
 pub mod lifecycle;
 pub mod municipalities;
 pub mod questionnaire;
@@ -9,3 +11,4 @@ pub mod rounds;
 pub mod scoring;
 pub mod segments;
 pub mod sql;
+pub mod suppression;

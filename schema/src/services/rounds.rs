@@ -71,3 +71,13 @@ pub async fn get(
         .filter(|r| visible(principal, r))
         .ok_or_else(not_found)
 }
+
+/// A round by id whatever its status (aggregates refuse DRAFT rounds by status).
+pub async fn get_any(db: &impl ConnectionTrait, id: &str) -> ApiResult<survey_round::Model> {
+    let not_found = || ApiError::not_found(format!("no round with id {id:?}"));
+    let uuid = parse_id(id).ok_or_else(not_found)?;
+    survey_round::Entity::find_by_id(uuid)
+        .one(db)
+        .await?
+        .ok_or_else(not_found)
+}

@@ -1,6 +1,7 @@
 //! GraphQL output types. Each wraps a row or a service value and exposes only
 //! the fields the API promises, so no column leaks by accident.
 
+pub mod figures;
 pub mod municipality;
 pub mod response;
 pub mod round;

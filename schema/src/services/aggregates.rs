@@ -1,0 +1,538 @@
+//! SKR's figures: mean maturity per area and segment, answer distributions
+//! and participation. Every count is one SQL aggregation per (round,
+//! grouping); suppression goes through [`suppression::suppressed`]. Figures
+//! of CLOSED and PUBLISHED rounds never change, so they are computed once and
+//! kept in memory ([`FigureCache`]).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use entity::{
+    ResponseStatus, RoundStatus, SegmentKind, answer_option, area, question, response, survey_round,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
+use crate::services::segments::{
+    self, NATIONAL_CODE, NATIONAL_NAME, SegmentDirectory, SegmentInfo,
+};
+use crate::services::sql::statement;
+use crate::services::suppression::{self, Cell};
+
+/// How results are broken down.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Grouping {
+    National,
+    Group,
+    Subgroup,
+}
+
+impl Grouping {
+    /// The SQL expression naming a row's segment (`ms` is `municipality_segment`).
+    fn column(self) -> &'static str {
+        match self {
+            Self::National => "'SE'",
+            Self::Group => "ms.group_code",
+            Self::Subgroup => "ms.subgroup_code",
+        }
+    }
+
+    /// `GROUP BY` items for the segment (none for the nation).
+    fn group_by(self) -> &'static str {
+        match self {
+            Self::National => "",
+            Self::Group => "ms.group_code, ",
+            Self::Subgroup => "ms.subgroup_code, ",
+        }
+    }
+}
+
+/// A segment as figures show it (the nation included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentRef {
+    pub kind: Option<SegmentKind>,
+    pub code: String,
+    pub name: String,
+    pub population: i64,
+}
+
+impl SegmentRef {
+    fn national(population: i64) -> Self {
+        Self {
+            kind: None,
+            code: NATIONAL_CODE.into(),
+            name: NATIONAL_NAME.into(),
+            population,
+        }
+    }
+
+    fn of(info: &SegmentInfo) -> Self {
+        Self {
+            kind: Some(info.kind),
+            code: info.code.clone(),
+            name: info.name.clone(),
+            population: i64::from(info.population),
+        }
+    }
+}
+
+/// Respondents per segment of a round and the segments that are suppressed.
+#[derive(Clone, Debug)]
+pub struct RoundCells {
+    pub directory: SegmentDirectory,
+    /// Respondents (municipalities with at least one answer) by segment code, "SE" included.
+    pub respondents: HashMap<String, i64>,
+    pub suppressed: BTreeSet<String>,
+}
+
+impl RoundCells {
+    /// The segments of a grouping, in order.
+    pub fn segments(&self, grouping: Grouping) -> Vec<SegmentRef> {
+        match grouping {
+            Grouping::National => vec![SegmentRef::national(i64::from(
+                self.directory.national_population,
+            ))],
+            Grouping::Group => self
+                .directory
+                .segments
+                .iter()
+                .filter(|s| s.kind == SegmentKind::Group)
+                .map(SegmentRef::of)
+                .collect(),
+            Grouping::Subgroup => self
+                .directory
+                .segments
+                .iter()
+                .filter(|s| s.kind == SegmentKind::Subgroup)
+                .map(SegmentRef::of)
+                .collect(),
+        }
+    }
+
+    pub fn respondents(&self, code: &str) -> i64 {
+        self.respondents.get(code).copied().unwrap_or(0)
+    }
+
+    pub fn is_suppressed(&self, code: &str) -> bool {
+        self.suppressed.contains(code)
+    }
+}
+
+/// One cell of `maturityAggregates`.
+#[derive(Clone, Debug)]
+pub struct AggregateRow {
+    pub area: area::Model,
+    pub segment: SegmentRef,
+    pub respondents: i64,
+    pub level2_count: Option<i64>,
+    pub mean_level: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// One segment of `answerDistribution`.
+#[derive(Clone, Debug)]
+pub struct DistributionRow {
+    pub question: question::Model,
+    pub segment: SegmentRef,
+    pub respondents: i64,
+    pub suppressed: bool,
+    /// `(option, count)` in the question's order, then `(None, no answer)`; empty when suppressed.
+    pub counts: Vec<(Option<answer_option::Model>, i64)>,
+}
+
+/// Figures of CLOSED and PUBLISHED rounds, computed once per process.
+#[derive(Default)]
+pub struct FigureCache {
+    cells: Mutex<HashMap<Uuid, Arc<RoundCells>>>,
+    aggregates: Mutex<HashMap<(Uuid, Grouping), Arc<Vec<AggregateRow>>>>,
+    distributions: Mutex<HashMap<(Uuid, Uuid, Grouping), Arc<Vec<DistributionRow>>>>,
+}
+
+fn frozen(round: &survey_round::Model) -> bool {
+    matches!(round.status, RoundStatus::Closed | RoundStatus::Published)
+}
+
+fn cached<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
+    map.lock().ok().and_then(|m| m.get(key).cloned())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(
+    map: &Mutex<HashMap<K, Arc<V>>>,
+    key: K,
+    value: V,
+) -> Arc<V> {
+    let value = Arc::new(value);
+    if let Ok(mut m) = map.lock() {
+        m.insert(key, value.clone());
+    }
+    value
+}
+
+/// The contract's access rule for aggregates and distributions.
+pub fn check_access(principal: &Principal, round: &survey_round::Model) -> ApiResult<()> {
+    match round.status {
+        RoundStatus::Draft | RoundStatus::Open => Err(ApiError::FailedPrecondition(format!(
+            "round {} is {}: its figures are available once it is CLOSED",
+            round.year,
+            if round.status == RoundStatus::Draft {
+                "DRAFT"
+            } else {
+                "OPEN"
+            }
+        ))),
+        RoundStatus::Closed if !principal.is_skr() => Err(ApiError::FailedPrecondition(format!(
+            "round {} is CLOSED but not yet PUBLISHED: its figures are for SKR until then",
+            round.year
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Respondents and suppression of a round (cached once the round is closed).
+pub async fn cells(
+    db: &impl ConnectionTrait,
+    cache: &FigureCache,
+    round: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<Arc<RoundCells>> {
+    if frozen(round)
+        && let Some(hit) = cached(&cache.cells, &round.id)
+    {
+        return Ok(hit);
+    }
+    let directory = segments::directory(db, &round.classification_id).await?;
+    let sql = "SELECT ms.subgroup_code AS seg, COUNT(*) AS n FROM municipality_segment ms \
+               WHERE ms.classification_id = $2 AND EXISTS \
+               (SELECT 1 FROM answer an WHERE an.round_id = $1 AND an.municipality_code = ms.municipality_code) \
+               GROUP BY ms.subgroup_code";
+    let values: Vec<Value> = vec![round.id.into(), round.classification_id.clone().into()];
+    let mut respondents: HashMap<String, i64> = HashMap::new();
+    for row in db.query_all_raw(statement(db, sql, values)).await? {
+        respondents.insert(row.try_get("", "seg")?, row.try_get("", "n")?);
+    }
+    let mut cells = vec![Cell {
+        code: NATIONAL_CODE.into(),
+        parent: None,
+        respondents: respondents.values().sum(),
+    }];
+    for s in &directory.segments {
+        let n = match s.kind {
+            SegmentKind::Subgroup => respondents.get(&s.code).copied().unwrap_or(0),
+            SegmentKind::Group => directory
+                .segments
+                .iter()
+                .filter(|x| x.parent.as_deref() == Some(s.code.as_str()))
+                .map(|x| respondents.get(&x.code).copied().unwrap_or(0))
+                .sum(),
+        };
+        let parent = s.parent.clone().unwrap_or_else(|| NATIONAL_CODE.into());
+        cells.push(Cell {
+            code: s.code.clone(),
+            parent: Some(parent),
+            respondents: n,
+        });
+    }
+    let suppressed = suppression::suppressed(&cells, min_cell);
+    let result = RoundCells {
+        directory,
+        respondents: cells.into_iter().map(|c| (c.code, c.respondents)).collect(),
+        suppressed,
+    };
+    if frozen(round) {
+        Ok(remember(&cache.cells, round.id, result))
+    } else {
+        Ok(Arc::new(result))
+    }
+}
+
+/// Mean maturity and level-2 counts per maturity area and segment, from the
+/// frozen scores of a CLOSED or PUBLISHED round.
+pub async fn maturity(
+    db: &impl ConnectionTrait,
+    cache: &FigureCache,
+    round: &survey_round::Model,
+    grouping: Grouping,
+    min_cell: i64,
+) -> ApiResult<Arc<Vec<AggregateRow>>> {
+    if let Some(hit) = cached(&cache.aggregates, &(round.id, grouping)) {
+        return Ok(hit);
+    }
+    let cells = cells(db, cache, round, min_cell).await?;
+    // level2: municipalities at level 2 or higher; excess: the sum of (level - 1).
+    // Non-respondents have no score row and count as level 1.
+    let sql = format!(
+        "SELECT {seg} AS seg, s.area_id AS area_id, \
+         SUM(CASE WHEN s.level >= 2 THEN 1 ELSE 0 END) AS level2, SUM(s.level - 1) AS excess \
+         FROM area_score s JOIN municipality_segment ms \
+         ON ms.municipality_code = s.municipality_code AND ms.classification_id = $2 \
+         WHERE s.round_id = $1 GROUP BY {group_by}s.area_id",
+        seg = grouping.column(),
+        group_by = grouping.group_by(),
+    );
+    let values: Vec<Value> = vec![round.id.into(), round.classification_id.clone().into()];
+    let mut sums: HashMap<(String, Uuid), (i64, i64)> = HashMap::new();
+    for row in db.query_all_raw(statement(db, &sql, values)).await? {
+        let key = (
+            row.try_get::<String>("", "seg")?,
+            row.try_get::<Uuid>("", "area_id")?,
+        );
+        sums.insert(
+            key,
+            (row.try_get("", "level2")?, row.try_get("", "excess")?),
+        );
+    }
+    let areas = area::Entity::find()
+        .filter(area::Column::RoundId.eq(round.id))
+        .filter(area::Column::Number.is_not_null())
+        .order_by_asc(area::Column::Number)
+        .all(db)
+        .await?;
+    let mut rows = Vec::new();
+    for segment in cells.segments(grouping) {
+        let suppressed = cells.is_suppressed(&segment.code);
+        for a in &areas {
+            let (level2, excess) = sums
+                .get(&(segment.code.clone(), a.id))
+                .copied()
+                .unwrap_or((0, 0));
+            let mean = if segment.population > 0 {
+                1.0 + excess as f64 / segment.population as f64
+            } else {
+                1.0
+            };
+            rows.push(AggregateRow {
+                area: a.clone(),
+                segment: segment.clone(),
+                respondents: cells.respondents(&segment.code),
+                level2_count: (!suppressed).then_some(level2),
+                mean_level: (!suppressed).then_some(mean),
+                suppressed,
+            });
+        }
+    }
+    if frozen(round) {
+        Ok(remember(&cache.aggregates, (round.id, grouping), rows))
+    } else {
+        Ok(Arc::new(rows))
+    }
+}
+
+/// How many municipalities chose each option of a choice question, per segment.
+pub async fn distribution(
+    db: &impl ConnectionTrait,
+    cache: &FigureCache,
+    round: &survey_round::Model,
+    question_key: &str,
+    grouping: Grouping,
+    min_cell: i64,
+) -> ApiResult<Arc<Vec<DistributionRow>>> {
+    let question = question::Entity::find()
+        .filter(question::Column::RoundId.eq(round.id))
+        .filter(question::Column::Key.eq(question_key))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "round {} has no question {question_key:?}",
+                round.year
+            ))
+        })?;
+    if matches!(
+        question.kind,
+        entity::QuestionKind::Number | entity::QuestionKind::Text
+    ) {
+        return Err(ApiError::bad_input(format!(
+            "question {question_key} is not a choice question: it has no distribution"
+        )));
+    }
+    if let Some(hit) = cached(&cache.distributions, &(round.id, question.id, grouping)) {
+        return Ok(hit);
+    }
+    let cells = cells(db, cache, round, min_cell).await?;
+    let options = answer_option::Entity::find()
+        .filter(answer_option::Column::QuestionId.eq(question.id))
+        .order_by_asc(answer_option::Column::Position)
+        .all(db)
+        .await?;
+    let values = || -> Vec<Value> {
+        vec![
+            round.id.into(),
+            round.classification_id.clone().into(),
+            question.id.into(),
+        ]
+    };
+    let chosen = format!(
+        "SELECT {seg} AS seg, c.option_id AS option_id, COUNT(*) AS n FROM answer_choice c \
+         JOIN municipality_segment ms ON ms.municipality_code = c.municipality_code AND ms.classification_id = $2 \
+         WHERE c.round_id = $1 AND c.question_id = $3 GROUP BY {group_by}c.option_id",
+        seg = grouping.column(),
+        group_by = grouping.group_by(),
+    );
+    let mut counts: HashMap<(String, Uuid), i64> = HashMap::new();
+    for row in db.query_all_raw(statement(db, &chosen, values())).await? {
+        counts.insert(
+            (row.try_get("", "seg")?, row.try_get("", "option_id")?),
+            row.try_get("", "n")?,
+        );
+    }
+    let answered_sql = format!(
+        "SELECT {seg} AS seg, COUNT(*) AS n FROM answer an \
+         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $2 \
+         WHERE an.round_id = $1 AND an.question_id = $3{group_by}",
+        seg = grouping.column(),
+        group_by = match grouping {
+            Grouping::National => "",
+            Grouping::Group => " GROUP BY ms.group_code",
+            Grouping::Subgroup => " GROUP BY ms.subgroup_code",
+        },
+    );
+    let mut answered: HashMap<String, i64> = HashMap::new();
+    for row in db
+        .query_all_raw(statement(db, &answered_sql, values()))
+        .await?
+    {
+        answered.insert(row.try_get("", "seg")?, row.try_get("", "n")?);
+    }
+    let mut rows = Vec::new();
+    for segment in cells.segments(grouping) {
+        let suppressed = cells.is_suppressed(&segment.code);
+        let mut list = Vec::new();
+        if !suppressed {
+            for o in &options {
+                list.push((
+                    Some(o.clone()),
+                    counts
+                        .get(&(segment.code.clone(), o.id))
+                        .copied()
+                        .unwrap_or(0),
+                ));
+            }
+            list.push((
+                None,
+                segment.population - answered.get(&segment.code).copied().unwrap_or(0),
+            ));
+        }
+        rows.push(DistributionRow {
+            question: question.clone(),
+            respondents: cells.respondents(&segment.code),
+            segment,
+            suppressed,
+            counts: list,
+        });
+    }
+    if frozen(round) {
+        Ok(remember(
+            &cache.distributions,
+            (round.id, question.id, grouping),
+            rows,
+        ))
+    } else {
+        Ok(Arc::new(rows))
+    }
+}
+
+/// Participation counts of a round (live for an OPEN round).
+#[derive(Clone, Debug)]
+pub struct ParticipationCounts {
+    pub population: i64,
+    pub submitted: i64,
+    pub in_progress: i64,
+    pub respondents: i64,
+}
+
+pub async fn participation(
+    db: &impl ConnectionTrait,
+    round: &survey_round::Model,
+) -> ApiResult<ParticipationCounts> {
+    let directory = segments::directory(db, &round.classification_id).await?;
+    let by_status: Vec<(ResponseStatus, i64)> = response::Entity::find()
+        .filter(response::Column::RoundId.eq(round.id))
+        .select_only()
+        .column(response::Column::Status)
+        .column_as(response::Column::MunicipalityCode.count(), "n")
+        .group_by(response::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count = |s: ResponseStatus| {
+        by_status
+            .iter()
+            .filter(|(x, _)| *x == s)
+            .map(|(_, n)| n)
+            .sum::<i64>()
+    };
+    let sql = "SELECT COUNT(DISTINCT municipality_code) AS n FROM answer WHERE round_id = $1";
+    let respondents: i64 = match db
+        .query_one_raw(statement(db, sql, vec![round.id.into()]))
+        .await?
+    {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(ParticipationCounts {
+        population: i64::from(directory.national_population),
+        submitted: count(ResponseStatus::Submitted),
+        in_progress: count(ResponseStatus::InProgress),
+        respondents,
+    })
+}
+
+/// One municipality's participation: never an answer.
+#[derive(Clone, Debug)]
+pub struct MunicipalityStatus {
+    pub code: String,
+    pub status: ResponseStatus,
+    pub answered: i64,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Status per municipality of the round's population, in code order (SKR_ADMIN).
+pub async fn participation_by_municipality(
+    db: &impl ConnectionTrait,
+    round: &survey_round::Model,
+) -> ApiResult<Vec<MunicipalityStatus>> {
+    let codes: Vec<String> = entity::municipality_segment::Entity::find()
+        .filter(entity::municipality_segment::Column::ClassificationId.eq(&round.classification_id))
+        .select_only()
+        .column(entity::municipality_segment::Column::MunicipalityCode)
+        .order_by_asc(entity::municipality_segment::Column::MunicipalityCode)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let responses: HashMap<String, response::Model> = response::Entity::find()
+        .filter(response::Column::RoundId.eq(round.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.municipality_code.clone(), r))
+        .collect();
+    let answered: HashMap<String, i64> = entity::answer::Entity::find()
+        .filter(entity::answer::Column::RoundId.eq(round.id))
+        .select_only()
+        .column(entity::answer::Column::MunicipalityCode)
+        .column_as(entity::answer::Column::QuestionId.count(), "n")
+        .group_by(entity::answer::Column::MunicipalityCode)
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(codes
+        .into_iter()
+        .map(|code| {
+            let r = responses.get(&code);
+            MunicipalityStatus {
+                status: r.map_or(ResponseStatus::NotStarted, |r| r.status),
+                answered: answered.get(&code).copied().unwrap_or(0),
+                updated_at: r.and_then(|r| r.updated_at),
+                submitted_at: r.and_then(|r| r.submitted_at),
+                code,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,112 @@
+//! `myComparison`: a kommun's own levels beside its group's and the nation's
+//! means, this round and in a baseline round. Each round is counted with its
+//! own classification and the kommun's group in it; means appear once that
+//! round is CLOSED or PUBLISHED, and not for suppressed cells.
+
+use std::collections::HashMap;
+
+use entity::{RoundStatus, area, municipality_segment, survey_round};
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use crate::error::ApiResult;
+use crate::principal::KommunScope;
+use crate::services::aggregates::{self, FigureCache, Grouping};
+use crate::services::scoring;
+
+/// One maturity area of the comparison.
+#[derive(Clone, Debug)]
+pub struct ComparisonRow {
+    pub area: area::Model,
+    pub level: Option<i32>,
+    pub group_mean: Option<f64>,
+    pub national_mean: Option<f64>,
+    pub baseline_level: Option<i32>,
+    pub baseline_group_mean: Option<f64>,
+    pub baseline_national_mean: Option<f64>,
+}
+
+/// Own level and the group and national means per area key of one round.
+struct RoundSide {
+    levels: HashMap<String, (area::Model, i32)>,
+    group_means: HashMap<String, Option<f64>>,
+    national_means: HashMap<String, Option<f64>>,
+}
+
+async fn side(
+    db: &impl ConnectionTrait,
+    cache: &FigureCache,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<RoundSide> {
+    let levels: HashMap<String, (area::Model, i32)> = scoring::my_levels(db, scope, round)
+        .await?
+        .into_iter()
+        .map(|(a, level)| (a.key.clone(), (a, level)))
+        .collect();
+    let mut group_means = HashMap::new();
+    let mut national_means = HashMap::new();
+    if matches!(round.status, RoundStatus::Closed | RoundStatus::Published) {
+        let group = municipality_segment::Entity::find_by_id((
+            scope.code().to_owned(),
+            round.classification_id.clone(),
+        ))
+        .one(db)
+        .await?
+        .map(|m| m.group_code);
+        for row in aggregates::maturity(db, cache, round, Grouping::Group, min_cell)
+            .await?
+            .iter()
+        {
+            if Some(&row.segment.code) == group.as_ref() {
+                group_means.insert(row.area.key.clone(), row.mean_level);
+            }
+        }
+        for row in aggregates::maturity(db, cache, round, Grouping::National, min_cell)
+            .await?
+            .iter()
+        {
+            national_means.insert(row.area.key.clone(), row.mean_level);
+        }
+    }
+    Ok(RoundSide {
+        levels,
+        group_means,
+        national_means,
+    })
+}
+
+/// The comparison for the scope's own municipality, in area order.
+pub async fn compare(
+    db: &impl ConnectionTrait,
+    cache: &FigureCache,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+    baseline: Option<&survey_round::Model>,
+    min_cell: i64,
+) -> ApiResult<Vec<ComparisonRow>> {
+    let current = side(db, cache, scope, round, min_cell).await?;
+    let before = match baseline {
+        Some(b) => Some(side(db, cache, scope, b, min_cell).await?),
+        None => None,
+    };
+    let mut rows: Vec<ComparisonRow> = current
+        .levels
+        .iter()
+        .map(|(key, (a, level))| {
+            let b = before.as_ref();
+            ComparisonRow {
+                area: a.clone(),
+                level: Some(*level),
+                group_mean: current.group_means.get(key).copied().flatten(),
+                national_mean: current.national_means.get(key).copied().flatten(),
+                baseline_level: b.and_then(|b| b.levels.get(key)).map(|(_, l)| *l),
+                baseline_group_mean: b.and_then(|b| b.group_means.get(key).copied().flatten()),
+                baseline_national_mean: b
+                    .and_then(|b| b.national_means.get(key).copied().flatten()),
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.area.number, r.area.position));
+    Ok(rows)
+}

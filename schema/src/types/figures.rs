@@ -1,0 +1,253 @@
+//! SKR's figures as GraphQL types: `MaturityAggregate`, `Distribution`,
+//! `Participation`, and the kommun's `AreaComparison`.
+
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::survey_round;
+use sea_orm::DatabaseConnection;
+
+use crate::guard::refusal;
+use crate::principal::{Principal, Role};
+use crate::services::aggregates::{
+    self, AggregateRow, DistributionRow, Grouping as ServiceGrouping, SegmentRef,
+};
+use crate::services::comparison::ComparisonRow;
+use crate::services::municipalities::{self, Filter};
+use crate::types::municipality::{Municipality, Segment, SegmentKind};
+use crate::types::response::ResponseStatus;
+use crate::types::round::{AnswerOption, Area, Question};
+
+/// How results are broken down.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Grouping {
+    National,
+    Group,
+    Subgroup,
+}
+
+impl From<Grouping> for ServiceGrouping {
+    fn from(g: Grouping) -> Self {
+        match g {
+            Grouping::National => Self::National,
+            Grouping::Group => Self::Group,
+            Grouping::Subgroup => Self::Subgroup,
+        }
+    }
+}
+
+fn segment(s: &SegmentRef) -> Segment {
+    Segment {
+        kind: match s.kind {
+            None => SegmentKind::National,
+            Some(entity::SegmentKind::Group) => SegmentKind::Group,
+            Some(entity::SegmentKind::Subgroup) => SegmentKind::Subgroup,
+        },
+        code: s.code.clone(),
+        name: s.name.clone(),
+        population: s.population as i32,
+    }
+}
+
+/// Mean maturity of one area in one segment.
+pub struct MaturityAggregate(pub AggregateRow);
+
+#[Object]
+impl MaturityAggregate {
+    async fn area(&self) -> Area {
+        Area(self.0.area.clone())
+    }
+
+    async fn segment(&self) -> Segment {
+        segment(&self.0.segment)
+    }
+
+    /// Municipalities in the segment with at least one answer in the round.
+    async fn respondents(&self) -> i32 {
+        self.0.respondents as i32
+    }
+
+    /// Municipalities at level 2 or higher; null when suppressed.
+    async fn level2_count(&self) -> Option<i32> {
+        self.0.level2_count.map(|n| n as i32)
+    }
+
+    /// 1 + level2Count / population (non-respondents count as level 1); null when suppressed.
+    async fn mean_level(&self) -> Option<f64> {
+        self.0.mean_level
+    }
+
+    async fn suppressed(&self) -> bool {
+        self.0.suppressed
+    }
+}
+
+/// How many municipalities of a segment chose one option.
+pub struct OptionCount {
+    option: Option<entity::answer_option::Model>,
+    count: i64,
+    population: i64,
+}
+
+#[Object]
+impl OptionCount {
+    /// null counts the municipalities with no answer to the question.
+    async fn option(&self) -> Option<AnswerOption> {
+        self.option.clone().map(AnswerOption)
+    }
+
+    async fn count(&self) -> i32 {
+        self.count as i32
+    }
+
+    /// count / population * 100
+    async fn percent(&self) -> f64 {
+        if self.population > 0 {
+            self.count as f64 / self.population as f64 * 100.0
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The answers to one question in one segment.
+pub struct Distribution(pub DistributionRow);
+
+#[Object]
+impl Distribution {
+    async fn question(&self) -> Question {
+        Question(self.0.question.clone())
+    }
+
+    async fn segment(&self) -> Segment {
+        segment(&self.0.segment)
+    }
+
+    async fn respondents(&self) -> i32 {
+        self.0.respondents as i32
+    }
+
+    async fn suppressed(&self) -> bool {
+        self.0.suppressed
+    }
+
+    /// Empty when suppressed.
+    async fn counts(&self) -> Vec<OptionCount> {
+        self.0
+            .counts
+            .iter()
+            .map(|(option, count)| OptionCount {
+                option: option.clone(),
+                count: *count,
+                population: self.0.segment.population,
+            })
+            .collect()
+    }
+}
+
+/// Who has responded to a round: counts for SKR, per municipality for SKR_ADMIN.
+pub struct Participation {
+    pub round: survey_round::Model,
+    pub counts: aggregates::ParticipationCounts,
+}
+
+#[Object]
+impl Participation {
+    async fn population(&self) -> i32 {
+        self.counts.population as i32
+    }
+
+    async fn submitted(&self) -> i32 {
+        self.counts.submitted as i32
+    }
+
+    async fn in_progress(&self) -> i32 {
+        self.counts.in_progress as i32
+    }
+
+    async fn not_started(&self) -> i32 {
+        (self.counts.population - self.counts.submitted - self.counts.in_progress) as i32
+    }
+
+    /// Municipalities with at least one answer / population.
+    async fn response_rate(&self) -> f64 {
+        if self.counts.population > 0 {
+            self.counts.respondents as f64 / self.counts.population as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// SKR_ADMIN only: one row per municipality, never any answer.
+    async fn by_municipality(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Vec<MunicipalityParticipation>>> {
+        if let Some(err) = refusal(Principal::of(ctx), &[Role::SkrAdmin]) {
+            return Err(err.into());
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = aggregates::participation_by_municipality(db, &self.round).await?;
+        let mut views: std::collections::HashMap<String, _> =
+            municipalities::list(db, Filter::default())
+                .await?
+                .into_iter()
+                .map(|m| (m.municipality.code.clone(), m))
+                .collect();
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|r| {
+                    views.remove(&r.code).map(|m| MunicipalityParticipation {
+                        municipality: Municipality(m),
+                        status: r.status.into(),
+                        answered_count: r.answered as i32,
+                        updated_at: r.updated_at,
+                        submitted_at: r.submitted_at,
+                    })
+                })
+                .collect(),
+        ))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct MunicipalityParticipation {
+    pub municipality: Municipality,
+    pub status: ResponseStatus,
+    pub answered_count: i32,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+/// A kommun's own level beside its group's and the nation's means.
+pub struct AreaComparison(pub ComparisonRow);
+
+#[Object]
+impl AreaComparison {
+    async fn area(&self) -> Area {
+        Area(self.0.area.clone())
+    }
+
+    async fn level(&self) -> Option<i32> {
+        self.0.level
+    }
+
+    async fn group_mean(&self) -> Option<f64> {
+        self.0.group_mean
+    }
+
+    async fn national_mean(&self) -> Option<f64> {
+        self.0.national_mean
+    }
+
+    async fn baseline_level(&self) -> Option<i32> {
+        self.0.baseline_level
+    }
+
+    async fn baseline_group_mean(&self) -> Option<f64> {
+        self.0.baseline_group_mean
+    }
+
+    async fn baseline_national_mean(&self) -> Option<f64> {
+        self.0.baseline_national_mean
+    }
+}
