@@ -144,12 +144,16 @@ pub struct DistributionRow {
     pub counts: Vec<(Option<answer_option::Model>, i64)>,
 }
 
+/// A map of computed figures, shared by all requests.
+type Shared<K, V> = Mutex<HashMap<K, Arc<V>>>;
+
 /// Figures of CLOSED and PUBLISHED rounds, computed once per process.
 #[derive(Default)]
 pub struct FigureCache {
-    cells: Mutex<HashMap<Uuid, Arc<RoundCells>>>,
-    aggregates: Mutex<HashMap<(Uuid, Grouping), Arc<Vec<AggregateRow>>>>,
-    distributions: Mutex<HashMap<(Uuid, Uuid, Grouping), Arc<Vec<DistributionRow>>>>,
+    cells: Shared<Uuid, RoundCells>,
+    aggregates: Shared<(Uuid, Grouping), Vec<AggregateRow>>,
+    /// By (round, question, grouping).
+    distributions: Shared<(Uuid, Uuid, Grouping), Vec<DistributionRow>>,
 }
 
 fn frozen(round: &survey_round::Model) -> bool {
