@@ -3,6 +3,7 @@
 
 mod answers;
 mod auth;
+mod figures;
 mod helpers;
 mod http;
 mod isolation;
