@@ -8,6 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_init;
+pub mod demo;
 pub mod reference;
 pub mod seed;
 
