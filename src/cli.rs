@@ -20,7 +20,11 @@ pub enum Command {
     /// Run the database migrations and exit.
     Migrate,
     /// Migrate, then load the reference data (idempotent: a second run changes nothing).
-    Seed,
+    Seed {
+        /// Also load the demo answers into the 2019 and 2023 rounds and publish them.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Print a signed HS256 token (with MOGNAD_JWT_SECRET, or the dev-mode secret) to try the API.

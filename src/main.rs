@@ -43,7 +43,7 @@ async fn run(command: Command) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed { demo } => {
             let (db, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
             Migrator::up(&db, None)
                 .await
@@ -55,6 +55,16 @@ async fn run(command: Command) -> Result<(), String> {
                 "reference data: {} rows inserted ({report:?})",
                 report.total()
             );
+            if demo {
+                let years = mognad::demo::load(&db).await.map_err(|e| e.to_string())?;
+                if years.is_empty() {
+                    println!(
+                        "demo data: already loaded (or the rounds have responses); nothing changed"
+                    );
+                } else {
+                    println!("demo data: loaded and published {years:?}");
+                }
+            }
             Ok(())
         }
         Command::Token(args) => {

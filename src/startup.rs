@@ -25,6 +25,8 @@ pub enum StartupError {
     Seed(#[from] migration::seed::SeedError),
     #[error(transparent)]
     Keys(#[from] crate::auth::KeyError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -127,8 +129,10 @@ pub async fn prepare_database(
         let report = migration::seed::reference(&db).await?;
         tracing::info!(?report, "loaded the reference data into the new database");
         if config.database == Database::Embedded {
+            let years = crate::demo::load(&db).await?;
             tracing::info!(
-                "embedded database: demo answers arrive with `mognad seed --demo` (not yet available)"
+                ?years,
+                "embedded database: demo answers loaded and published"
             );
         }
     }

@@ -17,7 +17,7 @@
 //!    responses first, so every submitted response answers every question it
 //!    is asked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -40,9 +40,15 @@ struct StatusSplit {
 fn status_split(year: i32) -> StatusSplit {
     match year {
         // 215 submitted + 19 + 3 in progress = 237 respondents, 53 not started.
-        2023 => StatusSplit { respondents: [38, 91, 108], submitted: [35, 83, 97] },
+        2023 => StatusSplit {
+            respondents: [38, 91, 108],
+            submitted: [35, 83, 97],
+        },
         // 242 submitted + 23 in progress = 265 respondents, 25 not started.
-        _ => StatusSplit { respondents: [42, 99, 124], submitted: [38, 91, 113] },
+        _ => StatusSplit {
+            respondents: [42, 99, 124],
+            submitted: [38, 91, 113],
+        },
     }
 }
 
@@ -74,7 +80,14 @@ pub fn is_ja(option: &str) -> bool {
 
 /// The options a published measure counts, or `None` for "no answer".
 fn measure(option: &str, options: &[String]) -> Option<Vec<usize>> {
-    let pick = |f: &dyn Fn(&str) -> bool| options.iter().enumerate().filter(|(_, o)| f(o)).map(|(i, _)| i).collect();
+    let pick = |f: &dyn Fn(&str) -> bool| {
+        options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| f(o))
+            .map(|(i, _)| i)
+            .collect()
+    };
     Some(match option {
         "no_answer" => return None,
         "has_process" => pick(&|o| is_ja(o)),
@@ -143,9 +156,18 @@ impl Search {
         // Start with every asked respondent answering, spread evenly.
         let x: [Vec<i64>; 3] = std::array::from_fn(|g| {
             let n_i = n as i64;
-            (0..n_i).map(|i| hi[g] / n_i + i64::from(i < hi[g] % n_i)).collect()
+            (0..n_i)
+                .map(|i| hi[g] / n_i + i64::from(i < hi[g] % n_i))
+                .collect()
         });
-        let mut s = Self { x, lo, hi, values: vec![0; constraints.len()], constraints, touches };
+        let mut s = Self {
+            x,
+            lo,
+            hi,
+            values: vec![0; constraints.len()],
+            constraints,
+            touches,
+        };
         for g in 0..3 {
             for o in 0..n {
                 for (ci, coef) in s.touches[g][o].clone() {
@@ -176,7 +198,12 @@ impl Search {
                 }
             }
         }
-        touched.iter().map(|(ci, dv)| self.cost_of(*ci, self.values[*ci] + dv) - self.cost_of(*ci, self.values[*ci])).sum()
+        touched
+            .iter()
+            .map(|(ci, dv)| {
+                self.cost_of(*ci, self.values[*ci] + dv) - self.cost_of(*ci, self.values[*ci])
+            })
+            .sum()
     }
 
     fn feasible(&self, changes: &[(usize, usize, i64)]) -> bool {
@@ -200,7 +227,9 @@ impl Search {
     }
 
     fn total_cost(&self) -> i64 {
-        (0..self.constraints.len()).map(|ci| self.cost_of(ci, self.values[ci])).sum()
+        (0..self.constraints.len())
+            .map(|ci| self.cost_of(ci, self.values[ci]))
+            .sum()
     }
 
     /// Moves tried by the descent: within a group (shift, add, remove),
@@ -313,7 +342,9 @@ pub struct RoundPlan {
 
 /// The published figures, parsed.
 pub fn published_facts() -> Vec<Fact> {
-    serde_json::from_str::<Published>(PUBLISHED_JSON).map(|p| p.facts).unwrap_or_default()
+    serde_json::from_str::<Published>(PUBLISHED_JSON)
+        .map(|p| p.facts)
+        .unwrap_or_default()
 }
 
 fn group_index(group: &str) -> Option<Option<usize>> {
@@ -327,7 +358,8 @@ fn group_index(group: &str) -> Option<Option<usize>> {
 /// municipalities: `members[g]` are the codes of group `g` under the round's
 /// classification.
 pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
-    let published: Published = serde_json::from_str(PUBLISHED_JSON).expect("published-2023.json is valid");
+    let published: Published =
+        serde_json::from_str(PUBLISHED_JSON).expect("published-2023.json is valid");
     let split = status_split(spec.year);
     let year = spec.year.to_string();
     let populations: [i64; 3] = std::array::from_fn(|g| members[g].len() as i64);
@@ -338,9 +370,16 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
         codes.truncate(split.respondents[g] as usize);
         codes
     });
-    let mut answers: BTreeMap<String, Vec<(String, String)>> =
-        respondents.iter().flatten().map(|c| (c.clone(), Vec::new())).collect();
-    let questions: Vec<&QuestionSpec> = spec.areas.iter().flat_map(|a: &AreaSpec| a.questions.iter()).collect();
+    let mut answers: BTreeMap<String, Vec<(String, String)>> = respondents
+        .iter()
+        .flatten()
+        .map(|c| (c.clone(), Vec::new()))
+        .collect();
+    let questions: Vec<&QuestionSpec> = spec
+        .areas
+        .iter()
+        .flat_map(|a: &AreaSpec| a.questions.iter())
+        .collect();
     let mut plan = RoundPlan {
         year: spec.year,
         respondents: split.respondents,
@@ -351,7 +390,8 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
     };
     for q in questions {
         let options: Vec<String> = q.options.iter().map(|o| o.key.clone()).collect();
-        let (constraints, describe) = constraints_for(&published, spec.year, q, &options, populations);
+        let (constraints, describe) =
+            constraints_for(&published, spec.year, q, &options, populations);
         // Who may answer: every respondent, or for a conditional question those
         // whose answer meets the condition. Submitted responses must answer.
         let eligible: [Vec<(bool, u64, String)>; 3] = std::array::from_fn(|g| {
@@ -359,21 +399,34 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| match &q.condition {
-                    Some((on, wanted)) => answers[c.as_str()].iter().any(|(k, o)| k == on && wanted.contains(o)),
+                    Some((on, wanted)) => answers[c.as_str()]
+                        .iter()
+                        .any(|(k, o)| k == on && wanted.contains(o)),
                     None => true,
                 })
-                .map(|(i, c)| (i as i64 >= split.submitted[g], hash(&[&year, &q.key, "who", c]), c.clone()))
+                .map(|(i, c)| {
+                    (
+                        i as i64 >= split.submitted[g],
+                        hash(&[&year, &q.key, "who", c]),
+                        c.clone(),
+                    )
+                })
                 .collect();
             list.sort();
             list
         });
         let hi: [i64; 3] = std::array::from_fn(|g| eligible[g].len() as i64);
-        let lo: [i64; 3] = std::array::from_fn(|g| eligible[g].iter().filter(|(rest, _, _)| !rest).count() as i64);
+        let lo: [i64; 3] =
+            std::array::from_fn(|g| eligible[g].iter().filter(|(rest, _, _)| !rest).count() as i64);
         let mut search = Search::new(options.len(), lo, hi, constraints);
         search.run();
         for (ci, c) in search.constraints.iter().enumerate() {
             if !search.met(ci) {
-                let got = if c.halves { search.values[ci] as f64 / 2.0 } else { search.values[ci] as f64 };
+                let got = if c.halves {
+                    search.values[ci] as f64 / 2.0
+                } else {
+                    search.values[ci] as f64
+                };
                 plan.unmet.push(format!("{} (got {got})", describe[ci]));
             }
         }
@@ -381,7 +434,11 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
         // options go out in a per-question order.
         for g in 0..3 {
             let answered: i64 = search.x[g].iter().sum();
-            let mut dealt: Vec<&String> = eligible[g].iter().take(answered as usize).map(|(_, _, c)| c).collect();
+            let mut dealt: Vec<&String> = eligible[g]
+                .iter()
+                .take(answered as usize)
+                .map(|(_, _, c)| c)
+                .collect();
             dealt.sort_by_key(|c| hash(&[&year, &q.key, "what", c]));
             let mut next = dealt.into_iter();
             for (o, n) in options.iter().zip(&search.x[g]) {
@@ -392,7 +449,11 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
                 }
             }
         }
-        plan.questions.push(QuestionCounts { key: q.key.clone(), options, counts: search.x.clone() });
+        plan.questions.push(QuestionCounts {
+            key: q.key.clone(),
+            options,
+            counts: search.x.clone(),
+        });
     }
     let (start, end) = period(spec);
     let span = (end - start).num_minutes().max(2) as u64;
@@ -410,7 +471,8 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
             });
         }
     }
-    plan.responses.sort_by(|a, b| a.municipality_code.cmp(&b.municipality_code));
+    plan.responses
+        .sort_by(|a, b| a.municipality_code.cmp(&b.municipality_code));
     plan
 }
 
@@ -425,8 +487,14 @@ fn constraints_for(
     let mut constraints = Vec::new();
     let mut describe = Vec::new();
     let all: Vec<(usize, i64)> = (0..options.len()).map(|i| (i, 1)).collect();
-    for f in published.facts.iter().filter(|f| f.round == year && f.question == q.key) {
-        let Some(group) = group_index(&f.group) else { continue };
+    for f in published
+        .facts
+        .iter()
+        .filter(|f| f.round == year && f.question == q.key)
+    {
+        let Some(group) = group_index(&f.group) else {
+            continue;
+        };
         let (terms, target) = match measure(&f.option, options) {
             Some(set) if set.is_empty() => continue,
             Some(set) => (set.into_iter().map(|i| (i, 1)).collect(), f.count),
@@ -435,29 +503,70 @@ fn constraints_for(
                 (all.clone(), population - f.count)
             }
         };
-        constraints.push(Constraint { group, terms, target, weight: STATED, slack: 0, halves: false });
-        describe.push(format!("{} {} {} = {} (l.{})", f.question, f.group, f.option, f.count, f.source_line));
+        constraints.push(Constraint {
+            group,
+            terms,
+            target,
+            weight: STATED,
+            slack: 0,
+            halves: false,
+        });
+        describe.push(format!(
+            "{} {} {} = {} (l.{})",
+            f.question, f.group, f.option, f.count, f.source_line
+        ));
     }
-    if let Some((area, _)) = published.maturity_area_questions.iter().find(|(_, k)| **k == q.key)
+    if let Some((area, _)) = published
+        .maturity_area_questions
+        .iter()
+        .find(|(_, k)| **k == q.key)
         && let Some(by_group) = published.level2_counts.get(&year.to_string())
     {
         let index: usize = area.parse::<usize>().unwrap_or(1) - 1;
         for (group, counts) in by_group {
-            let (Some(g), Some(target)) = (group_index(group), counts.get(index)) else { continue };
-            let terms = measure("level2", options).unwrap_or_default().into_iter().map(|i| (i, 1)).collect();
-            constraints.push(Constraint { group: g, terms, target: *target, weight: TABLE, slack: 0, halves: false });
-            describe.push(format!("level 2 {group} area {area} = {target} (maturity table)"));
+            let (Some(g), Some(target)) = (group_index(group), counts.get(index)) else {
+                continue;
+            };
+            let terms = measure("level2", options)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| (i, 1))
+                .collect();
+            constraints.push(Constraint {
+                group: g,
+                terms,
+                target: *target,
+                weight: TABLE,
+                slack: 0,
+                halves: false,
+            });
+            describe.push(format!(
+                "level 2 {group} area {area} = {target} (maturity table)"
+            ));
         }
     }
     if q.key == "function_hours" {
         for (group, value) in weekly_hours(&published.derived, year) {
-            let terms: Vec<(usize, i64)> =
-                options.iter().enumerate().filter_map(|(i, o)| midpoint_x2(o).map(|w| (i, w))).collect();
+            let terms: Vec<(usize, i64)> = options
+                .iter()
+                .enumerate()
+                .filter_map(|(i, o)| midpoint_x2(o).map(|w| (i, w)))
+                .collect();
             // The report rounds its estimates to whole hours: within half an hour.
             // Where they cannot all be met, the earlier groups are met first.
             let weight = ESTIMATE * (3 - group as i64);
-            constraints.push(Constraint { group: Some(group), terms, target: value * 2, weight, slack: 1, halves: true });
-            describe.push(format!("weekly hours {} = {value} (Figur 9)", GROUPS[group]));
+            constraints.push(Constraint {
+                group: Some(group),
+                terms,
+                target: value * 2,
+                weight,
+                slack: 1,
+                halves: true,
+            });
+            describe.push(format!(
+                "weekly hours {} = {value} (Figur 9)",
+                GROUPS[group]
+            ));
         }
     }
     (constraints, describe)
@@ -476,7 +585,9 @@ fn midpoint_x2(option: &str) -> Option<i64> {
 
 /// The report's weekly-hours estimates per group for a round.
 fn weekly_hours(derived: &[serde_json::Value], year: i32) -> Vec<(usize, i64)> {
-    let Some(d) = derived.iter().find(|d| d["id"] == "weekly_hours_estimate") else { return Vec::new() };
+    let Some(d) = derived.iter().find(|d| d["id"] == "weekly_hours_estimate") else {
+        return Vec::new();
+    };
     GROUPS
         .iter()
         .enumerate()
@@ -509,7 +620,12 @@ pub struct DemoResponse {
 
 /// When the round's answers were given (the 2019 dates are not in the report).
 fn period(spec: &RoundSpec) -> (DateTime<Utc>, DateTime<Utc>) {
-    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).and_then(|d| d.and_hms_opt(8, 0, 0)).map(|t| t.and_utc()).unwrap_or_default();
+    let day = |y, m, d| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(8, 0, 0))
+            .map(|t| t.and_utc())
+            .unwrap_or_default()
+    };
     match (spec.opens_at, spec.closes_at) {
         (Some(a), Some(b)) => (a, b),
         _ => (day(spec.year, 3, 1), day(spec.year, 5, 31)),
@@ -521,9 +637,19 @@ pub fn reference_plans() -> Result<Vec<(RoundSpec, RoundPlan)>, reference::DataE
     let data = reference::load()?;
     let mut out = Vec::new();
     for spec in data.rounds {
-        let Some(c) = data.classifications.iter().find(|c| c.id == spec.classification_id) else { continue };
+        let Some(c) = data
+            .classifications
+            .iter()
+            .find(|c| c.id == spec.classification_id)
+        else {
+            continue;
+        };
         let members: [Vec<String>; 3] = std::array::from_fn(|g| {
-            c.members.iter().filter(|m| m.group_code == GROUPS[g]).map(|m| m.municipality_code.clone()).collect()
+            c.members
+                .iter()
+                .filter(|m| m.group_code == GROUPS[g])
+                .map(|m| m.municipality_code.clone())
+                .collect()
         });
         let plan = plan(&spec, &members);
         out.push((spec, plan));
@@ -541,9 +667,110 @@ mod tests {
             println!("{}: unmet {:#?}", spec.year, plan.unmet);
             let respondents: i64 = plan.respondents.iter().sum();
             assert_eq!(plan.responses.len() as i64, respondents);
-            assert!(plan.responses.iter().all(|r| !r.answers.is_empty()), "every respondent answered something");
+            assert!(
+                plan.responses.iter().all(|r| !r.answers.is_empty()),
+                "every respondent answered something"
+            );
             // The maturity tables are met exactly.
-            assert!(plan.unmet.iter().all(|u| !u.contains("maturity table")), "{:?}", plan.unmet);
+            assert!(
+                plan.unmet.iter().all(|u| !u.contains("maturity table")),
+                "{:?}",
+                plan.unmet
+            );
         }
     }
+}
+
+/// The subject written into the audit trail of demo answers.
+pub const DEMO_SUBJECT: &str = "mognad-demo";
+
+/// Writes a plan's responses, answers, chosen options and audit events into
+/// round `round_id` (whose questionnaire has the plan's keys). Returns the
+/// number of responses written.
+pub async fn write(
+    db: &impl sea_orm::ConnectionTrait,
+    round_id: uuid::Uuid,
+    plan: &RoundPlan,
+) -> Result<usize, sea_orm::DbErr> {
+    use entity::{
+        ResponseStatus, answer, answer_choice, answer_event, answer_option, question, response,
+    };
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+    let questions: HashMap<String, uuid::Uuid> = question::Entity::find()
+        .filter(question::Column::RoundId.eq(round_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|q| (q.key, q.id))
+        .collect();
+    let options: HashMap<(uuid::Uuid, String), uuid::Uuid> = answer_option::Entity::find()
+        .filter(answer_option::Column::QuestionId.is_in(questions.values().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| ((o.question_id, o.key), o.id))
+        .collect();
+    let (mut responses, mut answers, mut choices, mut events) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in &plan.responses {
+        let code = r.municipality_code.clone();
+        let answered = r.answers.len() as i32;
+        responses.push(response::ActiveModel {
+            municipality_code: Set(code.clone()),
+            round_id: Set(round_id),
+            status: Set(if r.submitted {
+                ResponseStatus::Submitted
+            } else {
+                ResponseStatus::InProgress
+            }),
+            version: Set(answered + i32::from(r.submitted)),
+            created_at: Set(r.started_at),
+            updated_at: Set(Some(r.finished_at)),
+            submitted_at: Set(r.submitted.then_some(r.finished_at)),
+        });
+        for (i, (key, option)) in r.answers.iter().enumerate() {
+            let Some(question_id) = questions.get(key).copied() else {
+                return Err(sea_orm::DbErr::Custom(format!(
+                    "demo: round has no question {key}"
+                )));
+            };
+            let Some(option_id) = options.get(&(question_id, option.clone())).copied() else {
+                return Err(sea_orm::DbErr::Custom(format!(
+                    "demo: question {key} has no option {option}"
+                )));
+            };
+            answers.push(answer::ActiveModel {
+                municipality_code: Set(code.clone()),
+                round_id: Set(round_id),
+                question_id: Set(question_id),
+                number_value: Set(None),
+                text_value: Set(None),
+                updated_at: Set(r.finished_at),
+            });
+            choices.push(answer_choice::ActiveModel {
+                municipality_code: Set(code.clone()),
+                round_id: Set(round_id),
+                question_id: Set(question_id),
+                option_id: Set(option_id),
+            });
+            events.push(answer_event::ActiveModel {
+                municipality_code: Set(code.clone()),
+                round_id: Set(round_id),
+                question_id: Set(question_id),
+                version: Set(i as i32 + 1),
+                subject: Set(DEMO_SUBJECT.into()),
+                at: Set(r.finished_at),
+                before: Set(None),
+                after: Set(Some(serde_json::json!({ "choice": option }).to_string())),
+                ..Default::default()
+            });
+        }
+    }
+    let n = responses.len();
+    crate::seed::insert_all(db, responses).await?;
+    crate::seed::insert_all(db, answers).await?;
+    crate::seed::insert_all(db, choices).await?;
+    crate::seed::insert_all(db, events).await?;
+    Ok(n)
 }

@@ -7,8 +7,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
-mod m20261128_000001_init;
 pub mod demo;
+mod m20261128_000001_init;
 pub mod reference;
 pub mod seed;
 

@@ -161,12 +161,12 @@ pub async fn reference(db: &DatabaseConnection) -> Result<SeedReport, SeedError>
     Ok(report)
 }
 
-async fn insert_all<C, A>(db: &C, rows: Vec<A>) -> Result<(), DbErr>
+/// Inserts rows in chunks that keep every statement under SQLite's bound-parameter limit.
+pub(crate) async fn insert_all<C, A>(db: &C, rows: Vec<A>) -> Result<(), DbErr>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait,
 {
-    // Chunks keep every statement under SQLite's bound-parameter limit.
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(500).collect();
