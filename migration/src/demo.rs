@@ -145,10 +145,10 @@ impl Search {
     fn new(n: usize, lo: [i64; 3], hi: [i64; 3], constraints: Vec<Constraint>) -> Self {
         let mut touches: [Vec<Vec<(usize, i64)>>; 3] = std::array::from_fn(|_| vec![Vec::new(); n]);
         for (ci, c) in constraints.iter().enumerate() {
-            for g in 0..3 {
+            for (g, per_option) in touches.iter_mut().enumerate() {
                 if c.group.is_none_or(|cg| cg == g) {
                     for (o, coef) in &c.terms {
-                        touches[g][*o].push((ci, *coef));
+                        per_option[*o].push((ci, *coef));
                     }
                 }
             }
@@ -432,9 +432,9 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
         }
         // Deal: the first `answered` eligible (submitted first) answer, the
         // options go out in a per-question order.
-        for g in 0..3 {
+        for (g, eligible) in eligible.iter().enumerate() {
             let answered: i64 = search.x[g].iter().sum();
-            let mut dealt: Vec<&String> = eligible[g]
+            let mut dealt: Vec<&String> = eligible
                 .iter()
                 .take(answered as usize)
                 .map(|(_, _, c)| c)
@@ -457,8 +457,8 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
     }
     let (start, end) = period(spec);
     let span = (end - start).num_minutes().max(2) as u64;
-    for g in 0..3 {
-        for (i, code) in respondents[g].iter().enumerate() {
+    for (g, respondents) in respondents.iter().enumerate() {
+        for (i, code) in respondents.iter().enumerate() {
             let h = hash(&[&year, "when", code]);
             let started_at = start + Duration::minutes((h % (span / 2)) as i64);
             let finished_at = started_at + Duration::minutes(((h >> 20) % (span / 2)) as i64 + 30);
@@ -657,30 +657,6 @@ pub fn reference_plans() -> Result<Vec<(RoundSpec, RoundPlan)>, reference::DataE
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_plans_meet_every_consistent_figure() {
-        for (spec, plan) in reference_plans().unwrap() {
-            println!("{}: unmet {:#?}", spec.year, plan.unmet);
-            let respondents: i64 = plan.respondents.iter().sum();
-            assert_eq!(plan.responses.len() as i64, respondents);
-            assert!(
-                plan.responses.iter().all(|r| !r.answers.is_empty()),
-                "every respondent answered something"
-            );
-            // The maturity tables are met exactly.
-            assert!(
-                plan.unmet.iter().all(|u| !u.contains("maturity table")),
-                "{:?}",
-                plan.unmet
-            );
-        }
-    }
-}
-
 /// The subject written into the audit trail of demo answers.
 pub const DEMO_SUBJECT: &str = "mognad-demo";
 
@@ -773,4 +749,28 @@ pub async fn write(
     crate::seed::insert_all(db, choices).await?;
     crate::seed::insert_all(db, events).await?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plans_meet_every_consistent_figure() {
+        for (spec, plan) in reference_plans().unwrap() {
+            println!("{}: unmet {:#?}", spec.year, plan.unmet);
+            let respondents: i64 = plan.respondents.iter().sum();
+            assert_eq!(plan.responses.len() as i64, respondents);
+            assert!(
+                plan.responses.iter().all(|r| !r.answers.is_empty()),
+                "every respondent answered something"
+            );
+            // The maturity tables are met exactly.
+            assert!(
+                plan.unmet.iter().all(|u| !u.contains("maturity table")),
+                "{:?}",
+                plan.unmet
+            );
+        }
+    }
 }
