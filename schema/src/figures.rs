@@ -7,11 +7,15 @@ use async_graphql::{Context, ID, Object, Result};
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
+use crate::error::ApiError;
 use crate::guard::RoleGuard;
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
 use crate::services::rounds;
-use crate::types::figures::{Distribution, Grouping, MaturityAggregate, Participation};
+use crate::types::figures::{
+    Distribution, Grouping, MaturityAggregate, MaturityTrend, Participation, ProcessShare,
+    WeeklyHours,
+};
 
 #[derive(Default)]
 pub struct FiguresQuery;
@@ -57,6 +61,94 @@ impl FiguresQuery {
             aggregates::distribution(db, cache, &round, &question_key, grouping.into(), min_cell)
                 .await?;
         Ok(rows.iter().cloned().map(Distribution).collect())
+    }
+
+    /// Mean maturity and level-2 counts beside a baseline round (default: the
+    /// round's baseline). With `panel: true` only municipalities that responded
+    /// in both rounds count, so a change in who answered does not pass for a
+    /// change in maturity; segments then follow this round's classification.
+    async fn maturity_trend(
+        &self,
+        ctx: &Context<'_>,
+        round_id: ID,
+        baseline_round_id: Option<ID>,
+        grouping: Grouping,
+        #[graphql(default = false)] panel: bool,
+    ) -> Result<Vec<MaturityTrend>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let principal = Principal::of(ctx);
+        let round = rounds::get_any(db, &round_id).await?;
+        let baseline_id = match (&baseline_round_id, round.baseline_id) {
+            (Some(id), _) => id.to_string(),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => {
+                return Err(ApiError::bad_input(format!(
+                    "round {} has no baseline: give baselineRoundId",
+                    round.year
+                ))
+                .into());
+            }
+        };
+        let baseline = rounds::get_any(db, &baseline_id).await?;
+        aggregates::check_access(principal, &round)?;
+        aggregates::check_access(principal, &baseline)?;
+        let min_cell = ctx.data::<Settings>()?.min_cell;
+        let cache = ctx.data::<FigureCache>()?;
+        let rows = aggregates::trend(
+            db,
+            cache,
+            &round,
+            &baseline,
+            grouping.into(),
+            panel,
+            min_cell,
+        )
+        .await?;
+        Ok(rows.into_iter().map(MaturityTrend).collect())
+    }
+
+    /// Municipalities with an established process (any Ja answer) per maturity area and segment.
+    async fn process_share(
+        &self,
+        ctx: &Context<'_>,
+        round_id: ID,
+        grouping: Grouping,
+    ) -> Result<Vec<ProcessShare>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get_any(db, &round_id).await?;
+        aggregates::check_access(Principal::of(ctx), &round)?;
+        let min_cell = ctx.data::<Settings>()?.min_cell;
+        let rows = aggregates::process_share(
+            db,
+            ctx.data::<FigureCache>()?,
+            &round,
+            grouping.into(),
+            min_cell,
+        )
+        .await?;
+        Ok(rows.into_iter().map(ProcessShare).collect())
+    }
+
+    /// Estimated weekly hours of the information-security function per segment (span midpoints).
+    async fn estimated_weekly_hours(
+        &self,
+        ctx: &Context<'_>,
+        round_id: ID,
+        grouping: Grouping,
+    ) -> Result<Vec<WeeklyHours>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = rounds::get_any(db, &round_id).await?;
+        aggregates::check_access(Principal::of(ctx), &round)?;
+        let min_cell = ctx.data::<Settings>()?.min_cell;
+        let rows = aggregates::weekly_hours(
+            db,
+            ctx.data::<FigureCache>()?,
+            &round,
+            grouping.into(),
+            min_cell,
+        )
+        .await?;
+        Ok(rows.into_iter().map(WeeklyHours).collect())
     }
 
     /// Who has responded: counts for SKR; `byMunicipality` for SKR_ADMIN.

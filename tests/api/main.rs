@@ -3,6 +3,7 @@
 
 mod answers;
 mod auth;
+mod fidelity;
 mod figures;
 mod helpers;
 mod http;

@@ -251,3 +251,137 @@ impl AreaComparison {
         self.0.baseline_national_mean
     }
 }
+
+/// An area and segment in a round beside its baseline round.
+pub struct MaturityTrend(pub aggregates::TrendRow);
+
+#[Object]
+impl MaturityTrend {
+    async fn area(&self) -> Area {
+        Area(self.0.area.clone())
+    }
+
+    async fn segment(&self) -> Segment {
+        segment(&self.0.segment)
+    }
+
+    /// With `panel: true`: the segment's municipalities that responded in both rounds (the means' denominator).
+    async fn panel_size(&self) -> Option<i32> {
+        self.0.panel_size.map(|n| n as i32)
+    }
+
+    async fn respondents(&self) -> i32 {
+        self.0.respondents as i32
+    }
+
+    async fn baseline_respondents(&self) -> i32 {
+        self.0.baseline_respondents as i32
+    }
+
+    async fn mean_level(&self) -> Option<f64> {
+        self.0.mean
+    }
+
+    async fn baseline_mean_level(&self) -> Option<f64> {
+        self.0.baseline_mean
+    }
+
+    async fn level2_count(&self) -> Option<i32> {
+        self.0.level2.map(|n| n as i32)
+    }
+
+    async fn baseline_level2_count(&self) -> Option<i32> {
+        self.0.baseline_level2.map(|n| n as i32)
+    }
+
+    /// meanLevel - baselineMeanLevel, in level points.
+    async fn mean_change(&self) -> Option<f64> {
+        Some(self.0.mean? - self.0.baseline_mean?)
+    }
+
+    /// (meanLevel - baselineMeanLevel) / baselineMeanLevel * 100.
+    async fn mean_change_percent(&self) -> Option<f64> {
+        let (now, then) = (self.0.mean?, self.0.baseline_mean?);
+        (then != 0.0).then(|| (now - then) / then * 100.0)
+    }
+
+    /// level2Count - baselineLevel2Count, in municipalities.
+    async fn level2_change(&self) -> Option<i32> {
+        Some((self.0.level2? - self.0.baseline_level2?) as i32)
+    }
+
+    /// (level2Count - baselineLevel2Count) / baselineLevel2Count * 100: the
+    /// change, not the ratio; null when the baseline count is 0.
+    async fn level2_change_percent(&self) -> Option<f64> {
+        let (now, then) = (self.0.level2?, self.0.baseline_level2?);
+        (then != 0).then(|| (now - then) as f64 / then as f64 * 100.0)
+    }
+
+    /// True when the cell is suppressed in either round.
+    async fn suppressed(&self) -> bool {
+        self.0.suppressed
+    }
+}
+
+/// Municipalities with an established process ("fastställd process": any Ja
+/// answer to the area's maturity question) in one area and segment.
+pub struct ProcessShare(pub aggregates::ProcessRow);
+
+#[Object]
+impl ProcessShare {
+    async fn area(&self) -> Area {
+        Area(self.0.area.clone())
+    }
+
+    async fn segment(&self) -> Segment {
+        segment(&self.0.segment)
+    }
+
+    async fn respondents(&self) -> i32 {
+        self.0.respondents as i32
+    }
+
+    /// null when suppressed.
+    async fn count(&self) -> Option<i32> {
+        self.0.count.map(|n| n as i32)
+    }
+
+    /// count / population * 100; null when suppressed.
+    async fn percent(&self) -> Option<f64> {
+        let n = self.0.count? as f64;
+        (self.0.segment.population > 0).then(|| n / self.0.segment.population as f64 * 100.0)
+    }
+
+    async fn suppressed(&self) -> bool {
+        self.0.suppressed
+    }
+}
+
+/// Estimated weekly hours of the information-security function in a segment:
+/// the sum of the span midpoints (1-10 h -> 5.5 h … 31-40 h -> 35.5 h), as the report counts.
+pub struct WeeklyHours(pub aggregates::HoursRow);
+
+#[Object]
+impl WeeklyHours {
+    async fn segment(&self) -> Segment {
+        segment(&self.0.segment)
+    }
+
+    async fn respondents(&self) -> i32 {
+        self.0.respondents as i32
+    }
+
+    /// Municipalities that answered with an hour span; null when suppressed.
+    async fn municipalities(&self) -> Option<i32> {
+        self.0.municipalities.map(|n| n as i32)
+    }
+
+    /// null when suppressed.
+    async fn hours(&self) -> Option<f64> {
+        self.0.hours
+    }
+
+    async fn suppressed(&self) -> bool {
+        self.0.suppressed
+    }
+}
