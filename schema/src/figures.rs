@@ -73,7 +73,7 @@ impl FiguresQuery {
         round_id: ID,
         baseline_round_id: Option<ID>,
         grouping: Grouping,
-        #[graphql(default = false)] panel: bool,
+        #[graphql(default_with = "Some(false)")] panel: Option<bool>,
     ) -> Result<Vec<MaturityTrend>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let principal = Principal::of(ctx);
@@ -100,7 +100,7 @@ impl FiguresQuery {
             &round,
             &baseline,
             grouping.into(),
-            panel,
+            panel.unwrap_or(false),
             min_cell,
         )
         .await?;

@@ -605,6 +605,17 @@ async fn figures_match_an_independent_oracle() {
     let e2 = expect(&all, &questions, &g2, 5);
     check_aggregates(&app, &admin, &second, &e2).await;
 
+    check_trends(
+        &app,
+        &second,
+        &first,
+        &all,
+        &questions,
+        (&g2, &e2),
+        (&g1, &e1),
+    )
+    .await;
+
     // myComparison for sampled kommuner of both rounds and one that answered neither.
     let mut kommuner: Vec<&Kommun> = all
         .iter()
@@ -922,4 +933,126 @@ async fn a_smaller_threshold_from_the_configuration_shows_a1() {
         a1["counts"][0],
         json!({ "option": { "key": "yes_fully" }, "count": 3, "percent": 100.0 })
     );
+}
+
+const TREND: &str = "query($r: ID!, $b: ID, $g: Grouping!, $p: Boolean) { maturityTrend(roundId: $r, baselineRoundId: $b, grouping: $g, panel: $p) { \
+    area { number } segment { code } panelSize meanLevel baselineMeanLevel level2Count baselineLevel2Count meanChange \
+    level2Change level2ChangePercent suppressed } }";
+
+fn answered(g: &Generated, code: &str) -> bool {
+    g.plans
+        .get(code)
+        .is_some_and(|p| matches!(p, Plan::Partial | Plan::Submitted))
+}
+
+/// maturityTrend without and with a panel, against the oracle.
+async fn check_trends(
+    app: &TestApp,
+    round: &str,
+    baseline: &str,
+    all: &[Kommun],
+    questions: &[Q],
+    (g_now, e_now): (&Generated, &Expected),
+    (g_then, e_then): (&Generated, &Expected),
+) {
+    let admin = admin_token();
+    // Without a panel: each round's own figures side by side; the default baseline is the round's.
+    let rows = app
+        .ok(&admin, TREND, json!({ "r": round, "g": "GROUP" }))
+        .await["maturityTrend"]
+        .clone();
+    for row in rows.as_array().unwrap() {
+        let (code, area) = (
+            row["segment"]["code"].as_str().unwrap(),
+            row["area"]["number"].as_i64().unwrap(),
+        );
+        let hidden = e_now.suppressed.contains(code) || e_then.suppressed.contains(code);
+        assert_eq!(row["suppressed"], hidden);
+        if hidden {
+            continue;
+        }
+        let (now, then) = (
+            e_now.level2[&(code.to_owned(), area)],
+            e_then.level2[&(code.to_owned(), area)],
+        );
+        assert_eq!(
+            (
+                row["level2Count"].as_i64(),
+                row["baselineLevel2Count"].as_i64()
+            ),
+            (Some(now), Some(then))
+        );
+        assert_eq!(row["level2Change"], now - then);
+        match then {
+            0 => assert!(row["level2ChangePercent"].is_null()),
+            _ => assert!(close_to(
+                row["level2ChangePercent"].as_f64().unwrap(),
+                (now - then) as f64 / then as f64 * 100.0
+            )),
+        }
+        let mean_change = (now - then) as f64 / e_now.population[code] as f64;
+        assert!(
+            close_to(row["meanChange"].as_f64().unwrap(), mean_change),
+            "{row}"
+        );
+        assert!(row["panelSize"].is_null());
+    }
+
+    // With a panel: only municipalities that responded in both rounds, as one population.
+    let panel: Vec<&Kommun> = all
+        .iter()
+        .filter(|k| answered(g_now, &k.code) && answered(g_then, &k.code))
+        .collect();
+    assert!(
+        panel.len() >= 10,
+        "the two samples overlap: {}",
+        panel.len()
+    );
+    let rows = app
+        .ok(
+            &admin,
+            TREND,
+            json!({ "r": round, "b": baseline, "g": "NATIONAL", "p": true }),
+        )
+        .await["maturityTrend"]
+        .clone();
+    for row in rows.as_array().unwrap() {
+        let area = row["area"]["number"].as_i64().unwrap();
+        assert_eq!(row["panelSize"], panel.len());
+        assert_eq!(row["suppressed"], false);
+        let levels = |g: &Generated| -> Vec<i64> {
+            panel
+                .iter()
+                .map(|k| own_levels(g, questions, &k.code)[&area])
+                .collect()
+        };
+        let (now, then) = (levels(g_now), levels(g_then));
+        let l2 = |v: &[i64]| v.iter().filter(|l| **l >= 2).count() as i64;
+        assert_eq!(row["level2Count"], l2(&now), "area {area}");
+        assert_eq!(row["baselineLevel2Count"], l2(&then), "area {area}");
+        let mean = |v: &[i64]| v.iter().sum::<i64>() as f64 / v.len() as f64;
+        assert!(close_to(row["meanLevel"].as_f64().unwrap(), mean(&now)));
+        assert!(close_to(
+            row["baselineMeanLevel"].as_f64().unwrap(),
+            mean(&then)
+        ));
+    }
+    // Panel cells follow the same suppression: subgroups with few panel members are hidden.
+    let rows = app
+        .ok(
+            &admin,
+            TREND,
+            json!({ "r": round, "g": "SUBGROUP", "p": true }),
+        )
+        .await["maturityTrend"]
+        .clone();
+    let a1 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["segment"]["code"] == "A1")
+        .unwrap()
+        .clone();
+    assert_eq!(a1["suppressed"], true, "A1 has at most 3 panel members");
+    assert!(a1["meanLevel"].is_null());
 }
