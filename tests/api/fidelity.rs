@@ -46,7 +46,10 @@ impl Ledger {
 
 /// Answer counts per (segment, option key or "" for no answer), cached per (round, question, grouping).
 #[derive(Default)]
-struct Distributions(BTreeMap<(i64, String, String), BTreeMap<(String, String), i64>>);
+struct Distributions(BTreeMap<(i64, String, String), Counts>);
+
+/// Answer counts by (segment code, option key or "").
+type Counts = BTreeMap<(String, String), i64>;
 
 impl Distributions {
     async fn get(
@@ -81,7 +84,7 @@ impl Distributions {
 }
 
 /// The count a published measure stands for, from one segment's answer counts.
-fn measure(counts: &BTreeMap<(String, String), i64>, segment: &str, option: &str) -> Option<i64> {
+fn measure(counts: &Counts, segment: &str, option: &str) -> Option<i64> {
     let sum = |f: &dyn Fn(&str) -> bool| -> i64 {
         counts
             .iter()
