@@ -9,6 +9,7 @@ mod helpers;
 mod http;
 mod isolation;
 mod lifecycle;
+mod readme;
 mod reference;
 mod schema_sdl;
 mod seed;
