@@ -21,7 +21,11 @@ fn examples() -> Vec<(String, String, Value)> {
         rest = &rest[end..];
         let (output, end) = block(rest, "json").expect("a json block after the query");
         rest = &rest[end..];
-        out.push((who, query, serde_json::from_str(&output).expect("the README's output is JSON")));
+        out.push((
+            who,
+            query,
+            serde_json::from_str(&output).expect("the README's output is JSON"),
+        ));
     }
     out
 }
@@ -36,7 +40,9 @@ async fn the_readme_examples_return_what_the_readme_shows() {
         let token = match who.as_str() {
             "anonymous" => None,
             "skr_analyst" => Some(analyst_token()),
-            other => Some(kommun_token(other.strip_prefix("kommun ").expect("kommun CODE"))),
+            other => Some(kommun_token(
+                other.strip_prefix("kommun ").expect("kommun CODE"),
+            )),
         };
         let body = app.gql(token.as_deref(), &query, json!({})).await;
         assert_eq!(body, expected, "README example for {who}:\n{query}");
