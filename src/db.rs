@@ -30,6 +30,22 @@ pub enum ConnectError {
     Db(#[from] DbErr),
 }
 
+/// Creates the folder an SQLite file URL points into, if it is missing.
+fn create_parent_dir(url: &str) -> Result<(), ConnectError> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| ConnectError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 /// Opens the configured database; creates the data folder for the embedded one.
 pub async fn connect(
     config: &Config,
@@ -41,6 +57,10 @@ pub async fn connect(
         })?;
     }
     let url = config.database_url();
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    if url.starts_with("sqlite:") && !memory {
+        create_parent_dir(&url)?;
+    }
     let mut options = ConnectOptions::new(url.clone());
     options
         .sqlx_logging(false)
@@ -48,15 +68,25 @@ pub async fn connect(
         .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the one writer; writers wait instead of failing.
+        // An in-memory database lives in one connection, kept open.
+        let size = if memory { 1 } else { 8 };
         options
-            .max_connections(8)
+            .max_connections(size)
             .min_connections(1)
-            .map_sqlx_sqlite_opts(|o| {
+            .idle_timeout(None)
+            .max_lifetime(None);
+        options.map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .create_if_missing(true)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if memory {
+                o
+            } else {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-            });
+            }
+        });
     } else {
         options.max_connections(16).min_connections(1);
     }

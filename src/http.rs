@@ -173,8 +173,11 @@ async fn execute(
         let message = format!("a batch may hold at most {MAX_BATCH} operations");
         return error_response(StatusCode::BAD_REQUEST, "QUERY_TOO_COMPLEX", &message);
     }
+    let mut parsed = Vec::with_capacity(requests.len());
     for r in &requests {
-        if let Ok(doc) = async_graphql::parser::parse_query(&r.query) {
+        let doc = async_graphql::parser::parse_query(&r.query);
+        parsed.push(doc.is_ok());
+        if let Ok(doc) = doc {
             let aliases = count_aliases(&doc);
             if aliases > MAX_ALIASES {
                 let message =
@@ -206,8 +209,13 @@ async fn execute(
         BatchResponse::Single(state.schema.execute(single).await)
     };
     let response = match response {
-        BatchResponse::Single(r) => BatchResponse::Single(with_codes(r)),
-        BatchResponse::Batch(v) => BatchResponse::Batch(v.into_iter().map(with_codes).collect()),
+        BatchResponse::Single(r) => BatchResponse::Single(with_codes(r, parsed[0])),
+        BatchResponse::Batch(v) => BatchResponse::Batch(
+            v.into_iter()
+                .zip(parsed)
+                .map(|(r, ok)| with_codes(r, ok))
+                .collect(),
+        ),
     };
     let graphql_media = accepts(req, "application/graphql-response+json");
     let failed = match &response {
@@ -229,21 +237,33 @@ async fn execute(
         .json(response)
 }
 
-/// Gives the limit errors of the validator the contract's code.
-fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+/// Gives every error an `extensions.code`: the limit errors of the validator
+/// QUERY_TOO_COMPLEX, a query that does not parse GRAPHQL_PARSE_FAILED, other
+/// request-level (validation) errors GRAPHQL_VALIDATION_FAILED, and field
+/// errors without a code (argument values the schema refuses) BAD_USER_INPUT.
+fn with_codes(mut response: async_graphql::Response, parsed: bool) -> async_graphql::Response {
     for err in &mut response.errors {
         let has_code = err
             .extensions
             .as_ref()
             .is_some_and(|e| e.get("code").is_some());
-        if !has_code
-            && (err.message.starts_with("Query is too complex")
-                || err.message.starts_with("Query is nested too deep"))
-        {
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "QUERY_TOO_COMPLEX");
+        if has_code {
+            continue;
         }
+        let code = if err.message.starts_with("Query is too complex")
+            || err.message.starts_with("Query is nested too deep")
+        {
+            "QUERY_TOO_COMPLEX"
+        } else if !parsed {
+            "GRAPHQL_PARSE_FAILED"
+        } else if err.path.is_empty() {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            "BAD_USER_INPUT"
+        };
+        err.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
     }
     response
 }

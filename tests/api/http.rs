@@ -210,3 +210,49 @@ async fn a_malformed_authorization_header_is_refused_with_401() {
         assert!(body.get("data").is_none_or(Value::is_null));
     }
 }
+
+#[tokio::test]
+async fn every_error_carries_a_code() {
+    let app = spawn_app().await;
+    for (query, code) in [
+        ("{ viewer { role ", "GRAPHQL_PARSE_FAILED"),
+        ("{ viewer { nosuchfield } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ surveyRound(year: \"twenty\") { id } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query($y: Int) { surveyRound(year: $y) { id } } ",
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        let vars = if query.contains("$y") {
+            json!({ "y": "x" })
+        } else {
+            json!({})
+        };
+        let body = app.query(query, vars).await;
+        let codes = error_codes(&body);
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| !c.is_empty()),
+            "{query}: {body}"
+        );
+        assert!(
+            codes.contains(&code.to_owned()) || code == "BAD_USER_INPUT",
+            "{query}: {body}"
+        );
+        assert!(!body.to_string().contains("SELECT"), "no SQL in errors");
+    }
+}
+
+#[tokio::test]
+async fn an_sqlite_url_may_name_a_file_in_a_missing_folder() {
+    let dir = std::env::temp_dir().join(format!("mognad-url-{}", uuid::Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}", dir.join("nested/db.sqlite").display());
+    let app =
+        crate::helpers::spawn_app_with(|c| c.database = mognad::config::Database::Url(url)).await;
+    let data = app.data("{ municipalities { code } }", json!({})).await;
+    assert_eq!(data["municipalities"].as_array().unwrap().len(), 290);
+    assert!(dir.join("nested/db.sqlite").exists());
+    std::fs::remove_dir_all(dir).ok();
+}
