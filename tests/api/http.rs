@@ -256,3 +256,32 @@ async fn an_sqlite_url_may_name_a_file_in_a_missing_folder() {
     assert!(dir.join("nested/db.sqlite").exists());
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let app = spawn_app_with(|c| c.cors_origins = vec!["https://resultat.example.se".into()]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://resultat.example.se").await.unwrap();
+    assert!(allowed.status().is_success());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://resultat.example.se"
+    );
+    let refused = preflight("https://elsewhere.example.com").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
