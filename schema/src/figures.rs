@@ -1,9 +1,11 @@
-//! SKR's view: `maturityAggregates`, `answerDistribution` and `participation`.
-//! Access follows the contract: figures of CLOSED rounds for SKR, of
-//! PUBLISHED rounds for everyone, of OPEN and DRAFT rounds for no one;
-//! participation counts for SKR, per municipality for SKR_ADMIN.
+//! SKR's view: `maturityAggregates`, `answerDistribution`, `maturityTrend`,
+//! `processShare`, `estimatedWeeklyHours` and `participation`. Access follows
+//! the contract: figures of CLOSED rounds for SKR, of PUBLISHED rounds for
+//! everyone, of OPEN and DRAFT rounds for no one; participation counts for
+//! SKR, per municipality for SKR_ADMIN.
 
 use async_graphql::{Context, ID, Object, Result};
+use entity::survey_round;
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
@@ -17,6 +19,30 @@ use crate::types::figures::{
     WeeklyHours,
 };
 
+/// What every figure needs: the database, the cache and the cell threshold.
+struct Figures<'a> {
+    db: &'a DatabaseConnection,
+    cache: &'a FigureCache,
+    min_cell: i64,
+}
+
+impl<'a> Figures<'a> {
+    fn of(ctx: &'a Context<'_>) -> Result<Self> {
+        Ok(Self {
+            db: ctx.data::<DatabaseConnection>()?,
+            cache: ctx.data::<FigureCache>()?,
+            min_cell: ctx.data::<Settings>()?.min_cell,
+        })
+    }
+
+    /// A round whose figures the caller may read (the contract's status rule).
+    async fn round(&self, ctx: &Context<'_>, id: &str) -> Result<survey_round::Model> {
+        let round = rounds::get_any(self.db, id).await?;
+        aggregates::check_access(Principal::of(ctx), &round)?;
+        Ok(round)
+    }
+}
+
 #[derive(Default)]
 pub struct FiguresQuery;
 
@@ -29,18 +55,9 @@ impl FiguresQuery {
         round_id: ID,
         grouping: Grouping,
     ) -> Result<Vec<MaturityAggregate>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get_any(db, &round_id).await?;
-        aggregates::check_access(Principal::of(ctx), &round)?;
-        let min_cell = ctx.data::<Settings>()?.min_cell;
-        let rows = aggregates::maturity(
-            db,
-            ctx.data::<FigureCache>()?,
-            &round,
-            grouping.into(),
-            min_cell,
-        )
-        .await?;
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
+        let rows = aggregates::maturity(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
         Ok(rows.iter().cloned().map(MaturityAggregate).collect())
     }
 
@@ -52,14 +69,17 @@ impl FiguresQuery {
         question_key: String,
         grouping: Grouping,
     ) -> Result<Vec<Distribution>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get_any(db, &round_id).await?;
-        aggregates::check_access(Principal::of(ctx), &round)?;
-        let min_cell = ctx.data::<Settings>()?.min_cell;
-        let cache = ctx.data::<FigureCache>()?;
-        let rows =
-            aggregates::distribution(db, cache, &round, &question_key, grouping.into(), min_cell)
-                .await?;
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
+        let rows = aggregates::distribution(
+            f.db,
+            f.cache,
+            &round,
+            &question_key,
+            grouping.into(),
+            f.min_cell,
+        )
+        .await?;
         Ok(rows.iter().cloned().map(Distribution).collect())
     }
 
@@ -75,33 +95,26 @@ impl FiguresQuery {
         grouping: Grouping,
         #[graphql(default_with = "Some(false)")] panel: Option<bool>,
     ) -> Result<Vec<MaturityTrend>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let principal = Principal::of(ctx);
-        let round = rounds::get_any(db, &round_id).await?;
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
         let baseline_id = match (&baseline_round_id, round.baseline_id) {
             (Some(id), _) => id.to_string(),
             (None, Some(id)) => id.to_string(),
             (None, None) => {
-                return Err(ApiError::bad_input(format!(
-                    "round {} has no baseline: give baselineRoundId",
-                    round.year
-                ))
-                .into());
+                let message = format!("round {} has no baseline: give baselineRoundId", round.year);
+                return Err(ApiError::bad_input(message).into());
             }
         };
-        let baseline = rounds::get_any(db, &baseline_id).await?;
-        aggregates::check_access(principal, &round)?;
-        aggregates::check_access(principal, &baseline)?;
-        let min_cell = ctx.data::<Settings>()?.min_cell;
-        let cache = ctx.data::<FigureCache>()?;
+        let baseline = f.round(ctx, &baseline_id).await?;
+        let panel = panel.unwrap_or(false);
         let rows = aggregates::trend(
-            db,
-            cache,
+            f.db,
+            f.cache,
             &round,
             &baseline,
             grouping.into(),
-            panel.unwrap_or(false),
-            min_cell,
+            panel,
+            f.min_cell,
         )
         .await?;
         Ok(rows.into_iter().map(MaturityTrend).collect())
@@ -114,18 +127,10 @@ impl FiguresQuery {
         round_id: ID,
         grouping: Grouping,
     ) -> Result<Vec<ProcessShare>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get_any(db, &round_id).await?;
-        aggregates::check_access(Principal::of(ctx), &round)?;
-        let min_cell = ctx.data::<Settings>()?.min_cell;
-        let rows = aggregates::process_share(
-            db,
-            ctx.data::<FigureCache>()?,
-            &round,
-            grouping.into(),
-            min_cell,
-        )
-        .await?;
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
+        let rows =
+            aggregates::process_share(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
         Ok(rows.into_iter().map(ProcessShare).collect())
     }
 
@@ -136,18 +141,10 @@ impl FiguresQuery {
         round_id: ID,
         grouping: Grouping,
     ) -> Result<Vec<WeeklyHours>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get_any(db, &round_id).await?;
-        aggregates::check_access(Principal::of(ctx), &round)?;
-        let min_cell = ctx.data::<Settings>()?.min_cell;
-        let rows = aggregates::weekly_hours(
-            db,
-            ctx.data::<FigureCache>()?,
-            &round,
-            grouping.into(),
-            min_cell,
-        )
-        .await?;
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
+        let rows =
+            aggregates::weekly_hours(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
         Ok(rows.into_iter().map(WeeklyHours).collect())
     }
 

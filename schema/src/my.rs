@@ -3,15 +3,28 @@
 //! always the token's ([`crate::KommunScope`]); none of these takes one.
 
 use async_graphql::{Context, ID, Object, Result};
+use entity::survey_round;
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
 use crate::guard::RoleGuard;
-use crate::principal::Principal;
+use crate::principal::{KommunScope, Principal};
 use crate::services::aggregates::FigureCache;
 use crate::services::{comparison, responses, rounds, scoring};
 use crate::types::figures::AreaComparison;
 use crate::types::response::{AnswerInput, AreaScore, Response};
+
+/// The caller's scope, the database and a round the caller may see.
+async fn own<'a>(
+    ctx: &'a Context<'_>,
+    round_id: &str,
+) -> Result<(KommunScope, &'a DatabaseConnection, survey_round::Model)> {
+    let principal = Principal::of(ctx);
+    let scope = principal.kommun_scope()?;
+    let db = ctx.data::<DatabaseConnection>()?;
+    let round = rounds::get(db, principal, round_id).await?;
+    Ok((scope, db, round))
+}
 
 #[derive(Default)]
 pub struct MyQuery;
@@ -21,20 +34,14 @@ impl MyQuery {
     /// KOMMUN only: the caller's own response; NOT_STARTED when nothing is saved yet.
     #[graphql(guard = "RoleGuard::kommun()")]
     async fn my_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
-        let principal = Principal::of(ctx);
-        let scope = principal.kommun_scope()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get(db, principal, &round_id).await?;
+        let (scope, db, round) = own(ctx, &round_id).await?;
         Ok(Response(responses::view(db, &scope, round).await?))
     }
 
     /// KOMMUN only: the caller's maturity level per maturity area.
     #[graphql(guard = "RoleGuard::kommun()")]
     async fn my_scores(&self, ctx: &Context<'_>, round_id: ID) -> Result<Vec<AreaScore>> {
-        let principal = Principal::of(ctx);
-        let scope = principal.kommun_scope()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get(db, principal, &round_id).await?;
+        let (scope, db, round) = own(ctx, &round_id).await?;
         let levels = scoring::my_levels(db, &scope, &round).await?;
         Ok(levels
             .into_iter()
@@ -50,10 +57,8 @@ impl MyQuery {
         round_id: ID,
         baseline_round_id: Option<ID>,
     ) -> Result<Vec<AreaComparison>> {
+        let (scope, db, round) = own(ctx, &round_id).await?;
         let principal = Principal::of(ctx);
-        let scope = principal.kommun_scope()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get(db, principal, &round_id).await?;
         let baseline = match (&baseline_round_id, round.baseline_id) {
             (Some(id), _) => Some(rounds::get(db, principal, id).await?),
             // A default baseline the kommun may not see (a DRAFT round) is no baseline.
@@ -82,10 +87,7 @@ impl MyMutation {
         answers: Vec<AnswerInput>,
         expected_version: Option<i32>,
     ) -> Result<Response> {
-        let principal = Principal::of(ctx);
-        let scope = principal.kommun_scope()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get(db, principal, &round_id).await?;
+        let (scope, db, round) = own(ctx, &round_id).await?;
         let changes = answers.into_iter().map(Into::into).collect();
         Ok(Response(
             responses::save(db, &scope, round, changes, expected_version).await?,
@@ -100,10 +102,7 @@ impl MyMutation {
         round_id: ID,
         expected_version: Option<i32>,
     ) -> Result<Response> {
-        let principal = Principal::of(ctx);
-        let scope = principal.kommun_scope()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get(db, principal, &round_id).await?;
+        let (scope, db, round) = own(ctx, &round_id).await?;
         Ok(Response(
             responses::submit(db, &scope, round, expected_version).await?,
         ))
@@ -112,10 +111,7 @@ impl MyMutation {
     /// KOMMUN, round OPEN: back to IN_PROGRESS to change a submitted response.
     #[graphql(guard = "RoleGuard::kommun()")]
     async fn reopen_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
-        let principal = Principal::of(ctx);
-        let scope = principal.kommun_scope()?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get(db, principal, &round_id).await?;
+        let (scope, db, round) = own(ctx, &round_id).await?;
         Ok(Response(responses::reopen(db, &scope, round).await?))
     }
 }

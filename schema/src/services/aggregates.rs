@@ -209,37 +209,8 @@ pub async fn cells(
         return Ok(hit);
     }
     let directory = segments::directory(db, &round.classification_id).await?;
-    let sql = "SELECT ms.subgroup_code AS seg, COUNT(*) AS n FROM municipality_segment ms \
-               WHERE ms.classification_id = $2 AND EXISTS \
-               (SELECT 1 FROM answer an WHERE an.round_id = $1 AND an.municipality_code = ms.municipality_code) \
-               GROUP BY ms.subgroup_code";
-    let values: Vec<Value> = vec![round.id.into(), round.classification_id.clone().into()];
-    let mut respondents: HashMap<String, i64> = HashMap::new();
-    for row in db.query_all_raw(statement(db, sql, values)).await? {
-        respondents.insert(row.try_get("", "seg")?, row.try_get("", "n")?);
-    }
-    let mut cells = vec![Cell {
-        code: NATIONAL_CODE.into(),
-        parent: None,
-        respondents: respondents.values().sum(),
-    }];
-    for s in &directory.segments {
-        let n = match s.kind {
-            SegmentKind::Subgroup => respondents.get(&s.code).copied().unwrap_or(0),
-            SegmentKind::Group => directory
-                .segments
-                .iter()
-                .filter(|x| x.parent.as_deref() == Some(s.code.as_str()))
-                .map(|x| respondents.get(&x.code).copied().unwrap_or(0))
-                .sum(),
-        };
-        let parent = s.parent.clone().unwrap_or_else(|| NATIONAL_CODE.into());
-        cells.push(Cell {
-            code: s.code.clone(),
-            parent: Some(parent),
-            respondents: n,
-        });
-    }
+    let respondents = respondents_by_subgroup(db, &round.classification_id, &[round.id]).await?;
+    let cells = hierarchy(&directory, &respondents);
     let suppressed = suppression::suppressed(&cells, min_cell);
     let result = RoundCells {
         directory,
@@ -251,6 +222,58 @@ pub async fn cells(
     } else {
         Ok(Arc::new(result))
     }
+}
+
+/// Municipalities per subgroup of a classification that have at least one
+/// answer in every one of `rounds` (one round: its respondents; two: a panel).
+async fn respondents_by_subgroup(
+    db: &impl ConnectionTrait,
+    classification_id: &str,
+    rounds: &[Uuid],
+) -> ApiResult<HashMap<String, i64>> {
+    let conditions: Vec<String> = (0..rounds.len())
+        .map(|i| answered_in(i + 2, "ms.municipality_code"))
+        .collect();
+    let sql = format!(
+        "SELECT ms.subgroup_code AS seg, COUNT(*) AS n FROM municipality_segment ms \
+         WHERE ms.classification_id = $1 AND {} GROUP BY ms.subgroup_code",
+        conditions.join(" AND ")
+    );
+    let mut values: Vec<Value> = vec![classification_id.into()];
+    values.extend(rounds.iter().map(|r| Value::from(*r)));
+    let mut counts = HashMap::new();
+    for row in db.query_all_raw(statement(db, &sql, values)).await? {
+        counts.insert(row.try_get("", "seg")?, row.try_get("", "n")?);
+    }
+    Ok(counts)
+}
+
+/// The nation, groups and subgroups as suppression cells, from counts per subgroup.
+fn hierarchy(directory: &SegmentDirectory, by_subgroup: &HashMap<String, i64>) -> Vec<Cell> {
+    let count = |code: &str| by_subgroup.get(code).copied().unwrap_or(0);
+    let mut cells = vec![Cell {
+        code: NATIONAL_CODE.into(),
+        parent: None,
+        respondents: by_subgroup.values().sum(),
+    }];
+    for s in &directory.segments {
+        let respondents = match s.kind {
+            SegmentKind::Subgroup => count(&s.code),
+            SegmentKind::Group => directory
+                .segments
+                .iter()
+                .filter(|x| x.parent.as_deref() == Some(s.code.as_str()))
+                .map(|x| count(&x.code))
+                .sum(),
+        };
+        let parent = s.parent.clone().unwrap_or_else(|| NATIONAL_CODE.into());
+        cells.push(Cell {
+            code: s.code.clone(),
+            parent: Some(parent),
+            respondents,
+        });
+    }
+    cells
 }
 
 /// Mean maturity and level-2 counts per maturity area and segment, from the
@@ -616,42 +639,9 @@ async fn panel_trend(
 ) -> ApiResult<Vec<TrendRow>> {
     let directory = segments::directory(db, &round.classification_id).await?;
     // Panel members per subgroup of the current classification.
-    let sql = format!(
-        "SELECT ms.subgroup_code AS seg, COUNT(*) AS n FROM municipality_segment ms \
-         WHERE ms.classification_id = $1 AND {} AND {} GROUP BY ms.subgroup_code",
-        answered_in(2, "ms.municipality_code"),
-        answered_in(3, "ms.municipality_code"),
-    );
-    let values: Vec<Value> = vec![
-        round.classification_id.clone().into(),
-        round.id.into(),
-        baseline.id.into(),
-    ];
-    let mut members: HashMap<String, i64> = HashMap::new();
-    for row in db.query_all_raw(statement(db, &sql, values)).await? {
-        members.insert(row.try_get("", "seg")?, row.try_get("", "n")?);
-    }
-    let mut cells = vec![Cell {
-        code: NATIONAL_CODE.into(),
-        parent: None,
-        respondents: members.values().sum(),
-    }];
-    for s in &directory.segments {
-        let n = match s.kind {
-            SegmentKind::Subgroup => members.get(&s.code).copied().unwrap_or(0),
-            SegmentKind::Group => directory
-                .segments
-                .iter()
-                .filter(|x| x.parent.as_deref() == Some(s.code.as_str()))
-                .map(|x| members.get(&x.code).copied().unwrap_or(0))
-                .sum(),
-        };
-        cells.push(Cell {
-            code: s.code.clone(),
-            parent: Some(s.parent.clone().unwrap_or_else(|| NATIONAL_CODE.into())),
-            respondents: n,
-        });
-    }
+    let members =
+        respondents_by_subgroup(db, &round.classification_id, &[round.id, baseline.id]).await?;
+    let cells = hierarchy(&directory, &members);
     let suppressed = suppression::suppressed(&cells, min_cell);
     let sizes: HashMap<String, i64> = cells.into_iter().map(|c| (c.code, c.respondents)).collect();
 
