@@ -2,7 +2,7 @@
 //! scores frozen), publish; every other transition refused, nothing changed.
 
 use entity::answer_option;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::helpers::{ROUND_2019, ROUND_2023, admin_token, error_codes, kommun_token, spawn_app};
@@ -198,7 +198,6 @@ async fn the_life_cycle_moves_one_way_and_close_freezes_scores() {
         .exec(&app.db)
         .await
         .unwrap();
-    let _ = Set(0);
     assert_eq!(
         levels(&app.ok(&k, SCORES, json!({ "r": round })).await),
         [1, 1, 2, 2, 1, 1, 1, 1, 1]
