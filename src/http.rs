@@ -218,8 +218,14 @@ async fn execute(
         ),
     };
     let graphql_media = accepts(req, "application/graphql-response+json");
+    // A request error (the document could not run: no data and no error has a
+    // path) is a 400 under the GraphQL-over-HTTP media type; field errors are 200.
     let failed = match &response {
-        BatchResponse::Single(r) => r.data == async_graphql::Value::Null && !r.errors.is_empty(),
+        BatchResponse::Single(r) => {
+            r.data == async_graphql::Value::Null
+                && !r.errors.is_empty()
+                && r.errors.iter().all(|e| e.path.is_empty())
+        }
         BatchResponse::Batch(_) => false,
     };
     let status = if graphql_media && failed {

@@ -132,6 +132,28 @@ async fn post_accepts_both_graphql_media_types() {
             "ANONYMOUS"
         );
     }
+    // Under the GraphQL-over-HTTP media type a document that cannot run is a 400,
+    // while a field error (here: a role refusal) is a 200 with the error.
+    let post = |query: &'static str| {
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    assert_eq!(
+        post("{ viewer { nosuchfield } }").await.unwrap().status(),
+        400
+    );
+    let refused = post("{ myScores(roundId: \"x\") { level } }")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 200);
+    assert_eq!(
+        error_codes(&refused.json().await.unwrap()),
+        ["UNAUTHENTICATED"]
+    );
+
     let resp = app
         .client
         .post(format!("{}/graphql", app.address))
