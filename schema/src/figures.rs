@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::guard::RoleGuard;
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
-use crate::services::rounds;
+use crate::services::{derived, participation, rounds, trends};
 use crate::types::figures::{
     Distribution, Grouping, MaturityAggregate, MaturityTrend, Participation, ProcessShare,
     WeeklyHours,
@@ -107,7 +107,7 @@ impl FiguresQuery {
         };
         let baseline = f.round(ctx, &baseline_id).await?;
         let panel = panel.unwrap_or(false);
-        let rows = aggregates::trend(
+        let rows = trends::trend(
             f.db,
             f.cache,
             &round,
@@ -130,7 +130,7 @@ impl FiguresQuery {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
         let rows =
-            aggregates::process_share(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+            derived::process_share(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
         Ok(rows.into_iter().map(ProcessShare).collect())
     }
 
@@ -144,7 +144,7 @@ impl FiguresQuery {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
         let rows =
-            aggregates::weekly_hours(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+            derived::weekly_hours(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
         Ok(rows.into_iter().map(WeeklyHours).collect())
     }
 
@@ -153,7 +153,7 @@ impl FiguresQuery {
     async fn participation(&self, ctx: &Context<'_>, round_id: ID) -> Result<Participation> {
         let db = ctx.data::<DatabaseConnection>()?;
         let round = rounds::get_any(db, &round_id).await?;
-        let counts = aggregates::participation(db, &round).await?;
+        let counts = participation::participation(db, &round).await?;
         Ok(Participation { round, counts })
     }
 }

@@ -1,18 +1,13 @@
-//! SKR's figures: mean maturity per area and segment, answer distributions
-//! and participation. Every count is one SQL aggregation per (round,
-//! grouping); suppression goes through [`suppression::suppressed`]. Figures
+//! SKR's figures: mean maturity per area and segment, and answer
+//! distributions. Every count is one SQL aggregation per (round, grouping); suppression goes through [`suppression::suppressed`]. Figures
 //! of CLOSED and PUBLISHED rounds never change, so they are computed once and
 //! kept in memory ([`FigureCache`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use entity::{
-    ResponseStatus, RoundStatus, SegmentKind, answer_option, area, question, response, survey_round,
-};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
-};
+use entity::{RoundStatus, SegmentKind, answer_option, area, question, survey_round};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -33,7 +28,7 @@ pub enum Grouping {
 
 impl Grouping {
     /// The SQL expression naming a row's segment (`ms` is `municipality_segment`).
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             Self::National => "'SE'",
             Self::Group => "ms.group_code",
@@ -42,7 +37,7 @@ impl Grouping {
     }
 
     /// `GROUP BY` items for the segment (none for the nation).
-    fn group_by(self) -> &'static str {
+    pub(crate) fn group_by(self) -> &'static str {
         match self {
             Self::National => "",
             Self::Group => "ms.group_code, ",
@@ -226,7 +221,7 @@ pub async fn cells(
 
 /// Municipalities per subgroup of a classification that have at least one
 /// answer in every one of `rounds` (one round: its respondents; two: a panel).
-async fn respondents_by_subgroup(
+pub(crate) async fn respondents_by_subgroup(
     db: &impl ConnectionTrait,
     classification_id: &str,
     rounds: &[Uuid],
@@ -249,7 +244,10 @@ async fn respondents_by_subgroup(
 }
 
 /// The nation, groups and subgroups as suppression cells, from counts per subgroup.
-fn hierarchy(directory: &SegmentDirectory, by_subgroup: &HashMap<String, i64>) -> Vec<Cell> {
+pub(crate) fn hierarchy(
+    directory: &SegmentDirectory,
+    by_subgroup: &HashMap<String, i64>,
+) -> Vec<Cell> {
     let count = |code: &str| by_subgroup.get(code).copied().unwrap_or(0);
     let mut cells = vec![Cell {
         code: NATIONAL_CODE.into(),
@@ -462,383 +460,9 @@ pub async fn distribution(
     }
 }
 
-/// Participation counts of a round (live for an OPEN round).
-#[derive(Clone, Debug)]
-pub struct ParticipationCounts {
-    pub population: i64,
-    pub submitted: i64,
-    pub in_progress: i64,
-    pub respondents: i64,
-}
-
-pub async fn participation(
-    db: &impl ConnectionTrait,
-    round: &survey_round::Model,
-) -> ApiResult<ParticipationCounts> {
-    let directory = segments::directory(db, &round.classification_id).await?;
-    let by_status: Vec<(ResponseStatus, i64)> = response::Entity::find()
-        .filter(response::Column::RoundId.eq(round.id))
-        .select_only()
-        .column(response::Column::Status)
-        .column_as(response::Column::MunicipalityCode.count(), "n")
-        .group_by(response::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let count = |s: ResponseStatus| {
-        by_status
-            .iter()
-            .filter(|(x, _)| *x == s)
-            .map(|(_, n)| n)
-            .sum::<i64>()
-    };
-    let sql = "SELECT COUNT(DISTINCT municipality_code) AS n FROM answer WHERE round_id = $1";
-    let respondents: i64 = match db
-        .query_one_raw(statement(db, sql, vec![round.id.into()]))
-        .await?
-    {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(ParticipationCounts {
-        population: i64::from(directory.national_population),
-        submitted: count(ResponseStatus::Submitted),
-        in_progress: count(ResponseStatus::InProgress),
-        respondents,
-    })
-}
-
-/// One municipality's participation: never an answer.
-#[derive(Clone, Debug)]
-pub struct MunicipalityStatus {
-    pub code: String,
-    pub status: ResponseStatus,
-    pub answered: i64,
-    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// Status per municipality of the round's population, in code order (SKR_ADMIN).
-pub async fn participation_by_municipality(
-    db: &impl ConnectionTrait,
-    round: &survey_round::Model,
-) -> ApiResult<Vec<MunicipalityStatus>> {
-    let codes: Vec<String> = entity::municipality_segment::Entity::find()
-        .filter(entity::municipality_segment::Column::ClassificationId.eq(&round.classification_id))
-        .select_only()
-        .column(entity::municipality_segment::Column::MunicipalityCode)
-        .order_by_asc(entity::municipality_segment::Column::MunicipalityCode)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let responses: HashMap<String, response::Model> = response::Entity::find()
-        .filter(response::Column::RoundId.eq(round.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.municipality_code.clone(), r))
-        .collect();
-    let answered: HashMap<String, i64> = entity::answer::Entity::find()
-        .filter(entity::answer::Column::RoundId.eq(round.id))
-        .select_only()
-        .column(entity::answer::Column::MunicipalityCode)
-        .column_as(entity::answer::Column::QuestionId.count(), "n")
-        .group_by(entity::answer::Column::MunicipalityCode)
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(codes
-        .into_iter()
-        .map(|code| {
-            let r = responses.get(&code);
-            MunicipalityStatus {
-                status: r.map_or(ResponseStatus::NotStarted, |r| r.status),
-                answered: answered.get(&code).copied().unwrap_or(0),
-                updated_at: r.and_then(|r| r.updated_at),
-                submitted_at: r.and_then(|r| r.submitted_at),
-                code,
-            }
-        })
-        .collect())
-}
-
-/// One cell of `maturityTrend`: an area and segment in a round and its baseline.
-#[derive(Clone, Debug)]
-pub struct TrendRow {
-    pub area: area::Model,
-    pub segment: SegmentRef,
-    /// With a panel: the municipalities of the segment that responded in both rounds.
-    pub panel_size: Option<i64>,
-    pub respondents: i64,
-    pub baseline_respondents: i64,
-    pub mean: Option<f64>,
-    pub baseline_mean: Option<f64>,
-    pub level2: Option<i64>,
-    pub baseline_level2: Option<i64>,
-    pub suppressed: bool,
-}
-
-/// Mean maturity and level-2 counts of a round beside a baseline round.
-/// Without a panel each round is counted with its own classification and
-/// population; with `panel`, only municipalities that responded in both
-/// rounds count, grouped by the current round's classification.
-pub async fn trend(
-    db: &impl ConnectionTrait,
-    cache: &FigureCache,
-    round: &survey_round::Model,
-    baseline: &survey_round::Model,
-    grouping: Grouping,
-    panel: bool,
-    min_cell: i64,
-) -> ApiResult<Vec<TrendRow>> {
-    if panel {
-        return panel_trend(db, round, baseline, grouping, min_cell).await;
-    }
-    let now = maturity(db, cache, round, grouping, min_cell).await?;
-    let before = maturity(db, cache, baseline, grouping, min_cell).await?;
-    let earlier: HashMap<(&str, &str), &AggregateRow> = before
-        .iter()
-        .map(|r| ((r.segment.code.as_str(), r.area.key.as_str()), r))
-        .collect();
-    Ok(now
-        .iter()
-        .map(|r| {
-            let b = earlier.get(&(r.segment.code.as_str(), r.area.key.as_str()));
-            let suppressed = r.suppressed || b.is_none_or(|b| b.suppressed);
-            TrendRow {
-                area: r.area.clone(),
-                segment: r.segment.clone(),
-                panel_size: None,
-                respondents: r.respondents,
-                baseline_respondents: b.map_or(0, |b| b.respondents),
-                mean: r.mean_level.filter(|_| !suppressed),
-                baseline_mean: b.and_then(|b| b.mean_level).filter(|_| !suppressed),
-                level2: r.level2_count.filter(|_| !suppressed),
-                baseline_level2: b.and_then(|b| b.level2_count).filter(|_| !suppressed),
-                suppressed,
-            }
-        })
-        .collect())
-}
-
 /// `EXISTS` an answer of the municipality in round `$n`.
-fn answered_in(param: usize, column: &str) -> String {
+pub(crate) fn answered_in(param: usize, column: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM answer x{param} WHERE x{param}.round_id = ${param} AND x{param}.municipality_code = {column})"
     )
-}
-
-async fn panel_trend(
-    db: &impl ConnectionTrait,
-    round: &survey_round::Model,
-    baseline: &survey_round::Model,
-    grouping: Grouping,
-    min_cell: i64,
-) -> ApiResult<Vec<TrendRow>> {
-    let directory = segments::directory(db, &round.classification_id).await?;
-    // Panel members per subgroup of the current classification.
-    let members =
-        respondents_by_subgroup(db, &round.classification_id, &[round.id, baseline.id]).await?;
-    let cells = hierarchy(&directory, &members);
-    let suppressed = suppression::suppressed(&cells, min_cell);
-    let sizes: HashMap<String, i64> = cells.into_iter().map(|c| (c.code, c.respondents)).collect();
-
-    // Level sums of the panel in each round, by segment and area key.
-    let sums = |score_round: Uuid| {
-        let sql = format!(
-            "SELECT {seg} AS seg, a.key AS area_key, SUM(CASE WHEN s.level >= 2 THEN 1 ELSE 0 END) AS level2, \
-             SUM(s.level - 1) AS excess FROM area_score s JOIN area a ON a.id = s.area_id \
-             JOIN municipality_segment ms ON ms.municipality_code = s.municipality_code AND ms.classification_id = $1 \
-             WHERE s.round_id = $4 AND {} AND {} GROUP BY {group_by}a.key",
-            answered_in(2, "s.municipality_code"),
-            answered_in(3, "s.municipality_code"),
-            seg = grouping.column(),
-            group_by = grouping.group_by(),
-        );
-        let values: Vec<Value> = vec![
-            round.classification_id.clone().into(),
-            round.id.into(),
-            baseline.id.into(),
-            score_round.into(),
-        ];
-        statement(db, &sql, values)
-    };
-    let mut totals: [HashMap<(String, String), (i64, i64)>; 2] = [HashMap::new(), HashMap::new()];
-    for (i, r) in [round.id, baseline.id].into_iter().enumerate() {
-        for row in db.query_all_raw(sums(r)).await? {
-            let key = (
-                row.try_get::<String>("", "seg")?,
-                row.try_get::<String>("", "area_key")?,
-            );
-            totals[i].insert(
-                key,
-                (row.try_get("", "level2")?, row.try_get("", "excess")?),
-            );
-        }
-    }
-    let areas = area::Entity::find()
-        .filter(area::Column::RoundId.eq(round.id))
-        .filter(area::Column::Number.is_not_null())
-        .order_by_asc(area::Column::Number)
-        .all(db)
-        .await?;
-    let segments = RoundCells {
-        directory,
-        respondents: sizes.clone(),
-        suppressed: suppressed.clone(),
-    }
-    .segments(grouping);
-    let mut rows = Vec::new();
-    for segment in segments {
-        let n = sizes.get(&segment.code).copied().unwrap_or(0);
-        let hidden = suppressed.contains(&segment.code);
-        for a in &areas {
-            let key = (segment.code.clone(), a.key.clone());
-            let (l_now, e_now) = totals[0].get(&key).copied().unwrap_or((0, 0));
-            let (l_then, e_then) = totals[1].get(&key).copied().unwrap_or((0, 0));
-            let mean = |excess: i64| (n > 0).then(|| 1.0 + excess as f64 / n as f64);
-            rows.push(TrendRow {
-                area: a.clone(),
-                segment: segment.clone(),
-                panel_size: Some(n),
-                respondents: n,
-                baseline_respondents: n,
-                mean: if hidden { None } else { mean(e_now) },
-                baseline_mean: if hidden { None } else { mean(e_then) },
-                level2: (!hidden).then_some(l_now),
-                baseline_level2: (!hidden).then_some(l_then),
-                suppressed: hidden,
-            });
-        }
-    }
-    Ok(rows)
-}
-
-/// True for the options that say "Ja" (keys starting with `yes`): on the
-/// implementation scale, the municipality has a process ("fastställd process").
-pub fn affirmative(option_key: &str) -> bool {
-    option_key.starts_with("yes")
-}
-
-/// Municipalities with any "Ja" answer to an area's maturity question, per segment.
-#[derive(Clone, Debug)]
-pub struct ProcessRow {
-    pub area: area::Model,
-    pub segment: SegmentRef,
-    pub respondents: i64,
-    pub count: Option<i64>,
-    pub suppressed: bool,
-}
-
-pub async fn process_share(
-    db: &impl ConnectionTrait,
-    cache: &FigureCache,
-    round: &survey_round::Model,
-    grouping: Grouping,
-    min_cell: i64,
-) -> ApiResult<Vec<ProcessRow>> {
-    let areas = area::Entity::find()
-        .filter(area::Column::RoundId.eq(round.id))
-        .filter(area::Column::Number.is_not_null())
-        .order_by_asc(area::Column::Number)
-        .all(db)
-        .await?;
-    let questions = question::Entity::find()
-        .filter(question::Column::RoundId.eq(round.id))
-        .filter(question::Column::Maturity.eq(true))
-        .all(db)
-        .await?;
-    let mut rows = Vec::new();
-    for a in areas {
-        let Some(q) = questions.iter().find(|q| q.area_id == a.id) else {
-            continue;
-        };
-        for d in distribution(db, cache, round, &q.key, grouping, min_cell)
-            .await?
-            .iter()
-        {
-            let count: i64 = d
-                .counts
-                .iter()
-                .filter(|(o, _)| o.as_ref().is_some_and(|o| affirmative(&o.key)))
-                .map(|(_, n)| n)
-                .sum();
-            rows.push(ProcessRow {
-                area: a.clone(),
-                segment: d.segment.clone(),
-                respondents: d.respondents,
-                count: (!d.suppressed).then_some(count),
-                suppressed: d.suppressed,
-            });
-        }
-    }
-    Ok(rows)
-}
-
-/// The question whose answers are hour spans, and the span an option stands for.
-pub const HOURS_QUESTION: &str = "function_hours";
-
-/// The midpoint of an hour span option `h_<from>_<to>` (31-40 -> 35.5).
-pub fn span_midpoint(option_key: &str) -> Option<f64> {
-    let mut parts = option_key.strip_prefix("h_")?.split('_');
-    let from: f64 = parts.next()?.parse().ok()?;
-    let to: f64 = parts.next()?.parse().ok()?;
-    Some((from + to) / 2.0)
-}
-
-/// Estimated weekly hours of the information-security function per segment.
-#[derive(Clone, Debug)]
-pub struct HoursRow {
-    pub segment: SegmentRef,
-    pub respondents: i64,
-    /// Municipalities that answered with an hour span.
-    pub municipalities: Option<i64>,
-    pub hours: Option<f64>,
-    pub suppressed: bool,
-}
-
-pub async fn weekly_hours(
-    db: &impl ConnectionTrait,
-    cache: &FigureCache,
-    round: &survey_round::Model,
-    grouping: Grouping,
-    min_cell: i64,
-) -> ApiResult<Vec<HoursRow>> {
-    let rows = distribution(db, cache, round, HOURS_QUESTION, grouping, min_cell).await?;
-    Ok(rows
-        .iter()
-        .map(|d| {
-            let spans: Vec<(f64, i64)> = d
-                .counts
-                .iter()
-                .filter_map(|(o, n)| {
-                    o.as_ref()
-                        .and_then(|o| span_midpoint(&o.key))
-                        .map(|m| (m, *n))
-                })
-                .collect();
-            HoursRow {
-                segment: d.segment.clone(),
-                respondents: d.respondents,
-                municipalities: (!d.suppressed).then(|| spans.iter().map(|(_, n)| n).sum()),
-                hours: (!d.suppressed).then(|| spans.iter().map(|(m, n)| m * *n as f64).sum()),
-                suppressed: d.suppressed,
-            }
-        })
-        .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hour_spans_have_the_reports_midpoints() {
-        assert_eq!(span_midpoint("h_1_10"), Some(5.5));
-        assert_eq!(span_midpoint("h_31_40"), Some(35.5));
-        assert_eq!(span_midpoint("cannot_assess"), None);
-        assert_eq!(span_midpoint("h_x_10"), None);
-    }
 }

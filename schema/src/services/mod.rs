@@ -3,8 +3,10 @@
 
 pub mod aggregates;
 pub mod comparison;
+pub mod derived;
 pub mod lifecycle;
 pub mod municipalities;
+pub mod participation;
 pub mod questionnaire;
 pub mod responses;
 pub mod rounds;
@@ -12,3 +14,4 @@ pub mod scoring;
 pub mod segments;
 pub mod sql;
 pub mod suppression;
+pub mod trends;

@@ -9,10 +9,11 @@ use sea_orm::DatabaseConnection;
 use crate::guard::refusal;
 use crate::principal::{Principal, Role};
 use crate::services::aggregates::{
-    self, AggregateRow, DistributionRow, Grouping as ServiceGrouping, SegmentRef,
+    AggregateRow, DistributionRow, Grouping as ServiceGrouping, SegmentRef,
 };
 use crate::services::comparison::ComparisonRow;
 use crate::services::municipalities::{self, Filter};
+use crate::services::{derived, participation, trends};
 use crate::types::municipality::{Municipality, Segment, SegmentKind};
 use crate::types::response::ResponseStatus;
 use crate::types::round::{AnswerOption, Area, Question};
@@ -147,7 +148,7 @@ impl Distribution {
 /// Who has responded to a round: counts for SKR, per municipality for SKR_ADMIN.
 pub struct Participation {
     pub round: survey_round::Model,
-    pub counts: aggregates::ParticipationCounts,
+    pub counts: participation::ParticipationCounts,
 }
 
 #[Object]
@@ -186,7 +187,7 @@ impl Participation {
             return Err(err.into());
         }
         let db = ctx.data::<DatabaseConnection>()?;
-        let rows = aggregates::participation_by_municipality(db, &self.round).await?;
+        let rows = participation::participation_by_municipality(db, &self.round).await?;
         let mut views: std::collections::HashMap<String, _> =
             municipalities::list(db, Filter::default())
                 .await?
@@ -253,7 +254,7 @@ impl AreaComparison {
 }
 
 /// An area and segment in a round beside its baseline round.
-pub struct MaturityTrend(pub aggregates::TrendRow);
+pub struct MaturityTrend(pub trends::TrendRow);
 
 #[Object]
 impl MaturityTrend {
@@ -325,7 +326,7 @@ impl MaturityTrend {
 
 /// Municipalities with an established process ("fastställd process": any Ja
 /// answer to the area's maturity question) in one area and segment.
-pub struct ProcessShare(pub aggregates::ProcessRow);
+pub struct ProcessShare(pub derived::ProcessRow);
 
 #[Object]
 impl ProcessShare {
@@ -359,7 +360,7 @@ impl ProcessShare {
 
 /// Estimated weekly hours of the information-security function in a segment:
 /// the sum of the span midpoints (1-10 h -> 5.5 h … 31-40 h -> 35.5 h), as the report counts.
-pub struct WeeklyHours(pub aggregates::HoursRow);
+pub struct WeeklyHours(pub derived::HoursRow);
 
 #[Object]
 impl WeeklyHours {

@@ -1,0 +1,113 @@
+//! Who has responded to a round: counts for SKR, and per municipality
+//! (status, number of answers, timestamps — never an answer) for SKR_ADMIN.
+
+use std::collections::HashMap;
+
+use entity::{ResponseStatus, response, survey_round};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::error::ApiResult;
+use crate::services::segments;
+use crate::services::sql::statement;
+
+/// Participation counts of a round (live for an OPEN round).
+#[derive(Clone, Debug)]
+pub struct ParticipationCounts {
+    pub population: i64,
+    pub submitted: i64,
+    pub in_progress: i64,
+    pub respondents: i64,
+}
+
+pub async fn participation(
+    db: &impl ConnectionTrait,
+    round: &survey_round::Model,
+) -> ApiResult<ParticipationCounts> {
+    let directory = segments::directory(db, &round.classification_id).await?;
+    let by_status: Vec<(ResponseStatus, i64)> = response::Entity::find()
+        .filter(response::Column::RoundId.eq(round.id))
+        .select_only()
+        .column(response::Column::Status)
+        .column_as(response::Column::MunicipalityCode.count(), "n")
+        .group_by(response::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count = |s: ResponseStatus| {
+        by_status
+            .iter()
+            .filter(|(x, _)| *x == s)
+            .map(|(_, n)| n)
+            .sum::<i64>()
+    };
+    let sql = "SELECT COUNT(DISTINCT municipality_code) AS n FROM answer WHERE round_id = $1";
+    let respondents: i64 = match db
+        .query_one_raw(statement(db, sql, vec![round.id.into()]))
+        .await?
+    {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(ParticipationCounts {
+        population: i64::from(directory.national_population),
+        submitted: count(ResponseStatus::Submitted),
+        in_progress: count(ResponseStatus::InProgress),
+        respondents,
+    })
+}
+
+/// One municipality's participation: never an answer.
+#[derive(Clone, Debug)]
+pub struct MunicipalityStatus {
+    pub code: String,
+    pub status: ResponseStatus,
+    pub answered: i64,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Status per municipality of the round's population, in code order (SKR_ADMIN).
+pub async fn participation_by_municipality(
+    db: &impl ConnectionTrait,
+    round: &survey_round::Model,
+) -> ApiResult<Vec<MunicipalityStatus>> {
+    let codes: Vec<String> = entity::municipality_segment::Entity::find()
+        .filter(entity::municipality_segment::Column::ClassificationId.eq(&round.classification_id))
+        .select_only()
+        .column(entity::municipality_segment::Column::MunicipalityCode)
+        .order_by_asc(entity::municipality_segment::Column::MunicipalityCode)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let responses: HashMap<String, response::Model> = response::Entity::find()
+        .filter(response::Column::RoundId.eq(round.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.municipality_code.clone(), r))
+        .collect();
+    let answered: HashMap<String, i64> = entity::answer::Entity::find()
+        .filter(entity::answer::Column::RoundId.eq(round.id))
+        .select_only()
+        .column(entity::answer::Column::MunicipalityCode)
+        .column_as(entity::answer::Column::QuestionId.count(), "n")
+        .group_by(entity::answer::Column::MunicipalityCode)
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(codes
+        .into_iter()
+        .map(|code| {
+            let r = responses.get(&code);
+            MunicipalityStatus {
+                status: r.map_or(ResponseStatus::NotStarted, |r| r.status),
+                answered: answered.get(&code).copied().unwrap_or(0),
+                updated_at: r.and_then(|r| r.updated_at),
+                submitted_at: r.and_then(|r| r.submitted_at),
+                code,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,162 @@
+//! `maturityTrend`: a round beside its baseline, as each round's own figures
+//! or as a panel of the municipalities that answered in both.
+
+use std::collections::HashMap;
+
+use entity::{area, survey_round};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::services::aggregates::{
+    AggregateRow, FigureCache, Grouping, RoundCells, SegmentRef, answered_in, hierarchy, maturity,
+    respondents_by_subgroup,
+};
+use crate::services::segments;
+use crate::services::sql::statement;
+use crate::services::suppression;
+
+/// One cell of `maturityTrend`: an area and segment in a round and its baseline.
+#[derive(Clone, Debug)]
+pub struct TrendRow {
+    pub area: area::Model,
+    pub segment: SegmentRef,
+    /// With a panel: the municipalities of the segment that responded in both rounds.
+    pub panel_size: Option<i64>,
+    pub respondents: i64,
+    pub baseline_respondents: i64,
+    pub mean: Option<f64>,
+    pub baseline_mean: Option<f64>,
+    pub level2: Option<i64>,
+    pub baseline_level2: Option<i64>,
+    pub suppressed: bool,
+}
+
+/// Mean maturity and level-2 counts of a round beside a baseline round.
+/// Without a panel each round is counted with its own classification and
+/// population; with `panel`, only municipalities that responded in both
+/// rounds count, grouped by the current round's classification.
+pub async fn trend(
+    db: &impl ConnectionTrait,
+    cache: &FigureCache,
+    round: &survey_round::Model,
+    baseline: &survey_round::Model,
+    grouping: Grouping,
+    panel: bool,
+    min_cell: i64,
+) -> ApiResult<Vec<TrendRow>> {
+    if panel {
+        return panel_trend(db, round, baseline, grouping, min_cell).await;
+    }
+    let now = maturity(db, cache, round, grouping, min_cell).await?;
+    let before = maturity(db, cache, baseline, grouping, min_cell).await?;
+    let earlier: HashMap<(&str, &str), &AggregateRow> = before
+        .iter()
+        .map(|r| ((r.segment.code.as_str(), r.area.key.as_str()), r))
+        .collect();
+    Ok(now
+        .iter()
+        .map(|r| {
+            let b = earlier.get(&(r.segment.code.as_str(), r.area.key.as_str()));
+            let suppressed = r.suppressed || b.is_none_or(|b| b.suppressed);
+            TrendRow {
+                area: r.area.clone(),
+                segment: r.segment.clone(),
+                panel_size: None,
+                respondents: r.respondents,
+                baseline_respondents: b.map_or(0, |b| b.respondents),
+                mean: r.mean_level.filter(|_| !suppressed),
+                baseline_mean: b.and_then(|b| b.mean_level).filter(|_| !suppressed),
+                level2: r.level2_count.filter(|_| !suppressed),
+                baseline_level2: b.and_then(|b| b.level2_count).filter(|_| !suppressed),
+                suppressed,
+            }
+        })
+        .collect())
+}
+
+async fn panel_trend(
+    db: &impl ConnectionTrait,
+    round: &survey_round::Model,
+    baseline: &survey_round::Model,
+    grouping: Grouping,
+    min_cell: i64,
+) -> ApiResult<Vec<TrendRow>> {
+    let directory = segments::directory(db, &round.classification_id).await?;
+    // Panel members per subgroup of the current classification.
+    let members =
+        respondents_by_subgroup(db, &round.classification_id, &[round.id, baseline.id]).await?;
+    let cells = hierarchy(&directory, &members);
+    let suppressed = suppression::suppressed(&cells, min_cell);
+    let sizes: HashMap<String, i64> = cells.into_iter().map(|c| (c.code, c.respondents)).collect();
+
+    // Level sums of the panel in each round, by segment and area key.
+    let sums = |score_round: Uuid| {
+        let sql = format!(
+            "SELECT {seg} AS seg, a.key AS area_key, SUM(CASE WHEN s.level >= 2 THEN 1 ELSE 0 END) AS level2, \
+             SUM(s.level - 1) AS excess FROM area_score s JOIN area a ON a.id = s.area_id \
+             JOIN municipality_segment ms ON ms.municipality_code = s.municipality_code AND ms.classification_id = $1 \
+             WHERE s.round_id = $4 AND {} AND {} GROUP BY {group_by}a.key",
+            answered_in(2, "s.municipality_code"),
+            answered_in(3, "s.municipality_code"),
+            seg = grouping.column(),
+            group_by = grouping.group_by(),
+        );
+        let values: Vec<Value> = vec![
+            round.classification_id.clone().into(),
+            round.id.into(),
+            baseline.id.into(),
+            score_round.into(),
+        ];
+        statement(db, &sql, values)
+    };
+    let mut totals: [HashMap<(String, String), (i64, i64)>; 2] = [HashMap::new(), HashMap::new()];
+    for (i, r) in [round.id, baseline.id].into_iter().enumerate() {
+        for row in db.query_all_raw(sums(r)).await? {
+            let key = (
+                row.try_get::<String>("", "seg")?,
+                row.try_get::<String>("", "area_key")?,
+            );
+            totals[i].insert(
+                key,
+                (row.try_get("", "level2")?, row.try_get("", "excess")?),
+            );
+        }
+    }
+    let areas = area::Entity::find()
+        .filter(area::Column::RoundId.eq(round.id))
+        .filter(area::Column::Number.is_not_null())
+        .order_by_asc(area::Column::Number)
+        .all(db)
+        .await?;
+    let segments = RoundCells {
+        directory,
+        respondents: sizes.clone(),
+        suppressed: suppressed.clone(),
+    }
+    .segments(grouping);
+    let mut rows = Vec::new();
+    for segment in segments {
+        let n = sizes.get(&segment.code).copied().unwrap_or(0);
+        let hidden = suppressed.contains(&segment.code);
+        for a in &areas {
+            let key = (segment.code.clone(), a.key.clone());
+            let (l_now, e_now) = totals[0].get(&key).copied().unwrap_or((0, 0));
+            let (l_then, e_then) = totals[1].get(&key).copied().unwrap_or((0, 0));
+            let mean = |excess: i64| (n > 0).then(|| 1.0 + excess as f64 / n as f64);
+            rows.push(TrendRow {
+                area: a.clone(),
+                segment: segment.clone(),
+                panel_size: Some(n),
+                respondents: n,
+                baseline_respondents: n,
+                mean: if hidden { None } else { mean(e_now) },
+                baseline_mean: if hidden { None } else { mean(e_then) },
+                level2: (!hidden).then_some(l_now),
+                baseline_level2: (!hidden).then_some(l_then),
+                suppressed: hidden,
+            });
+        }
+    }
+    Ok(rows)
+}
