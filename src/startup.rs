@@ -83,7 +83,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(http::cors(&origins))
-                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("mognad::http"))
+                .wrap(actix_web::middleware::from_fn(http::trace_requests))
                 .app_data(web::Data::new(state.clone()))
                 .configure(http::routes)
         })

@@ -307,3 +307,35 @@ async fn cors_allows_only_the_configured_origins() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let resp = app.get("/health/live").await;
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a new UUID: {id}");
+    let resp = app
+        .client
+        .get(format!("{}/health/live", app.address))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["x-request-id"],
+        "abc-123",
+        "the client's id is kept"
+    );
+    let resp = app
+        .client
+        .get(format!("{}/health/live", app.address))
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        resp.headers()["x-request-id"],
+        "<script>",
+        "odd ids are replaced"
+    );
+}
