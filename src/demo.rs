@@ -25,10 +25,10 @@ pub enum DemoError {
 /// Loads the demo into every reference round that has no responses yet; a
 /// second run changes nothing. Returns the years loaded.
 pub async fn load(db: &DatabaseConnection) -> Result<Vec<i32>, DemoError> {
-    let plans = migration::demo::reference_plans()?;
+    let rounds = migration::demo::reference_rounds()?;
     let txn = db.begin().await?;
     let mut loaded = Vec::new();
-    for (spec, plan) in plans {
+    for (spec, members) in rounds {
         let Some(round) = survey_round::Entity::find()
             .filter(survey_round::Column::Year.eq(spec.year))
             .one(&txn)
@@ -48,6 +48,8 @@ pub async fn load(db: &DatabaseConnection) -> Result<Vec<i32>, DemoError> {
             );
             continue;
         }
+        // Solved only for rounds that get the demo: a second run does no work.
+        let plan = migration::demo::plan(&spec, &members);
         let written = migration::demo::write(&txn, round.id, &plan).await?;
         schema::services::scoring::freeze(&txn, round.id)
             .await

@@ -632,8 +632,12 @@ fn period(spec: &RoundSpec) -> (DateTime<Utc>, DateTime<Utc>) {
     }
 }
 
-/// The reference rounds with their demo plans.
-pub fn reference_plans() -> Result<Vec<(RoundSpec, RoundPlan)>, reference::DataError> {
+/// Municipality codes per main group (A, B, C).
+pub type Members = [Vec<String>; 3];
+
+/// The reference rounds, each with its members per group (A, B, C) under
+/// the round's own classification: the input of [`plan`].
+pub fn reference_rounds() -> Result<Vec<(RoundSpec, Members)>, reference::DataError> {
     let data = reference::load()?;
     let mut out = Vec::new();
     for spec in data.rounds {
@@ -644,17 +648,27 @@ pub fn reference_plans() -> Result<Vec<(RoundSpec, RoundPlan)>, reference::DataE
         else {
             continue;
         };
-        let members: [Vec<String>; 3] = std::array::from_fn(|g| {
+        let members: Members = std::array::from_fn(|g| {
             c.members
                 .iter()
                 .filter(|m| m.group_code == GROUPS[g])
                 .map(|m| m.municipality_code.clone())
                 .collect()
         });
-        let plan = plan(&spec, &members);
-        out.push((spec, plan));
+        out.push((spec, members));
     }
     Ok(out)
+}
+
+/// The reference rounds with their demo plans.
+pub fn reference_plans() -> Result<Vec<(RoundSpec, RoundPlan)>, reference::DataError> {
+    Ok(reference_rounds()?
+        .into_iter()
+        .map(|(spec, members)| {
+            let plan = plan(&spec, &members);
+            (spec, plan)
+        })
+        .collect())
 }
 
 /// The subject written into the audit trail of demo answers.

@@ -658,7 +658,7 @@ async fn figures_match_an_independent_oracle() {
                 );
             }
         }
-        // An explicit baseline gives the same; the round as its own baseline mirrors itself.
+        // Naming the default baseline explicitly gives the same rows.
         let explicit = app
             .ok(
                 &kommun_token(&k.code),

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::principal::Principal;
+use crate::services::questionnaire::maturity_areas;
 use crate::services::segments::{
     self, NATIONAL_CODE, NATIONAL_NAME, SegmentDirectory, SegmentInfo,
 };
@@ -310,12 +311,7 @@ pub async fn maturity(
             (row.try_get("", "level2")?, row.try_get("", "excess")?),
         );
     }
-    let areas = area::Entity::find()
-        .filter(area::Column::RoundId.eq(round.id))
-        .filter(area::Column::Number.is_not_null())
-        .order_by_asc(area::Column::Number)
-        .all(db)
-        .await?;
+    let areas = maturity_areas(db, round.id).await?;
     let mut rows = Vec::new();
     for segment in cells.segments(grouping) {
         let suppressed = cells.is_suppressed(&segment.code);

@@ -2,10 +2,11 @@
 //! the share with an established process per area, and weekly hours.
 
 use entity::{area, question, survey_round};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::ApiResult;
 use crate::services::aggregates::{FigureCache, Grouping, SegmentRef, distribution};
+use crate::services::questionnaire::maturity_areas;
 
 /// True for the options that say "Ja" (keys starting with `yes`): on the
 /// implementation scale, the municipality has a process ("fastställd process").
@@ -30,12 +31,7 @@ pub async fn process_share(
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<ProcessRow>> {
-    let areas = area::Entity::find()
-        .filter(area::Column::RoundId.eq(round.id))
-        .filter(area::Column::Number.is_not_null())
-        .order_by_asc(area::Column::Number)
-        .all(db)
-        .await?;
+    let areas = maturity_areas(db, round.id).await?;
     let questions = question::Entity::find()
         .filter(question::Column::RoundId.eq(round.id))
         .filter(question::Column::Maturity.eq(true))

@@ -135,19 +135,23 @@ impl Questionnaire {
         self.questions.iter().find(|q| q.key == key)
     }
 
-    pub fn question(&self, id: Uuid) -> Option<&question::Model> {
-        self.questions.iter().find(|q| q.id == id)
-    }
-
     pub fn options_of(&self, question_id: Uuid) -> &[answer_option::Model] {
         self.options
             .get(&question_id)
             .map(Vec::as_slice)
             .unwrap_or_default()
     }
+}
 
-    /// The areas with a maturity number, in order.
-    pub fn maturity_areas(&self) -> impl Iterator<Item = &area::Model> {
-        self.areas.iter().filter(|a| a.number.is_some())
-    }
+/// A round's maturity areas (those with a number 1..9), in number order.
+pub async fn maturity_areas(
+    db: &impl sea_orm::ConnectionTrait,
+    round_id: Uuid,
+) -> Result<Vec<area::Model>, ApiError> {
+    Ok(area::Entity::find()
+        .filter(area::Column::RoundId.eq(round_id))
+        .filter(area::Column::Number.is_not_null())
+        .order_by_asc(area::Column::Number)
+        .all(db)
+        .await?)
 }

@@ -219,9 +219,19 @@ pub async fn view(
     round: survey_round::Model,
 ) -> ApiResult<ResponseView> {
     let q = Questionnaire::load(db, round.id).await?;
+    view_with(db, scope, round, &q).await
+}
+
+/// [`view`] with the round's questionnaire already loaded.
+async fn view_with(
+    db: &impl ConnectionTrait,
+    scope: &KommunScope,
+    round: survey_round::Model,
+    q: &Questionnaire,
+) -> ApiResult<ResponseView> {
     let row = response_row(db, scope, round.id).await?;
-    let answers = answers(db, scope, round.id, &q).await?;
-    let required_count = required_count(&q, &values_of(&answers));
+    let answers = answers(db, scope, round.id, q).await?;
+    let required_count = required_count(q, &values_of(&answers));
     Ok(ResponseView {
         scope: scope.clone(),
         round,
@@ -429,11 +439,11 @@ pub async fn save(
     if effective.is_empty() {
         // Nothing changes: no version, no event, and no row for a response not yet started.
         txn.rollback().await?;
-        return view(db, scope, round).await;
+        return view_with(db, scope, round, &q).await;
     }
     write(&txn, scope, &round, &row, &effective).await?;
     // Read back inside the transaction: the response exactly as this call left it.
-    let saved = view(&txn, scope, round).await?;
+    let saved = view_with(&txn, scope, round, &q).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -636,7 +646,7 @@ pub async fn submit(
         )));
     }
     set_status(&txn, scope, &round, &row, ResponseStatus::Submitted).await?;
-    let submitted = view(&txn, scope, round).await?;
+    let submitted = view_with(&txn, scope, round, &q).await?;
     txn.commit().await?;
     Ok(submitted)
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::principal::KommunScope;
+use crate::services::questionnaire::maturity_areas;
 use crate::services::sql::statement;
 
 /// Level per (municipality, area) of every response in a round; `$1` is the
@@ -44,11 +45,7 @@ pub async fn my_levels(
     scope: &KommunScope,
     round: &survey_round::Model,
 ) -> ApiResult<Vec<(area::Model, i32)>> {
-    let areas: Vec<area::Model> = area::Entity::find()
-        .filter(area::Column::RoundId.eq(round.id))
-        .filter(area::Column::Number.is_not_null())
-        .all(db)
-        .await?;
+    let areas = maturity_areas(db, round.id).await?;
     let mut levels: HashMap<Uuid, i32> = HashMap::new();
     if matches!(round.status, RoundStatus::Closed | RoundStatus::Published) {
         let frozen = area_score::Entity::find()

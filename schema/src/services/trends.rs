@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use entity::{area, survey_round};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
+use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
@@ -12,6 +12,7 @@ use crate::services::aggregates::{
     AggregateRow, FigureCache, Grouping, RoundCells, SegmentRef, answered_in, hierarchy, maturity,
     respondents_by_subgroup,
 };
+use crate::services::questionnaire::maturity_areas;
 use crate::services::segments;
 use crate::services::sql::statement;
 use crate::services::suppression;
@@ -123,12 +124,7 @@ async fn panel_trend(
             );
         }
     }
-    let areas = area::Entity::find()
-        .filter(area::Column::RoundId.eq(round.id))
-        .filter(area::Column::Number.is_not_null())
-        .order_by_asc(area::Column::Number)
-        .all(db)
-        .await?;
+    let areas = maturity_areas(db, round.id).await?;
     let segments = RoundCells {
         directory,
         respondents: sizes.clone(),
