@@ -20,11 +20,14 @@ pub enum DemoError {
     Db(#[from] sea_orm::DbErr),
     #[error("freezing scores failed")]
     Freeze,
+    #[error("planning the release failed")]
+    Plan,
 }
 
-/// Loads the demo into every reference round that has no responses yet; a
-/// second run changes nothing. Returns the years loaded.
-pub async fn load(db: &DatabaseConnection) -> Result<Vec<i32>, DemoError> {
+/// Loads the demo into every reference round that has no responses yet and
+/// plans the round's release with `min_cell` (any plan made while it was
+/// empty is dropped); a second run changes nothing. Returns the years loaded.
+pub async fn load(db: &DatabaseConnection, min_cell: i64) -> Result<Vec<i32>, DemoError> {
     let rounds = migration::demo::reference_rounds()?;
     let txn = db.begin().await?;
     let mut loaded = Vec::new();
@@ -54,6 +57,9 @@ pub async fn load(db: &DatabaseConnection) -> Result<Vec<i32>, DemoError> {
         schema::services::scoring::freeze(&txn, round.id)
             .await
             .map_err(|_| DemoError::Freeze)?;
+        schema::services::release::replan_round(&txn, &round, min_cell)
+            .await
+            .map_err(|_| DemoError::Plan)?;
         let description = format!(
             "{} {DEMO_NOTE}",
             round.description.clone().unwrap_or_default()

@@ -129,7 +129,7 @@ pub async fn prepare_database(
         let report = migration::seed::reference(&db).await?;
         tracing::info!(?report, "loaded the reference data into the new database");
         if config.database == Database::Embedded {
-            let years = crate::demo::load(&db).await?;
+            let years = crate::demo::load(&db, i64::from(config.min_cell)).await?;
             tracing::info!(
                 ?years,
                 "embedded database: demo answers loaded and published"

@@ -15,6 +15,7 @@ pub mod enums;
 pub mod municipality;
 pub mod municipality_segment;
 pub mod question;
+pub mod release_plan;
 pub mod response;
 pub mod segment;
 pub mod survey_round;

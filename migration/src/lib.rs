@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 pub mod demo;
 mod m20261128_000001_init;
+mod m20261203_000001_release_plan;
 pub mod reference;
 pub mod seed;
 
@@ -18,6 +19,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_init::Migration)]
+        vec![
+            Box::new(m20261128_000001_init::Migration),
+            Box::new(m20261203_000001_release_plan::Migration),
+        ]
     }
 }

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 use sea_orm::DatabaseConnection;
 
+use crate::Settings;
 use crate::guard::RoleGuard;
 use crate::principal::Principal;
 use crate::services::lifecycle::{self, NewRound};
@@ -50,12 +51,14 @@ impl AdminMutation {
         ))
     }
 
-    /// SKR_ADMIN: OPEN -> CLOSED; answers freeze and scores are final.
+    /// SKR_ADMIN: OPEN -> CLOSED; answers freeze, scores are final and the
+    /// round's release plan decides which of its figures may be shown.
     #[graphql(guard = "RoleGuard::skr_admin()")]
     async fn close_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
+        let min_cell = ctx.data::<Settings>()?.min_cell;
         Ok(SurveyRound(
-            lifecycle::close(db, admin_subject(ctx), &id).await?,
+            lifecycle::close(db, admin_subject(ctx), &id, min_cell).await?,
         ))
     }
 

@@ -5,7 +5,7 @@
 //! SKR, per municipality for SKR_ADMIN.
 
 use async_graphql::{Context, ID, Object, Result};
-use entity::survey_round;
+use entity::{RoundStatus, survey_round};
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::guard::RoleGuard;
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
-use crate::services::{derived, participation, rounds, trends};
+use crate::services::{derived, participation, release, rounds, trends};
 use crate::types::figures::{
     Distribution, Grouping, MaturityAggregate, MaturityTrend, Participation, ProcessShare,
     WeeklyHours,
@@ -148,12 +148,23 @@ impl FiguresQuery {
         Ok(rows.into_iter().map(WeeklyHours).collect())
     }
 
-    /// Who has responded: counts for SKR; `byMunicipality` for SKR_ADMIN.
+    /// Who has responded: counts for SKR (live while the round is open, as
+    /// they stood at its close afterwards); `byMunicipality` for SKR_ADMIN.
     #[graphql(guard = "RoleGuard::skr()")]
     async fn participation(&self, ctx: &Context<'_>, round_id: ID) -> Result<Participation> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let round = rounds::get_any(db, &round_id).await?;
-        let counts = participation::participation(db, &round).await?;
+        let f = Figures::of(ctx)?;
+        let round = rounds::get_any(f.db, &round_id).await?;
+        let counts = match round.status {
+            RoundStatus::Closed | RoundStatus::Published => {
+                release::round_plan(f.db, &f.cache.plans, &round, f.min_cell)
+                    .await?
+                    .participation
+                    .clone()
+            }
+            RoundStatus::Draft | RoundStatus::Open => {
+                participation::participation(f.db, &round).await?
+            }
+        };
         Ok(Participation { round, counts })
     }
 }

@@ -3,6 +3,7 @@
 //! verifies tokens and hands each request a [`Principal`].
 
 pub mod admin;
+pub mod disclosure;
 pub mod error;
 pub mod figures;
 pub mod guard;

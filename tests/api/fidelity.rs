@@ -105,10 +105,10 @@ fn measure(counts: &Counts, segment: &str, option: &str) -> Option<i64> {
 #[tokio::test]
 async fn the_demo_data_reproduces_the_published_report() {
     let app = spawn_app().await;
-    let loaded = mognad::demo::load(&app.db).await.expect("demo data loads");
+    let loaded = mognad::demo::load(&app.db, 5).await.expect("demo data loads");
     assert_eq!(loaded, [2019, 2023]);
     assert!(
-        mognad::demo::load(&app.db).await.unwrap().is_empty(),
+        mognad::demo::load(&app.db, 5).await.unwrap().is_empty(),
         "a second load changes nothing"
     );
 

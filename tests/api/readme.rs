@@ -33,7 +33,7 @@ fn examples() -> Vec<(String, String, Value)> {
 #[tokio::test]
 async fn the_readme_examples_return_what_the_readme_shows() {
     let app = spawn_app().await;
-    mognad::demo::load(&app.db).await.unwrap();
+    mognad::demo::load(&app.db, 5).await.unwrap();
     let examples = examples();
     assert_eq!(examples.len(), 3);
     for (who, query, expected) in examples {

@@ -1,15 +1,20 @@
 //! SKR's figures: mean maturity per area and segment, and answer
-//! distributions. Every count is one SQL aggregation per (round, grouping); suppression goes through [`suppression::suppressed`]. Figures
-//! of CLOSED and PUBLISHED rounds never change, so they are computed once and
-//! kept in memory ([`FigureCache`]).
+//! distributions. Every count is one SQL aggregation per (round, grouping);
+//! what is shown is read from the round's release plan
+//! ([`release::round_plan`]), never decided here. Figures exist only for
+//! CLOSED and PUBLISHED rounds, which never change, so they are computed
+//! once and kept in memory ([`FigureCache`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use entity::{RoundStatus, SegmentKind, answer_option, area, question, survey_round};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value,
+};
 use uuid::Uuid;
 
+use crate::disclosure::Reason;
 use crate::error::{ApiError, ApiResult};
 use crate::principal::Principal;
 use crate::services::questionnaire::maturity_areas;
@@ -17,7 +22,7 @@ use crate::services::segments::{
     self, NATIONAL_CODE, NATIONAL_NAME, SegmentDirectory, SegmentInfo,
 };
 use crate::services::sql::statement;
-use crate::services::suppression::{self, Cell};
+use crate::services::release::{self, PlanCache, RoundPlan};
 
 /// How results are broken down.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -76,46 +81,51 @@ impl SegmentRef {
     }
 }
 
-/// Respondents per segment of a round and the segments that are suppressed.
+/// A round's segments with what its release plan decided for each.
 #[derive(Clone, Debug)]
 pub struct RoundCells {
     pub directory: SegmentDirectory,
-    /// Respondents (municipalities with at least one answer) by segment code, "SE" included.
-    pub respondents: HashMap<String, i64>,
-    pub suppressed: BTreeSet<String>,
+    pub plan: Arc<RoundPlan>,
 }
 
 impl RoundCells {
     /// The segments of a grouping, in order.
     pub fn segments(&self, grouping: Grouping) -> Vec<SegmentRef> {
-        match grouping {
-            Grouping::National => vec![SegmentRef::national(i64::from(
-                self.directory.national_population,
-            ))],
-            Grouping::Group => self
-                .directory
-                .segments
-                .iter()
-                .filter(|s| s.kind == SegmentKind::Group)
-                .map(SegmentRef::of)
-                .collect(),
-            Grouping::Subgroup => self
-                .directory
-                .segments
-                .iter()
-                .filter(|s| s.kind == SegmentKind::Subgroup)
-                .map(SegmentRef::of)
-                .collect(),
+        segments_of(&self.directory, grouping)
+    }
+
+    /// Respondents of a segment (municipalities with at least one answer).
+    pub fn respondents(&self, code: &str) -> i64 {
+        self.plan.table.cell(code).map_or(0, |c| c.respondents)
+    }
+
+    /// Why a segment's figures are not shown; `None` when they are.
+    pub fn suppressed(&self, code: &str) -> Option<Reason> {
+        match self.plan.table.cell(code) {
+            Some(cell) => cell.suppressed,
+            // A segment the plan does not know is not shown.
+            None => Some(Reason::SmallCell),
         }
     }
+}
 
-    pub fn respondents(&self, code: &str) -> i64 {
-        self.respondents.get(code).copied().unwrap_or(0)
-    }
-
-    pub fn is_suppressed(&self, code: &str) -> bool {
-        self.suppressed.contains(code)
-    }
+/// The segments of a grouping of a classification, in order.
+pub fn segments_of(directory: &SegmentDirectory, grouping: Grouping) -> Vec<SegmentRef> {
+    let kind = match grouping {
+        Grouping::National => {
+            return vec![SegmentRef::national(i64::from(
+                directory.national_population,
+            ))];
+        }
+        Grouping::Group => SegmentKind::Group,
+        Grouping::Subgroup => SegmentKind::Subgroup,
+    };
+    directory
+        .segments
+        .iter()
+        .filter(|s| s.kind == kind)
+        .map(SegmentRef::of)
+        .collect()
 }
 
 /// One cell of `maturityAggregates`.
@@ -126,7 +136,8 @@ pub struct AggregateRow {
     pub respondents: i64,
     pub level2_count: Option<i64>,
     pub mean_level: Option<f64>,
-    pub suppressed: bool,
+    /// Why the figures are not shown; `None` when they are.
+    pub suppressed: Option<Reason>,
 }
 
 /// One segment of `answerDistribution`.
@@ -135,7 +146,8 @@ pub struct DistributionRow {
     pub question: question::Model,
     pub segment: SegmentRef,
     pub respondents: i64,
-    pub suppressed: bool,
+    /// Why the counts are not shown; `None` when they are.
+    pub suppressed: Option<Reason>,
     /// `(option, count)` in the question's order, then `(None, no answer)`; empty when suppressed.
     pub counts: Vec<(Option<answer_option::Model>, i64)>,
 }
@@ -146,14 +158,11 @@ type Shared<K, V> = Mutex<HashMap<K, Arc<V>>>;
 /// Figures of CLOSED and PUBLISHED rounds, computed once per process.
 #[derive(Default)]
 pub struct FigureCache {
+    pub plans: PlanCache,
     cells: Shared<Uuid, RoundCells>,
     aggregates: Shared<(Uuid, Grouping), Vec<AggregateRow>>,
     /// By (round, question, grouping).
     distributions: Shared<(Uuid, Uuid, Grouping), Vec<DistributionRow>>,
-}
-
-fn frozen(round: &survey_round::Model) -> bool {
-    matches!(round.status, RoundStatus::Closed | RoundStatus::Published)
 }
 
 fn cached<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
@@ -192,93 +201,29 @@ pub fn check_access(principal: &Principal, round: &survey_round::Model) -> ApiRe
     }
 }
 
-/// Respondents and suppression of a round (cached once the round is closed).
+/// A closed round's segments and release plan (kept in memory).
 pub async fn cells(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
     min_cell: i64,
 ) -> ApiResult<Arc<RoundCells>> {
-    if frozen(round)
-        && let Some(hit) = cached(&cache.cells, &round.id)
-    {
+    if let Some(hit) = cached(&cache.cells, &round.id) {
         return Ok(hit);
     }
+    let plan = release::round_plan(db, &cache.plans, round, min_cell).await?;
     let directory = segments::directory(db, &round.classification_id).await?;
-    let respondents = respondents_by_subgroup(db, &round.classification_id, &[round.id]).await?;
-    let cells = hierarchy(&directory, &respondents);
-    let suppressed = suppression::suppressed(&cells, min_cell);
-    let result = RoundCells {
-        directory,
-        respondents: cells.into_iter().map(|c| (c.code, c.respondents)).collect(),
-        suppressed,
-    };
-    if frozen(round) {
-        Ok(remember(&cache.cells, round.id, result))
-    } else {
-        Ok(Arc::new(result))
-    }
-}
-
-/// Municipalities per subgroup of a classification that have at least one
-/// answer in every one of `rounds` (one round: its respondents; two: a panel).
-pub(crate) async fn respondents_by_subgroup(
-    db: &impl ConnectionTrait,
-    classification_id: &str,
-    rounds: &[Uuid],
-) -> ApiResult<HashMap<String, i64>> {
-    let conditions: Vec<String> = (0..rounds.len())
-        .map(|i| answered_in(i + 2, "ms.municipality_code"))
-        .collect();
-    let sql = format!(
-        "SELECT ms.subgroup_code AS seg, COUNT(*) AS n FROM municipality_segment ms \
-         WHERE ms.classification_id = $1 AND {} GROUP BY ms.subgroup_code",
-        conditions.join(" AND ")
-    );
-    let mut values: Vec<Value> = vec![classification_id.into()];
-    values.extend(rounds.iter().map(|r| Value::from(*r)));
-    let mut counts = HashMap::new();
-    for row in db.query_all_raw(statement(db, &sql, values)).await? {
-        counts.insert(row.try_get("", "seg")?, row.try_get("", "n")?);
-    }
-    Ok(counts)
-}
-
-/// The nation, groups and subgroups as suppression cells, from counts per subgroup.
-pub(crate) fn hierarchy(
-    directory: &SegmentDirectory,
-    by_subgroup: &HashMap<String, i64>,
-) -> Vec<Cell> {
-    let count = |code: &str| by_subgroup.get(code).copied().unwrap_or(0);
-    let mut cells = vec![Cell {
-        code: NATIONAL_CODE.into(),
-        parent: None,
-        respondents: by_subgroup.values().sum(),
-    }];
-    for s in &directory.segments {
-        let respondents = match s.kind {
-            SegmentKind::Subgroup => count(&s.code),
-            SegmentKind::Group => directory
-                .segments
-                .iter()
-                .filter(|x| x.parent.as_deref() == Some(s.code.as_str()))
-                .map(|x| count(&x.code))
-                .sum(),
-        };
-        let parent = s.parent.clone().unwrap_or_else(|| NATIONAL_CODE.into());
-        cells.push(Cell {
-            code: s.code.clone(),
-            parent: Some(parent),
-            respondents,
-        });
-    }
-    cells
+    Ok(remember(
+        &cache.cells,
+        round.id,
+        RoundCells { directory, plan },
+    ))
 }
 
 /// Mean maturity and level-2 counts per maturity area and segment, from the
 /// frozen scores of a CLOSED or PUBLISHED round.
 pub async fn maturity(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
     grouping: Grouping,
@@ -314,7 +259,7 @@ pub async fn maturity(
     let areas = maturity_areas(db, round.id).await?;
     let mut rows = Vec::new();
     for segment in cells.segments(grouping) {
-        let suppressed = cells.is_suppressed(&segment.code);
+        let suppressed = cells.suppressed(&segment.code);
         for a in &areas {
             let (level2, excess) = sums
                 .get(&(segment.code.clone(), a.id))
@@ -329,22 +274,18 @@ pub async fn maturity(
                 area: a.clone(),
                 segment: segment.clone(),
                 respondents: cells.respondents(&segment.code),
-                level2_count: (!suppressed).then_some(level2),
-                mean_level: (!suppressed).then_some(mean),
+                level2_count: suppressed.is_none().then_some(level2),
+                mean_level: suppressed.is_none().then_some(mean),
                 suppressed,
             });
         }
     }
-    if frozen(round) {
-        Ok(remember(&cache.aggregates, (round.id, grouping), rows))
-    } else {
-        Ok(Arc::new(rows))
-    }
+    Ok(remember(&cache.aggregates, (round.id, grouping), rows))
 }
 
 /// How many municipalities chose each option of a choice question, per segment.
 pub async fn distribution(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
     question_key: &str,
@@ -420,9 +361,9 @@ pub async fn distribution(
     }
     let mut rows = Vec::new();
     for segment in cells.segments(grouping) {
-        let suppressed = cells.is_suppressed(&segment.code);
+        let suppressed = cells.suppressed(&segment.code);
         let mut list = Vec::new();
-        if !suppressed {
+        if suppressed.is_none() {
             for o in &options {
                 list.push((
                     Some(o.clone()),
@@ -445,15 +386,11 @@ pub async fn distribution(
             counts: list,
         });
     }
-    if frozen(round) {
-        Ok(remember(
-            &cache.distributions,
-            (round.id, question.id, grouping),
-            rows,
-        ))
-    } else {
-        Ok(Arc::new(rows))
-    }
+    Ok(remember(
+        &cache.distributions,
+        (round.id, question.id, grouping),
+        rows,
+    ))
 }
 
 /// `EXISTS` an answer of the municipality in round `$n`.

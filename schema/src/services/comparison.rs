@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use entity::{RoundStatus, area, municipality_segment, survey_round};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::error::ApiResult;
 use crate::principal::KommunScope;
@@ -33,7 +33,7 @@ struct RoundSide {
 }
 
 async fn side(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     scope: &KommunScope,
     round: &survey_round::Model,
@@ -78,7 +78,7 @@ async fn side(
 
 /// The comparison for the scope's own municipality, in area order.
 pub async fn compare(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     scope: &KommunScope,
     round: &survey_round::Model,

@@ -2,8 +2,9 @@
 //! the share with an established process per area, and weekly hours.
 
 use entity::{area, question, survey_round};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::disclosure::Reason;
 use crate::error::ApiResult;
 use crate::services::aggregates::{FigureCache, Grouping, SegmentRef, distribution};
 use crate::services::questionnaire::maturity_areas;
@@ -21,11 +22,11 @@ pub struct ProcessRow {
     pub segment: SegmentRef,
     pub respondents: i64,
     pub count: Option<i64>,
-    pub suppressed: bool,
+    pub suppressed: Option<Reason>,
 }
 
 pub async fn process_share(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
     grouping: Grouping,
@@ -56,7 +57,7 @@ pub async fn process_share(
                 area: a.clone(),
                 segment: d.segment.clone(),
                 respondents: d.respondents,
-                count: (!d.suppressed).then_some(count),
+                count: d.suppressed.is_none().then_some(count),
                 suppressed: d.suppressed,
             });
         }
@@ -83,11 +84,11 @@ pub struct HoursRow {
     /// Municipalities that answered with an hour span.
     pub municipalities: Option<i64>,
     pub hours: Option<f64>,
-    pub suppressed: bool,
+    pub suppressed: Option<Reason>,
 }
 
 pub async fn weekly_hours(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
     grouping: Grouping,
@@ -109,8 +110,8 @@ pub async fn weekly_hours(
             HoursRow {
                 segment: d.segment.clone(),
                 respondents: d.respondents,
-                municipalities: (!d.suppressed).then(|| spans.iter().map(|(_, n)| n).sum()),
-                hours: (!d.suppressed).then(|| spans.iter().map(|(m, n)| m * *n as f64).sum()),
+                municipalities: d.suppressed.is_none().then(|| spans.iter().map(|(_, n)| n).sum()),
+                hours: d.suppressed.is_none().then(|| spans.iter().map(|(m, n)| m * *n as f64).sum()),
                 suppressed: d.suppressed,
             }
         })

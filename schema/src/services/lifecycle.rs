@@ -8,14 +8,15 @@ use chrono::{DateTime, Utc};
 use entity::{RoundStatus, answer_option, area, classification, question, survey_round};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait,
     QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::services::questionnaire::Questionnaire;
-use crate::services::{rounds, scoring, segments};
+use crate::services::{release, rounds, scoring, segments};
 
 /// What `createSurveyRound` asks for.
 #[derive(Clone, Debug)]
@@ -176,14 +177,14 @@ async fn insert_chunks<A: sea_orm::ActiveModelTrait>(
     Ok(())
 }
 
-/// Moves a round from `from` to `to`, atomically; `then` runs in the same transaction.
-async fn transition(
+/// Moves a round from `from` to `to` in a new transaction, which the caller
+/// may add to and then ends with [`finish`]; a round not in `from` is
+/// refused and nothing changes.
+async fn start(
     db: &DatabaseConnection,
-    admin: &str,
     id: &str,
-    from: RoundStatus,
-    to: RoundStatus,
-) -> ApiResult<survey_round::Model> {
+    (from, to): (RoundStatus, RoundStatus),
+) -> ApiResult<(survey_round::Model, DatabaseTransaction)> {
     let round = round_by_id(db, id, "round").await?;
     let txn = db.begin().await?;
     let updated = survey_round::Entity::update_many()
@@ -207,10 +208,17 @@ async fn transition(
             to.to_value()
         )));
     }
-    if to == RoundStatus::Closed {
-        let frozen = scoring::freeze(&txn, round.id).await?;
-        tracing::info!(round = round.year, rows = frozen, "scores frozen");
-    }
+    Ok((round, txn))
+}
+
+/// Commits a transition and returns the round as it now is.
+async fn finish(
+    db: &DatabaseConnection,
+    txn: DatabaseTransaction,
+    admin: &str,
+    round: survey_round::Model,
+    (from, to): (RoundStatus, RoundStatus),
+) -> ApiResult<survey_round::Model> {
     txn.commit().await?;
     tracing::info!(admin, round = round.year, id = %round.id, ?from, ?to, "round status changed");
     survey_round::Entity::find_by_id(round.id)
@@ -224,15 +232,25 @@ pub async fn open(
     admin: &str,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
-    transition(db, admin, id, RoundStatus::Draft, RoundStatus::Open).await
+    let statuses = (RoundStatus::Draft, RoundStatus::Open);
+    let (round, txn) = start(db, id, statuses).await?;
+    finish(db, txn, admin, round, statuses).await
 }
 
+/// Closes a round: in one transaction, the status, the frozen scores and the
+/// round's release plan (with `min_cell`).
 pub async fn close(
     db: &DatabaseConnection,
     admin: &str,
     id: &str,
+    min_cell: i64,
 ) -> ApiResult<survey_round::Model> {
-    transition(db, admin, id, RoundStatus::Open, RoundStatus::Closed).await
+    let statuses = (RoundStatus::Open, RoundStatus::Closed);
+    let (round, txn) = start(db, id, statuses).await?;
+    let frozen = scoring::freeze(&txn, round.id).await?;
+    tracing::info!(round = round.year, rows = frozen, "scores frozen");
+    release::plan_closing_round(&txn, &round, min_cell).await?;
+    finish(db, txn, admin, round, statuses).await
 }
 
 pub async fn publish(
@@ -240,5 +258,7 @@ pub async fn publish(
     admin: &str,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
-    transition(db, admin, id, RoundStatus::Closed, RoundStatus::Published).await
+    let statuses = (RoundStatus::Closed, RoundStatus::Published);
+    let (round, txn) = start(db, id, statuses).await?;
+    finish(db, txn, admin, round, statuses).await
 }

@@ -11,7 +11,7 @@ use crate::services::segments;
 use crate::services::sql::statement;
 
 /// Participation counts of a round (live for an OPEN round).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ParticipationCounts {
     pub population: i64,
     pub submitted: i64,

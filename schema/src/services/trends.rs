@@ -4,18 +4,17 @@
 use std::collections::HashMap;
 
 use entity::{area, survey_round};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
+use crate::disclosure::Reason;
 use crate::error::ApiResult;
 use crate::services::aggregates::{
-    AggregateRow, FigureCache, Grouping, RoundCells, SegmentRef, answered_in, hierarchy, maturity,
-    respondents_by_subgroup,
+    AggregateRow, FigureCache, Grouping, SegmentRef, answered_in, maturity, segments_of,
 };
 use crate::services::questionnaire::maturity_areas;
-use crate::services::segments;
 use crate::services::sql::statement;
-use crate::services::suppression;
+use crate::services::{release, segments};
 
 /// One cell of `maturityTrend`: an area and segment in a round and its baseline.
 #[derive(Clone, Debug)]
@@ -30,15 +29,18 @@ pub struct TrendRow {
     pub baseline_mean: Option<f64>,
     pub level2: Option<i64>,
     pub baseline_level2: Option<i64>,
-    pub suppressed: bool,
+    /// Why the cell is not shown (the first round's reason where both hide it); `None` when shown.
+    pub suppressed: Option<Reason>,
 }
 
 /// Mean maturity and level-2 counts of a round beside a baseline round.
 /// Without a panel each round is counted with its own classification and
 /// population; with `panel`, only municipalities that responded in both
-/// rounds count, grouped by the current round's classification.
+/// rounds count, grouped by the current round's classification. Without a
+/// panel a cell is shown where both rounds' plans show it; with one, where
+/// the pair's panel plan does.
 pub async fn trend(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
     baseline: &survey_round::Model,
@@ -47,7 +49,7 @@ pub async fn trend(
     min_cell: i64,
 ) -> ApiResult<Vec<TrendRow>> {
     if panel {
-        return panel_trend(db, round, baseline, grouping, min_cell).await;
+        return panel_trend(db, cache, round, baseline, grouping, min_cell).await;
     }
     let now = maturity(db, cache, round, grouping, min_cell).await?;
     let before = maturity(db, cache, baseline, grouping, min_cell).await?;
@@ -59,17 +61,20 @@ pub async fn trend(
         .iter()
         .map(|r| {
             let b = earlier.get(&(r.segment.code.as_str(), r.area.key.as_str()));
-            let suppressed = r.suppressed || b.is_none_or(|b| b.suppressed);
+            let suppressed = r
+                .suppressed
+                .or_else(|| b.map_or(Some(Reason::SmallCell), |b| b.suppressed));
+            let shown = suppressed.is_none();
             TrendRow {
                 area: r.area.clone(),
                 segment: r.segment.clone(),
                 panel_size: None,
                 respondents: r.respondents,
                 baseline_respondents: b.map_or(0, |b| b.respondents),
-                mean: r.mean_level.filter(|_| !suppressed),
-                baseline_mean: b.and_then(|b| b.mean_level).filter(|_| !suppressed),
-                level2: r.level2_count.filter(|_| !suppressed),
-                baseline_level2: b.and_then(|b| b.level2_count).filter(|_| !suppressed),
+                mean: r.mean_level.filter(|_| shown),
+                baseline_mean: b.and_then(|b| b.mean_level).filter(|_| shown),
+                level2: r.level2_count.filter(|_| shown),
+                baseline_level2: b.and_then(|b| b.level2_count).filter(|_| shown),
                 suppressed,
             }
         })
@@ -77,19 +82,16 @@ pub async fn trend(
 }
 
 async fn panel_trend(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    cache: &FigureCache,
     round: &survey_round::Model,
     baseline: &survey_round::Model,
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<TrendRow>> {
+    let plan = release::pair_plan(db, &cache.plans, round, baseline, min_cell).await?;
+    let table = plan.table(&round.classification_id);
     let directory = segments::directory(db, &round.classification_id).await?;
-    // Panel members per subgroup of the current classification.
-    let members =
-        respondents_by_subgroup(db, &round.classification_id, &[round.id, baseline.id]).await?;
-    let cells = hierarchy(&directory, &members);
-    let suppressed = suppression::suppressed(&cells, min_cell);
-    let sizes: HashMap<String, i64> = cells.into_iter().map(|c| (c.code, c.respondents)).collect();
 
     // Level sums of the panel in each round, by segment and area key.
     let sums = |score_round: Uuid| {
@@ -125,16 +127,12 @@ async fn panel_trend(
         }
     }
     let areas = maturity_areas(db, round.id).await?;
-    let segments = RoundCells {
-        directory,
-        respondents: sizes.clone(),
-        suppressed: suppressed.clone(),
-    }
-    .segments(grouping);
     let mut rows = Vec::new();
-    for segment in segments {
-        let n = sizes.get(&segment.code).copied().unwrap_or(0);
-        let hidden = suppressed.contains(&segment.code);
+    for segment in segments_of(&directory, grouping) {
+        let cell = table.and_then(|t| t.cell(&segment.code));
+        let n = cell.map_or(0, |c| c.respondents);
+        let suppressed = cell.map_or(Some(Reason::SmallCell), |c| c.suppressed);
+        let hidden = suppressed.is_some();
         for a in &areas {
             let key = (segment.code.clone(), a.key.clone());
             let (l_now, e_now) = totals[0].get(&key).copied().unwrap_or((0, 0));
@@ -150,7 +148,7 @@ async fn panel_trend(
                 baseline_mean: if hidden { None } else { mean(e_then) },
                 level2: (!hidden).then_some(l_now),
                 baseline_level2: (!hidden).then_some(l_then),
-                suppressed: hidden,
+                suppressed,
             });
         }
     }

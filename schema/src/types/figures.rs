@@ -3,9 +3,10 @@
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::survey_round;
+use entity::{RoundStatus, survey_round};
 use sea_orm::DatabaseConnection;
 
+use crate::disclosure::Reason;
 use crate::guard::refusal;
 use crate::principal::{Principal, Role};
 use crate::services::aggregates::{
@@ -17,6 +18,31 @@ use crate::services::{derived, participation, trends};
 use crate::types::municipality::{Municipality, Segment, SegmentKind};
 use crate::types::response::ResponseStatus;
 use crate::types::round::{AnswerOption, Area, Question};
+
+/// Why a figure is hidden (see the README's privacy section).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SuppressionReason {
+    /// Fewer than `MOGNAD_MIN_CELL` municipalities responded (or, for a
+    /// panel, answered in both rounds).
+    SmallCell,
+    /// Hidden beside another hidden cell of the same whole, so that one
+    /// cannot be had by subtracting the shown parts from the whole.
+    Complementary,
+    /// Shown, it would combine with other published figures (another
+    /// grouping, classification, panel or round) into a figure about fewer
+    /// than `MOGNAD_MIN_CELL` municipalities.
+    Differencing,
+}
+
+impl From<Reason> for SuppressionReason {
+    fn from(r: Reason) -> Self {
+        match r {
+            Reason::SmallCell => Self::SmallCell,
+            Reason::Complementary => Self::Complementary,
+            Reason::Differencing => Self::Differencing,
+        }
+    }
+}
 
 /// How results are broken down.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -78,7 +104,12 @@ impl MaturityAggregate {
     }
 
     async fn suppressed(&self) -> bool {
-        self.0.suppressed
+        self.0.suppressed.is_some()
+    }
+
+    /// Why the figures are hidden; null when they are shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.0.suppressed.map(Into::into)
     }
 }
 
@@ -128,7 +159,12 @@ impl Distribution {
     }
 
     async fn suppressed(&self) -> bool {
-        self.0.suppressed
+        self.0.suppressed.is_some()
+    }
+
+    /// Why the figures are hidden; null when they are shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.0.suppressed.map(Into::into)
     }
 
     /// Empty when suppressed.
@@ -194,6 +230,10 @@ impl Participation {
                 .into_iter()
                 .map(|m| (m.municipality.code.clone(), m))
                 .collect();
+        // While a round is open, when a kommun saved is told by the day only:
+        // finer times beside other live signals would date single answers.
+        let open = matches!(self.round.status, RoundStatus::Draft | RoundStatus::Open);
+        let when = |t: Option<DateTime<Utc>>| if open { t.map(day) } else { t };
         Ok(Some(
             rows.into_iter()
                 .filter_map(|r| {
@@ -201,8 +241,8 @@ impl Participation {
                         municipality: Municipality(m),
                         status: r.status.into(),
                         answered_count: r.answered as i32,
-                        updated_at: r.updated_at,
-                        submitted_at: r.submitted_at,
+                        updated_at: when(r.updated_at),
+                        submitted_at: when(r.submitted_at),
                     })
                 })
                 .collect(),
@@ -210,12 +250,19 @@ impl Participation {
     }
 }
 
+/// The start (00:00 UTC) of the day of `t`.
+fn day(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 #[derive(SimpleObject)]
 pub struct MunicipalityParticipation {
     pub municipality: Municipality,
     pub status: ResponseStatus,
     pub answered_count: i32,
+    /// The last accepted save; while the round is OPEN, its day only (00:00 UTC).
     pub updated_at: Option<DateTime<Utc>>,
+    /// When the response was submitted; while the round is OPEN, the day only (00:00 UTC).
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
@@ -318,9 +365,15 @@ impl MaturityTrend {
         (then != 0).then(|| (now - then) as f64 / then as f64 * 100.0)
     }
 
-    /// True when the cell is suppressed in either round.
+    /// True when the cell is hidden: without a panel, in either round; with
+    /// one, by the pair's panel plan.
     async fn suppressed(&self) -> bool {
-        self.0.suppressed
+        self.0.suppressed.is_some()
+    }
+
+    /// Why the figures are hidden; null when they are shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.0.suppressed.map(Into::into)
     }
 }
 
@@ -354,7 +407,12 @@ impl ProcessShare {
     }
 
     async fn suppressed(&self) -> bool {
-        self.0.suppressed
+        self.0.suppressed.is_some()
+    }
+
+    /// Why the figures are hidden; null when they are shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.0.suppressed.map(Into::into)
     }
 }
 
@@ -383,6 +441,11 @@ impl WeeklyHours {
     }
 
     async fn suppressed(&self) -> bool {
-        self.0.suppressed
+        self.0.suppressed.is_some()
+    }
+
+    /// Why the figures are hidden; null when they are shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.0.suppressed.map(Into::into)
     }
 }
