@@ -14,6 +14,8 @@
 //! | `MOGNAD_MIN_CELL` | `5` | fewest respondents a shown aggregate cell may have |
 //! | `MOGNAD_CORS_ORIGINS` | none | comma-separated origins allowed by CORS |
 //! | `MOGNAD_MAX_BODY_BYTES` | `65536` | largest accepted request body |
+//! | `MOGNAD_METRICS_TOKEN` | none | bearer token (at least 32 bytes) for `/metrics` on the public port |
+//! | `MOGNAD_METRICS_LISTEN` | none | a separate address serving `/metrics` without a token; the public port then has none |
 //! | `MOGNAD_CONFIG` | `./mognad.toml` if present | the configuration file |
 //! | `RUST_LOG` | `info` | log filter |
 
@@ -63,6 +65,11 @@ pub struct Config {
     pub min_cell: u32,
     pub cors_origins: Vec<String>,
     pub max_body_bytes: usize,
+    /// A static bearer token for `/metrics` (a scraper's), besides an SKR admin's JWT.
+    pub metrics_token: Option<Secret>,
+    /// Serve `/metrics` on this address (meant for an internal network), and
+    /// not on the public one.
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,11 +98,13 @@ impl Default for Config {
             min_cell: 5,
             cors_origins: Vec::new(),
             max_body_bytes: 64 * 1024,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 12] = [
     "DATABASE_URL",
     "DATA_DIR",
     "LISTEN",
@@ -106,6 +115,8 @@ const KEYS: [&str; 10] = [
     "MIN_CELL",
     "CORS_ORIGINS",
     "MAX_BODY_BYTES",
+    "METRICS_TOKEN",
+    "METRICS_LISTEN",
 ];
 
 impl Config {
@@ -194,6 +205,16 @@ impl Config {
                         message: format!("{n:?} is not a whole number of at least 1024"),
                     })?;
         }
+        if let Some(token) = values.get("METRICS_TOKEN").filter(|s| !s.is_empty()) {
+            if token.len() < 32 {
+                return Err(ConfigError::Invalid {
+                    key: "MOGNAD_METRICS_TOKEN",
+                    message: "must be at least 32 bytes long".into(),
+                });
+            }
+            c.metrics_token = Some(Secret::new(token.clone()));
+        }
+        c.metrics_listen = get("METRICS_LISTEN");
         Ok(c)
     }
 
@@ -288,12 +309,19 @@ mod tests {
         assert!(err.to_string().contains("MOGNAD_MIN_CELL"));
         let err = Config::from_values(&values(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("MOGNAD_DATABASE_URL"));
+        let err = Config::from_values(&values(&[("METRICS_TOKEN", "short")])).unwrap_err();
+        assert!(err.to_string().contains("MOGNAD_METRICS_TOKEN"));
     }
 
     #[test]
     fn secrets_never_print() {
-        let c = Config::from_values(&values(&[("JWT_SECRET", "x".repeat(40).as_str())])).unwrap();
+        let c = Config::from_values(&values(&[
+            ("JWT_SECRET", "x".repeat(40).as_str()),
+            ("METRICS_TOKEN", "y".repeat(40).as_str()),
+        ]))
+        .unwrap();
         assert!(!format!("{c:?}").contains("xxxx"));
+        assert!(!format!("{c:?}").contains("yyyy"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Connecting to SQLite or PostgreSQL, with a statement counter for `/metrics`.
+//! Connecting to SQLite or PostgreSQL, with a statement counter for tests
+//! and benchmarks (never published: it moves with every answer saved).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +10,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use crate::config::{self, Config};
 
-/// Counts the SQL statements the server has run (`mognad_db_statements_total`).
+/// Counts the SQL statements the server has run.
 #[derive(Clone, Debug, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);
 

@@ -21,8 +21,8 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::auth::Authenticator;
-use crate::db::StatementCounter;
-use schema::MognadSchema;
+use crate::config::Secret;
+use schema::{MognadSchema, Role};
 
 /// Most aliases one document may use.
 pub const MAX_ALIASES: usize = 30;
@@ -34,9 +34,19 @@ pub struct AppState {
     pub schema: MognadSchema,
     pub db: DatabaseConnection,
     pub auth: Authenticator,
-    pub statements: StatementCounter,
     pub max_body_bytes: usize,
     pub graphql_requests: AtomicU64,
+    /// Where `/metrics` is served: behind a token on the public port, or
+    /// openly on a separate (internal) address.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics` on the public port.
+pub enum MetricsAccess {
+    /// A bearer token: the configured static one, or an SKR admin's JWT.
+    Token(Option<Secret>),
+    /// Nobody: metrics are served on a separate address.
+    Elsewhere,
 }
 
 /// Gives every request an id (the client's `X-Request-Id` when it is a
@@ -79,7 +89,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/schema.graphql", web::get().to(sdl))
         .route("/health/live", web::get().to(live))
         .route("/health/ready", web::get().to(ready))
-        .route("/metrics", web::get().to(metrics));
+        .route("/metrics", web::get().to(public_metrics));
+}
+
+/// The routes of the separate metrics address (`MOGNAD_METRICS_LISTEN`).
+pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics));
 }
 
 /// CORS for the configured origins (none: no cross-origin browser access).
@@ -388,15 +403,66 @@ async fn ready(state: web::Data<Arc<AppState>>) -> HttpResponse {
     }
 }
 
+/// `/metrics` on the public port: with the metrics token or an SKR admin's
+/// token, else 401 (403 for another role's valid token); 404 when metrics
+/// are served on their own address.
+async fn public_metrics(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    let token = match &state.metrics {
+        MetricsAccess::Elsewhere => return HttpResponse::NotFound().finish(),
+        MetricsAccess::Token(token) => token,
+    };
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let (Some(given), Some(token)) = (bearer, token)
+        && same_secret(given, token.expose())
+    {
+        return metrics(state).await;
+    }
+    let refused = |status: StatusCode, code: &str, message: &str| {
+        let mut response = error_response(status, code, message);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+        }
+        response
+    };
+    match state.auth.authenticate(&req) {
+        Ok(p) if p.role() == Role::SkrAdmin => metrics(state).await,
+        Ok(p) if p.role() != Role::Anonymous => refused(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "metrics are for SKR admins and the metrics token",
+        ),
+        _ => refused(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "metrics need the metrics token or an SKR admin's token",
+        ),
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The Prometheus text. Nothing here moves with the content of a request:
+/// no counter of statements, answers or rows, only of operations.
 async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
     let body = format!(
-        "# HELP mognad_db_statements_total SQL statements the server has executed.\n\
-         # TYPE mognad_db_statements_total counter\n\
-         mognad_db_statements_total {}\n\
-         # HELP mognad_graphql_requests_total GraphQL operations the server has executed.\n\
+        "# HELP mognad_graphql_requests_total GraphQL operations the server has executed.\n\
          # TYPE mognad_graphql_requests_total counter\n\
          mognad_graphql_requests_total {}\n",
-        state.statements.get(),
         state.graphql_requests.load(Ordering::Relaxed),
     );
     HttpResponse::Ok()

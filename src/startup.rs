@@ -13,7 +13,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use crate::auth::Authenticator;
 use crate::config::{Config, Database};
 use crate::db::{self, StatementCounter};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, MetricsAccess};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -38,7 +38,21 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics server on `MOGNAD_METRICS_LISTEN`, and its port.
+    metrics: Option<(u16, Server)>,
     db: DatabaseConnection,
+    statements: StatementCounter,
+}
+
+/// Binds an address, naming it in the error.
+fn bind(addr: &str) -> Result<(TcpListener, u16), StartupError> {
+    let failed = |source| StartupError::Listen {
+        addr: addr.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(failed)?;
+    let port = listener.local_addr().map_err(failed)?.port();
+    Ok((listener, port))
 }
 
 impl Application {
@@ -53,18 +67,8 @@ impl Application {
             .map(|m| m.code)
             .collect();
         let auth = Authenticator::new(&config, codes)?;
-        let listener =
-            TcpListener::bind(&config.listen).map_err(|source| StartupError::Listen {
-                addr: config.listen.clone(),
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Listen {
-                addr: config.listen.clone(),
-                source,
-            })?
-            .port();
+        let (listener, port) = bind(&config.listen)?;
+        let metrics_listener = config.metrics_listen.as_deref().map(bind).transpose()?;
         let state = Arc::new(AppState {
             schema: schema::build(
                 db.clone(),
@@ -75,10 +79,34 @@ impl Application {
             ),
             db: db.clone(),
             auth,
-            statements,
             max_body_bytes: config.max_body_bytes,
             graphql_requests: AtomicU64::new(0),
+            metrics: match metrics_listener {
+                Some(_) => MetricsAccess::Elsewhere,
+                None => MetricsAccess::Token(config.metrics_token.clone()),
+            },
         });
+        let metrics = match metrics_listener {
+            Some((listener, metrics_port)) => {
+                let state = state.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(web::Data::new(state.clone()))
+                        .configure(http::metrics_routes)
+                })
+                .workers(1)
+                .shutdown_timeout(10)
+                .listen(listener)
+                .map_err(|source| StartupError::Listen {
+                    addr: config.metrics_listen.clone().unwrap_or_default(),
+                    source,
+                })?
+                .run();
+                tracing::info!(port = metrics_port, "metrics served on their own address");
+                Some((metrics_port, server))
+            }
+            None => None,
+        };
         let origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -95,7 +123,13 @@ impl Application {
         })?
         .run();
         tracing::info!(port, "mognad listening; GraphiQL at /graphql");
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            metrics,
+            db,
+            statements,
+        })
     }
 
     /// The port the server is bound to (useful with port 0).
@@ -103,14 +137,31 @@ impl Application {
         self.port
     }
 
+    /// The port of the metrics address, when `MOGNAD_METRICS_LISTEN` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// The database connection the server uses.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }
 
+    /// How many SQL statements the server has run: for tests and benchmarks
+    /// in the same process, never published (it moves with every answer saved).
+    pub fn statements(&self) -> StatementCounter {
+        self.statements.clone()
+    }
+
     /// Runs until SIGTERM or Ctrl-C, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, metrics)) => {
+                let (api, metrics) = futures_util::future::join(self.server, metrics).await;
+                api.and(metrics)
+            }
+            None => self.server.await,
+        }
     }
 }
 

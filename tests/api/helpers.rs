@@ -7,15 +7,19 @@
 use std::path::PathBuf;
 
 use mognad::config::{Config, Database, Secret};
+use mognad::db::StatementCounter;
 use mognad::startup::Application;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:<port>` of the metrics address, when one is configured.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub database_url: String,
+    statements: StatementCounter,
     cleanup: Cleanup,
 }
 
@@ -134,10 +138,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|p| format!("http://127.0.0.1:{p}"));
     let db = app.db().clone();
+    let statements = app.statements();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
+        statements,
         client: reqwest::Client::new(),
         db,
         database_url,
@@ -232,13 +242,10 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// The server's count of SQL statements so far (from /metrics).
-    pub async fn statements(&self) -> u64 {
-        let text = self.get("/metrics").await.text().await.unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("mognad_db_statements_total "))
-            .and_then(|n| n.trim().parse().ok())
-            .expect("mognad_db_statements_total in /metrics")
+    /// The server's count of SQL statements so far (read in process: it is
+    /// not published).
+    pub fn statements(&self) -> u64 {
+        self.statements.get()
     }
 }
 

@@ -2,7 +2,12 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{error_codes, spawn_app, spawn_app_with};
+use mognad::config::Secret;
+
+use crate::helpers::{
+    ROUND_2023, TestApp, admin_token, analyst_token, error_codes, kommun_token, spawn_app,
+    spawn_app_with,
+};
 
 #[tokio::test]
 async fn health_endpoints_answer() {
@@ -15,20 +20,133 @@ async fn health_endpoints_answer() {
     assert_eq!(ready.json::<Value>().await.unwrap()["database"], "ok");
 }
 
+const METRICS_TOKEN: &str = "a-metrics-token-that-is-32-bytes-long";
+
+async fn metrics_with(app: &TestApp, token: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.get(format!("{}/metrics", app.address));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
 #[tokio::test]
-async fn metrics_are_in_prometheus_text_format() {
-    let app = spawn_app().await;
-    let resp = app.get("/metrics").await;
+async fn metrics_need_the_metrics_token_or_an_admin_on_the_public_port() {
+    let app = spawn_app_with(|c| c.metrics_token = Some(Secret::new(METRICS_TOKEN))).await;
+    let anonymous = metrics_with(&app, None).await;
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    assert_eq!(
+        error_codes(&anonymous.json().await.unwrap()),
+        ["UNAUTHENTICATED"]
+    );
+    for wrong in ["a-metrics-token-that-is-32-bytes-lonG", "garbage"] {
+        assert_eq!(metrics_with(&app, Some(wrong)).await.status(), 401);
+    }
+    for token in [kommun_token("1280"), analyst_token()] {
+        let refused = metrics_with(&app, Some(&token)).await;
+        assert_eq!(refused.status(), 403);
+        assert_eq!(error_codes(&refused.json().await.unwrap()), ["FORBIDDEN"]);
+    }
+    for token in [METRICS_TOKEN.to_owned(), admin_token()] {
+        let resp = metrics_with(&app, Some(&token)).await;
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let text = resp.text().await.unwrap();
+        assert!(text.contains("# TYPE mognad_graphql_requests_total counter"));
+        assert!(!text.contains("statements"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_can_move_to_their_own_address() {
+    let app = spawn_app_with(|c| c.metrics_listen = Some("127.0.0.1:0".into())).await;
+    assert_eq!(metrics_with(&app, Some(&admin_token())).await.status(), 404);
+    let internal = app.metrics_address.clone().expect("a metrics address");
+    let resp = app
+        .client
+        .get(format!("{internal}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
-        resp.headers()["content-type"]
-            .to_str()
+        resp.text()
+            .await
             .unwrap()
-            .starts_with("text/plain")
+            .contains("mognad_graphql_requests_total")
     );
-    let text = resp.text().await.unwrap();
-    assert!(text.contains("# TYPE mognad_db_statements_total counter"));
-    assert!(text.contains("mognad_graphql_requests_total"));
+    let other = app
+        .client
+        .get(format!("{internal}/graphql"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404, "the metrics address serves nothing else");
+}
+
+/// Every sample of the metrics text, by name.
+async fn samples(app: &TestApp) -> Vec<(String, f64)> {
+    metrics_with(app, Some(&admin_token()))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn no_metric_moves_with_the_number_of_answers_saved() {
+    let app = spawn_app().await;
+    let round = app.open_round(2027).await;
+    let save = |code: &'static str, answers: Vec<Value>| {
+        let app = &app;
+        let round = round.clone();
+        async move {
+            app.ok(
+                &kommun_token(code),
+                "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }",
+                json!({ "r": round, "a": answers }),
+            )
+            .await;
+        }
+    };
+    let answer = |key: &str| json!({ "questionKey": key, "value": { "choice": "yes_fully" } });
+    let questions = app
+        .data(
+            "query($r: ID!) { surveyRound(id: $r) { areas { questions { key maturity } } } }",
+            json!({ "r": ROUND_2023 }),
+        )
+        .await;
+    let maturity: Vec<String> = questions["surveyRound"]["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["questions"].as_array().unwrap().clone())
+        .filter(|q| q["maturity"] == true)
+        .map(|q| q["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(maturity.len(), 9);
+    let before = samples(&app).await;
+    save("1280", vec![answer(&maturity[0])]).await;
+    let after_one = samples(&app).await;
+    save("0180", maturity.iter().map(|k| answer(k)).collect()).await;
+    let after_nine = samples(&app).await;
+    for ((name, a), ((_, b), (_, c))) in before.iter().zip(after_one.iter().zip(&after_nine)) {
+        assert_eq!(b - a, c - b, "{name} moved with the number of answers");
+    }
+    assert!(!before.is_empty());
 }
 
 #[tokio::test]

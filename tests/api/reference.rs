@@ -331,9 +331,9 @@ async fn a_questionnaire_loads_in_a_bounded_number_of_statements() {
     // Warm up: the first request may open pool connections.
     app.data(QUESTIONNAIRE, json!({ "year": 2023 })).await;
 
-    let before = app.statements().await;
+    let before = app.statements();
     app.data(QUESTIONNAIRE, json!({ "year": 2023 })).await;
-    let one_round = app.statements().await - before;
+    let one_round = app.statements() - before;
     // round, areas, questions, options
     assert!(
         one_round <= 4,
@@ -341,9 +341,9 @@ async fn a_questionnaire_loads_in_a_bounded_number_of_statements() {
     );
 
     let both = "{ surveyRounds { baseline { year } areas { questions { options { key } } } } }";
-    let before = app.statements().await;
+    let before = app.statements();
     app.data(both, json!({})).await;
-    let two_rounds = app.statements().await - before;
+    let two_rounds = app.statements() - before;
     // rounds, baselines, areas, questions, options: twice the rows, no more statements.
     assert!(
         two_rounds <= 5,
