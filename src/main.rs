@@ -56,7 +56,9 @@ async fn run(command: Command) -> Result<(), String> {
                 report.total()
             );
             if demo {
-                let years = mognad::demo::load(&db, i64::from(config.min_cell)).await.map_err(|e| e.to_string())?;
+                let years = mognad::demo::load(&db, i64::from(config.min_cell))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if years.is_empty() {
                     println!(
                         "demo data: already loaded (or the rounds have responses); nothing changed"

@@ -28,7 +28,12 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(release_plan::Entity)
-                .col(ColumnDef::new(Rp::Id).string_len(100).not_null().primary_key())
+                .col(
+                    ColumnDef::new(Rp::Id)
+                        .string_len(100)
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(Rp::RoundId).uuid().not_null())
                 .col(ColumnDef::new(Rp::PairedRoundId).uuid())
                 .col(ColumnDef::new(Rp::MinCell).integer().not_null())

@@ -105,7 +105,9 @@ fn measure(counts: &Counts, segment: &str, option: &str) -> Option<i64> {
 #[tokio::test]
 async fn the_demo_data_reproduces_the_published_report() {
     let app = spawn_app().await;
-    let loaded = mognad::demo::load(&app.db, 5).await.expect("demo data loads");
+    let loaded = mognad::demo::load(&app.db, 5)
+        .await
+        .expect("demo data loads");
     assert_eq!(loaded, [2019, 2023]);
     assert!(
         mognad::demo::load(&app.db, 5).await.unwrap().is_empty(),

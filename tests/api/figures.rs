@@ -1056,3 +1056,50 @@ async fn check_trends(
     assert_eq!(a1["suppressed"], true, "A1 has at most 3 panel members");
     assert!(a1["meanLevel"].is_null());
 }
+
+#[tokio::test]
+async fn participation_dates_saves_by_the_day_while_a_round_is_open() {
+    let app = spawn_app().await;
+    let admin = admin_token();
+    let round = app.open_round(2027).await;
+    let kommun = kommun_token("1280");
+    app.ok(
+        &kommun,
+        "mutation($r: ID!) { saveAnswers(roundId: $r, answers: [{ questionKey: \"risk_managed\", value: { choice: \"no\" } }]) { version } }",
+        json!({ "r": round }),
+    )
+    .await;
+    let own = app
+        .ok(
+            &kommun,
+            "query($r: ID!) { myResponse(roundId: $r) { updatedAt } }",
+            json!({ "r": round }),
+        )
+        .await["myResponse"]["updatedAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let row = |body: &Value| -> Value {
+        body["participation"]["byMunicipality"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["municipality"]["code"] == "1280")
+            .unwrap()
+            .clone()
+    };
+    let open = row(&app.ok(&admin, PARTICIPATION, json!({ "r": round })).await);
+    let day = &own[..10];
+    let shown = open["updatedAt"].as_str().unwrap();
+    assert!(
+        shown.starts_with(&format!("{day}T00:00:00")),
+        "{shown} vs the kommun's own {own}"
+    );
+    app.transition("closeSurveyRound", &round).await;
+    let closed = row(&app.ok(&admin, PARTICIPATION, json!({ "r": round })).await);
+    assert_eq!(
+        closed["updatedAt"].as_str().unwrap(),
+        own,
+        "exact once closed"
+    );
+}

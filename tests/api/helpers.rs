@@ -138,9 +138,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let metrics_address = app
-        .metrics_port()
-        .map(|p| format!("http://127.0.0.1:{p}"));
+    let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     let db = app.db().clone();
     let statements = app.statements();
     tokio::spawn(app.run_until_stopped());

@@ -87,7 +87,11 @@ async fn metrics_can_move_to_their_own_address() {
         .send()
         .await
         .unwrap();
-    assert_eq!(other.status(), 404, "the metrics address serves nothing else");
+    assert_eq!(
+        other.status(),
+        404,
+        "the metrics address serves nothing else"
+    );
 }
 
 /// Every sample of the metrics text, by name.

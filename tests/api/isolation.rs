@@ -332,3 +332,55 @@ async fn the_access_table_cell_by_cell() {
         Some("NOT_FOUND".to_owned())
     );
 }
+
+/// A kommun's errors (code and text) for every operation that can refuse it,
+/// in an open and a closed round where it has no response.
+async fn errors_of(app: &TestApp, code: &str, round: &str, closed: &str) -> Vec<Value> {
+    let token = kommun_token(code);
+    let calls = [
+        (
+            SAVE,
+            json!({ "r": round, "a": [{ "questionKey": "risk_managed", "value": { "choice": "no" } }], "v": 7 }),
+        ),
+        (
+            SAVE,
+            json!({ "r": round, "a": [{ "questionKey": "nope", "value": { "choice": "no" } }] }),
+        ),
+        (SUBMIT, json!({ "r": round })),
+        (REOPEN, json!({ "r": round })),
+        (SAVE, json!({ "r": closed, "a": [] })),
+        (SUBMIT, json!({ "r": closed })),
+        (REOPEN, json!({ "r": closed })),
+        (
+            MY_RESPONSE,
+            json!({ "r": "00000000-0000-0000-0000-000000000000" }),
+        ),
+    ];
+    let mut errors = Vec::new();
+    for (query, vars) in calls {
+        let body = app.gql(Some(&token), query, vars).await;
+        assert!(!error_codes(&body).is_empty(), "{body}");
+        errors.push(body["errors"].clone());
+    }
+    errors
+}
+
+#[tokio::test]
+async fn errors_never_tell_whether_another_kommun_has_a_response() {
+    let app = spawn_app().await;
+    let round = app.open_round(2027).await;
+    let closed = app.open_round(2028).await;
+    let a = kommun_token(A);
+    app.ok(&a, SAVE, json!({ "r": closed, "a": full_answers() }))
+        .await;
+    app.transition("closeSurveyRound", &closed).await;
+
+    let before = errors_of(&app, B, &round, &closed).await;
+    app.ok(&a, SAVE, json!({ "r": round, "a": full_answers() }))
+        .await;
+    app.ok(&a, SUBMIT, json!({ "r": round })).await;
+    let after = errors_of(&app, B, &round, &closed).await;
+    assert_eq!(before, after, "B's errors changed when A answered");
+    // A third kommun without a response gets exactly B's errors.
+    assert_eq!(errors_of(&app, "0114", &round, &closed).await, after);
+}

@@ -350,18 +350,19 @@ impl<'a> Planner<'a> {
                         continue;
                     }
                     let hidden_parts = parts.iter().filter(|&&p| hidden[p].is_some()).count();
-                    let needs_another = hidden_parts == 1
-                        || (hidden_parts == 0 && hidden[whole].is_some());
-                    let smallest_shown = parts
-                        .iter()
-                        .filter(|&&p| hidden[p].is_none())
-                        .min_by(|&&a, &&b| {
-                            let (x, y) = (&table.cells[a], &table.cells[b]);
-                            x.members
-                                .len()
-                                .cmp(&y.members.len())
-                                .then_with(|| x.code.cmp(&y.code))
-                        });
+                    let needs_another =
+                        hidden_parts == 1 || (hidden_parts == 0 && hidden[whole].is_some());
+                    let smallest_shown =
+                        parts
+                            .iter()
+                            .filter(|&&p| hidden[p].is_none())
+                            .min_by(|&&a, &&b| {
+                                let (x, y) = (&table.cells[a], &table.cells[b]);
+                                x.members
+                                    .len()
+                                    .cmp(&y.members.len())
+                                    .then_with(|| x.code.cmp(&y.code))
+                            });
                     if needs_another && let Some(&p) = smallest_shown {
                         hidden[p] = Some(Reason::Complementary);
                         changed = true;

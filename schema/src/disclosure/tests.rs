@@ -367,7 +367,10 @@ fn random_rounds_and_panels_isolate_nobody() {
         let rounds: Vec<(Members, &Vec<usize>)> = vec![
             (respond(&mut rng), &first),
             (respond(&mut rng), &second),
-            (respond(&mut rng), if rng.below(2) == 0 { &first } else { &second }),
+            (
+                respond(&mut rng),
+                if rng.below(2) == 0 { &first } else { &second },
+            ),
         ];
         let hierarchy = |families: &[usize], who: &Members, class: &Vec<usize>| {
             let subgroups: Vec<(&str, Members)> = codes
@@ -425,6 +428,9 @@ fn the_independent_check_does_find_a_leak() {
     // Guards the check above against passing everything.
     let whole: Members = (0..12).collect();
     let part: Members = (0..9).collect();
-    assert_eq!(isolates_small_set(&[&whole, &part], 5), Some(vec![9, 10, 11]));
+    assert_eq!(
+        isolates_small_set(&[&whole, &part], 5),
+        Some(vec![9, 10, 11])
+    );
     assert_eq!(isolates_small_set(&[&whole], 5), None);
 }

@@ -18,11 +18,11 @@ use crate::disclosure::Reason;
 use crate::error::{ApiError, ApiResult};
 use crate::principal::Principal;
 use crate::services::questionnaire::maturity_areas;
+use crate::services::release::{self, PlanCache, RoundPlan};
 use crate::services::segments::{
     self, NATIONAL_CODE, NATIONAL_NAME, SegmentDirectory, SegmentInfo,
 };
 use crate::services::sql::statement;
-use crate::services::release::{self, PlanCache, RoundPlan};
 
 /// How results are broken down.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -110,8 +110,14 @@ pub async fn weekly_hours(
             HoursRow {
                 segment: d.segment.clone(),
                 respondents: d.respondents,
-                municipalities: d.suppressed.is_none().then(|| spans.iter().map(|(_, n)| n).sum()),
-                hours: d.suppressed.is_none().then(|| spans.iter().map(|(m, n)| m * *n as f64).sum()),
+                municipalities: d
+                    .suppressed
+                    .is_none()
+                    .then(|| spans.iter().map(|(_, n)| n).sum()),
+                hours: d
+                    .suppressed
+                    .is_none()
+                    .then(|| spans.iter().map(|(m, n)| m * *n as f64).sum()),
                 suppressed: d.suppressed,
             }
         })

@@ -9,8 +9,7 @@ use entity::{RoundStatus, answer_option, area, classification, question, survey_
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait,
-    QueryFilter, TransactionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 

@@ -272,13 +272,21 @@ async fn ensure(
     }
     for round in rounds {
         let key = round_key(round.id, min_cell);
-        if release_plan::Entity::find_by_id(key).one(&txn).await?.is_none() {
+        if release_plan::Entity::find_by_id(key)
+            .one(&txn)
+            .await?
+            .is_none()
+        {
             store_round_plan(&txn, round, min_cell).await?;
         }
     }
     if let [a, b] = rounds {
         let key = pair_key(a.id, b.id, min_cell);
-        if release_plan::Entity::find_by_id(key).one(&txn).await?.is_none() {
+        if release_plan::Entity::find_by_id(key)
+            .one(&txn)
+            .await?
+            .is_none()
+        {
             store_pair_plan(&txn, a, b, min_cell).await?;
         }
     }
@@ -481,7 +489,10 @@ impl Population {
             .iter()
             .map(|r| {
                 (
-                    (r.classification_id.clone(), index[r.municipality_code.as_str()]),
+                    (
+                        r.classification_id.clone(),
+                        index[r.municipality_code.as_str()],
+                    ),
                     (r.group_code.clone(), r.subgroup_code.clone()),
                 )
             })
@@ -538,7 +549,12 @@ impl Population {
     }
 
     /// The nation, groups and subgroups of a classification over `who`.
-    fn table(&self, classification: &str, who: &Members, families: Vec<usize>) -> disclosure::Table {
+    fn table(
+        &self,
+        classification: &str,
+        who: &Members,
+        families: Vec<usize>,
+    ) -> disclosure::Table {
         let mut cells = vec![disclosure::Cell {
             code: NATIONAL_CODE.into(),
             parent: None,
