@@ -2,7 +2,9 @@
 //! `MOGNAD_TEST_DATABASE_URL`) on PostgreSQL.
 
 mod answers;
+mod auditor;
 mod auth;
+mod disclosure;
 mod fidelity;
 mod figures;
 mod helpers;
