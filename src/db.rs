@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use std::str::FromStr;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use crate::config::{self, Config};
@@ -47,6 +49,27 @@ fn create_parent_dir(url: &str) -> Result<(), ConnectError> {
     Ok(())
 }
 
+/// Puts an SQLite file in WAL mode (which lets readers run beside the one
+/// writer) through one connection of its own, before the pool opens its
+/// connections: the mode persists in the file, and switching to it needs
+/// an exclusive lock that several new connections racing for it do not
+/// wait for ("database is locked" on a new file).
+async fn enable_wal(url: &str) -> Result<(), ConnectError> {
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    let failed = |e: sea_orm::sqlx::Error| {
+        ConnectError::Db(DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))
+    };
+    let conn = SqliteConnectOptions::from_str(url)
+        .map_err(failed)?
+        .create_if_missing(true)
+        .busy_timeout(Duration::from_secs(10))
+        .journal_mode(SqliteJournalMode::Wal)
+        .connect()
+        .await
+        .map_err(failed)?;
+    conn.close().await.map_err(failed)
+}
+
 /// Opens the configured database; creates the data folder for the embedded one.
 pub async fn connect(
     config: &Config,
@@ -62,14 +85,17 @@ pub async fn connect(
     if url.starts_with("sqlite:") && !memory {
         create_parent_dir(&url)?;
     }
+    if url.starts_with("sqlite:") && !memory {
+        enable_wal(&url).await?;
+    }
     let mut options = ConnectOptions::new(url.clone());
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
-        // WAL lets readers run beside the one writer; writers wait instead of failing.
-        // An in-memory database lives in one connection, kept open.
+        // Writers wait for the lock instead of failing (the file is in WAL
+        // mode already). An in-memory database lives in one connection, kept open.
         let size = if memory { 1 } else { 8 };
         options
             .max_connections(size)
@@ -84,8 +110,7 @@ pub async fn connect(
             if memory {
                 o
             } else {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                o.synchronous(SqliteSynchronous::Normal)
             }
         });
     } else {

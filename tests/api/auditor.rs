@@ -53,10 +53,7 @@ impl Knowledge {
         let mut groups = HashMap::new();
         groups.insert(
             "SKR2023".to_owned(),
-            grouping(
-                include_str!("../../migration/data/municipalities.csv"),
-                4,
-            ),
+            grouping(include_str!("../../migration/data/municipalities.csv"), 4),
         );
         groups.insert(
             "SKR2017".to_owned(),
@@ -77,7 +74,12 @@ impl Knowledge {
     }
 
     /// The members of a segment of a classification among `who`.
-    fn segment(&self, classification: &str, code: &str, who: &BTreeSet<String>) -> BTreeSet<String> {
+    fn segment(
+        &self,
+        classification: &str,
+        code: &str,
+        who: &BTreeSet<String>,
+    ) -> BTreeSet<String> {
         let groups = &self.groups[classification];
         who.iter()
             .filter(|m| {
@@ -235,9 +237,7 @@ fn solve(sets: &[&BTreeSet<String>], min_cell: usize) -> Option<BTreeSet<String>
     while let Some((chosen, next, size)) = pending.pop() {
         if !chosen.is_empty() {
             let mut target = vec![Fraction::ZERO; classes.len()];
-            chosen
-                .iter()
-                .for_each(|&c| target[c] = Fraction::new(1, 1));
+            chosen.iter().for_each(|&c| target[c] = Fraction::new(1, 1));
             reduce(&mut target, &basis);
             if target.iter().all(|x| *x == Fraction::ZERO) {
                 return Some(
@@ -274,7 +274,8 @@ fn reduce(v: &mut [Fraction], basis: &[(usize, Vec<Fraction>)]) {
 
 #[test]
 fn the_auditor_finds_what_a_subtraction_gives_away() {
-    let set = |codes: &[&str]| -> BTreeSet<String> { codes.iter().map(|c| (*c).to_owned()).collect() };
+    let set =
+        |codes: &[&str]| -> BTreeSet<String> { codes.iter().map(|c| (*c).to_owned()).collect() };
     let shown = |members: BTreeSet<String>| Shown {
         round: "r".into(),
         members,
@@ -296,10 +297,16 @@ fn the_auditor_finds_what_a_subtraction_gives_away() {
         5,
     )
     .unwrap();
-    assert!(found.1 == set(&["a"]) || found.1 == set(&["g"]), "{found:?}");
+    assert!(
+        found.1 == set(&["a"]) || found.1 == set(&["g"]),
+        "{found:?}"
+    );
     // A sum over five is not a disclosure at 5; over three it is.
     let five = set(&["h", "i", "j", "k", "l"]);
     let bigger: BTreeSet<String> = whole.union(&five).cloned().collect();
-    assert_eq!(recover(&[shown(bigger.clone()), shown(whole.clone())], 5), None);
+    assert_eq!(
+        recover(&[shown(bigger.clone()), shown(whole.clone())], 5),
+        None
+    );
     assert!(recover(&[shown(bigger), shown(whole)], 6).is_some());
 }

@@ -263,7 +263,7 @@ async fn ensure(
             survey_round::Entity::update_many()
                 .col_expr(
                     survey_round::Column::Status,
-                    Expr::col(survey_round::Column::Status).into(),
+                    Expr::col(survey_round::Column::Status),
                 )
                 .filter(survey_round::Column::Id.eq(*id))
                 .exec(&txn)
