@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::auditor::{Knowledge, Shown, recover};
@@ -178,6 +179,19 @@ async fn attack_panel_against_whole_on_the_demo_data_recovers_nothing() {
     assert!(
         ["A", "C7", "C8", "C9"].iter().all(|c| hidden.contains(*c)),
         "the cells of the attack: {hidden:?}"
+    );
+    // What the README says the demo's panel shows.
+    let mut shown_panel = BTreeSet::new();
+    for grouping in ["GROUP", "SUBGROUP"] {
+        for row in trend(&app, ROUND_2023, ROUND_2019, grouping, true).await {
+            if row["suppressed"] == false {
+                shown_panel.insert(row["segment"]["code"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        shown_panel,
+        ["C", "B3", "B5", "C6"].map(String::from).into()
     );
     let shown = all_figures(&app, None, &known, &[ROUND_2023, ROUND_2019]).await;
     assert_eq!(recover(&shown, 5), None);
@@ -556,4 +570,107 @@ fn auditor_recovers_nothing_from_random_rounds_at_five() {
 #[test]
 fn auditor_recovers_nothing_from_random_rounds_at_three() {
     audit_random_rounds(3);
+}
+
+/// Creates a round of `class`, has `who` answer one question each, closes it.
+async fn closed_round(app: &TestApp, year: i32, class: &str, who: &[String]) -> String {
+    let created = app
+        .ok(
+            &admin_token(),
+            "mutation($y: Int!, $c: String!, $from: ID!) { createSurveyRound(input: { year: $y, title: \"t\", copyFrom: $from, classification: $c }) { id } }",
+            json!({ "y": year, "c": class, "from": ROUND_2023 }),
+        )
+        .await;
+    let id = created["createSurveyRound"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.transition("openSurveyRound", &id).await;
+    for code in who {
+        app.ok(
+            &kommun_token(code),
+            "mutation($r: ID!) { saveAnswers(roundId: $r, answers: [{ questionKey: \"risk_managed\", value: { choice: \"yes_fully\" } }]) { version } }",
+            json!({ "r": id }),
+        )
+        .await;
+    }
+    app.transition("closeSurveyRound", &id).await;
+    id
+}
+
+#[tokio::test]
+async fn panel_plans_asked_for_at_once_are_made_once_and_stay_safe() {
+    let app = spawn_app().await;
+    let mut known = Knowledge::new();
+    let pool = pool(&known);
+    let specs = [
+        (2031, "SKR2023", 0..22),
+        (2032, "SKR2017", 3..26),
+        (2033, "SKR2023", 1..27),
+    ];
+    let mut ids = Vec::new();
+    for (year, class, range) in specs {
+        let who = &pool[range];
+        let id = closed_round(&app, year, class, who).await;
+        known.round(&id, class, who.iter().cloned().collect());
+        ids.push(id);
+    }
+    // Every ordered pair in every grouping, three times over, all at once:
+    // the three pairs' plans are made while the others are being made.
+    let analyst = analyst_token();
+    let mut asked = Vec::new();
+    for _ in 0..3 {
+        for a in &ids {
+            for b in ids.iter().filter(|b| *b != a) {
+                for grouping in ["NATIONAL", "GROUP", "SUBGROUP"] {
+                    asked.push((a.clone(), b.clone(), grouping));
+                }
+            }
+        }
+    }
+    let answers = futures_util::future::join_all(asked.iter().map(|(a, b, grouping)| {
+        let query = format!(
+            "query($r: ID!, $b: ID!) {{ maturityTrend(roundId: $r, baselineRoundId: $b, grouping: {grouping}, panel: true) {{ {TREND_ROWS} }} }}"
+        );
+        let (app, analyst) = (&app, &analyst);
+        async move {
+            app.ok(analyst, &query, json!({ "r": a, "b": b }))
+                .await
+        }
+    }))
+    .await;
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(
+            answer,
+            &answers[i % 18],
+            "{:?}: the same question, the same answer",
+            asked[i]
+        );
+    }
+    let plans = entity::release_plan::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        plans.iter().filter(|p| p.paired_round_id.is_some()).count(),
+        3
+    );
+    assert_eq!(plans.len(), 3 + 3, "three rounds, three pairs");
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let shown = all_figures(&app, Some(&analyst), &known, &ids).await;
+    assert!(shown.iter().any(|s| s.panel), "some panel is shown");
+    assert_eq!(recover(&shown, 5), None);
+}
+
+#[tokio::test]
+async fn a_round_is_no_panel_of_itself() {
+    let app = spawn_app().await;
+    let body = app
+        .gql(
+            Some(&analyst_token()),
+            "query($r: ID!) { maturityTrend(roundId: $r, baselineRoundId: $r, grouping: NATIONAL, panel: true) { suppressed } }",
+            json!({ "r": ROUND_2023 }),
+        )
+        .await;
+    assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"]);
 }

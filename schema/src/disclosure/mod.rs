@@ -203,6 +203,12 @@ pub fn plan_panels(
     planner.hidden
 }
 
+/// A figure made of two released cells (a round beside its baseline) is
+/// shown only where both are; the first cell's reason wins where both are hidden.
+pub fn both(first: Option<Reason>, second: Option<Reason>) -> Option<Reason> {
+    first.or(second)
+}
+
 /// The municipalities that the lightest nonzero combination of `sets`
 /// depends on, when they are fewer than `min_cell`: `Ok(None)` means no
 /// combination reveals anything about fewer than `min_cell` municipalities.

@@ -12,9 +12,11 @@
 //! themselves.
 //!
 //! Plans are computed under a lock on the rows of the rounds they concern,
-//! taken in id order (the round row first, as every transaction on a round
-//! does), so two plans that share a round are never computed side by side
-//! without seeing each other.
+//! taken first in the transaction and in id order (`FOR NO KEY UPDATE` on
+//! PostgreSQL; SQLite's one write lock), so two plans that share a round are
+//! never made side by side without seeing each other. A round's own plan is
+//! made inside its close, which holds the round's row from its first
+//! statement.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

@@ -7,7 +7,7 @@ use entity::{area, survey_round};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
-use crate::disclosure::Reason;
+use crate::disclosure::{self, Reason};
 use crate::error::ApiResult;
 use crate::services::aggregates::{
     AggregateRow, FigureCache, Grouping, SegmentRef, answered_in, maturity, segments_of,
@@ -61,9 +61,9 @@ pub async fn trend(
         .iter()
         .map(|r| {
             let b = earlier.get(&(r.segment.code.as_str(), r.area.key.as_str()));
-            let suppressed = r
-                .suppressed
-                .or_else(|| b.map_or(Some(Reason::SmallCell), |b| b.suppressed));
+            // A segment the baseline's classification lacks has nothing to show.
+            let baseline = b.map_or(Some(Reason::SmallCell), |b| b.suppressed);
+            let suppressed = disclosure::both(r.suppressed, baseline);
             let shown = suppressed.is_none();
             TrendRow {
                 area: r.area.clone(),
