@@ -228,7 +228,7 @@ async fn attack_one_newcomer_among_five_panel_members_recovers_nothing() {
         .clone();
     six.push(newcomer.clone());
     let round = app.open_round(2027).await;
-    let maturity = maturity_keys(&app).await;
+    let maturity = app.maturity_keys().await;
     for code in &six {
         let answers: Vec<Value> = maturity
             .iter()
@@ -331,23 +331,6 @@ async fn attack_one_panel_under_two_classifications_recovers_nothing() {
     assert_eq!(recover(&shown, 5), None);
 }
 
-async fn maturity_keys(app: &TestApp) -> Vec<String> {
-    let body = app
-        .data(
-            "query($r: ID!) { surveyRound(id: $r) { areas { questions { key maturity } } } }",
-            json!({ "r": ROUND_2023 }),
-        )
-        .await;
-    body["surveyRound"]["areas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|a| a["questions"].as_array().unwrap().clone())
-        .filter(|q| q["maturity"] == true)
-        .map(|q| q["key"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// The municipalities random rounds draw on: B4, B5 and C7 under both
 /// classifications and those that moved between them, so that small cells,
 /// newcomers and the two lattices meet.
@@ -438,7 +421,7 @@ impl Bench {
         if self.app.is_none() || free(self.year).count() < n {
             let min_cell = self.min_cell;
             let app = spawn_app_with(|c| c.min_cell = min_cell).await;
-            self.maturity = maturity_keys(&app).await;
+            self.maturity = app.maturity_keys().await;
             self.app = Some(app);
             self.year = 1999;
         }
@@ -455,18 +438,7 @@ impl Bench {
         for (spec, year) in rounds.iter().zip(years) {
             let app = self.app.as_ref().unwrap();
             let class = if spec.skr2017 { "SKR2017" } else { "SKR2023" };
-            let created = app
-                .ok(
-                    &admin_token(),
-                    "mutation($y: Int!, $c: String!, $from: ID!) { createSurveyRound(input: { year: $y, title: \"audit\", copyFrom: $from, classification: $c }) { id } }",
-                    json!({ "y": year, "c": class, "from": ROUND_2023 }),
-                )
-                .await;
-            let id = created["createSurveyRound"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            app.transition("openSurveyRound", &id).await;
+            let id = app.open_round_of(year, class).await;
             let saves = spec.respondents.iter().map(|&i| {
                 let code = &self.pool[i];
                 // Three areas are enough: every answer makes a respondent,
@@ -574,18 +546,7 @@ fn auditor_recovers_nothing_from_random_rounds_at_three() {
 
 /// Creates a round of `class`, has `who` answer one question each, closes it.
 async fn closed_round(app: &TestApp, year: i32, class: &str, who: &[String]) -> String {
-    let created = app
-        .ok(
-            &admin_token(),
-            "mutation($y: Int!, $c: String!, $from: ID!) { createSurveyRound(input: { year: $y, title: \"t\", copyFrom: $from, classification: $c }) { id } }",
-            json!({ "y": year, "c": class, "from": ROUND_2023 }),
-        )
-        .await;
-    let id = created["createSurveyRound"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.transition("openSurveyRound", &id).await;
+    let id = app.open_round_of(year, class).await;
     for code in who {
         app.ok(
             &kommun_token(code),

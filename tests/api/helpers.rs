@@ -211,6 +211,42 @@ impl TestApp {
         data["createSurveyRound"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates and opens a round for `year` counted with `classification`
+    /// (a copy of 2023's questionnaire, no baseline); returns its id.
+    pub async fn open_round_of(&self, year: i32, classification: &str) -> String {
+        let created = self
+            .ok(
+                &admin_token(),
+                "mutation($y: Int!, $c: String!, $from: ID!) { createSurveyRound(input: { year: $y, title: \"Test round\", copyFrom: $from, classification: $c }) { id } }",
+                json!({ "y": year, "c": classification, "from": ROUND_2023 }),
+            )
+            .await;
+        let id = created["createSurveyRound"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.transition("openSurveyRound", &id).await;
+        id
+    }
+
+    /// The keys of the 2023 questionnaire's nine maturity questions.
+    pub async fn maturity_keys(&self) -> Vec<String> {
+        let body = self
+            .data(
+                "query($r: ID!) { surveyRound(id: $r) { areas { questions { key maturity } } } }",
+                json!({ "r": ROUND_2023 }),
+            )
+            .await;
+        body["surveyRound"]["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["questions"].as_array().unwrap().clone())
+            .filter(|q| q["maturity"] == true)
+            .map(|q| q["key"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Creates and opens a round for `year`; returns its id.
     pub async fn open_round(&self, year: i32) -> String {
         let id = self.create_round(year).await;

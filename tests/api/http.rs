@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 use mognad::config::Secret;
 
 use crate::helpers::{
-    ROUND_2023, TestApp, admin_token, analyst_token, error_codes, kommun_token, spawn_app,
-    spawn_app_with,
+    TestApp, admin_token, analyst_token, error_codes, kommun_token, spawn_app, spawn_app_with,
 };
 
 #[tokio::test]
@@ -127,20 +126,7 @@ async fn no_metric_moves_with_the_number_of_answers_saved() {
         }
     };
     let answer = |key: &str| json!({ "questionKey": key, "value": { "choice": "yes_fully" } });
-    let questions = app
-        .data(
-            "query($r: ID!) { surveyRound(id: $r) { areas { questions { key maturity } } } }",
-            json!({ "r": ROUND_2023 }),
-        )
-        .await;
-    let maturity: Vec<String> = questions["surveyRound"]["areas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|a| a["questions"].as_array().unwrap().clone())
-        .filter(|q| q["maturity"] == true)
-        .map(|q| q["key"].as_str().unwrap().to_owned())
-        .collect();
+    let maturity = app.maturity_keys().await;
     assert_eq!(maturity.len(), 9);
     let before = samples(&app).await;
     save("1280", vec![answer(&maturity[0])]).await;

@@ -4,6 +4,9 @@
 //! the shown cells (found by floating-point elimination over the atoms, not
 //! by the module's own algebra).
 
+use proptest::prelude::*;
+use proptest::test_runner::Config as ProptestConfig;
+
 use super::*;
 
 const SUBGROUPS: [&str; 9] = ["A1", "A2", "B3", "B4", "B5", "C6", "C7", "C8", "C9"];
@@ -263,22 +266,6 @@ fn audit_finds_the_newcomers() {
     assert_eq!(audit(3, &[&whole, &panel]), Ok(None));
 }
 
-/// xorshift64*, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// The independent check: is the indicator of some set of 1..k-1
 /// municipalities a linear combination of `sets`? Elimination in floating
 /// point over the atoms of `sets`; candidate sets are unions of atoms.
@@ -345,82 +332,119 @@ fn isolates_small_set(sets: &[&Members], k: usize) -> Option<Vec<usize>> {
     None
 }
 
-#[test]
-fn random_rounds_and_panels_isolate_nobody() {
-    let mut rng = Rng(0x00D1_5C10_5E00_0001);
-    let mut panels_shown = 0;
-    for case in 0..300 {
-        let k = 3 + rng.below(3); // 3..=5
-        let universe = 30;
-        // Two classifications of the same 30 municipalities into 2 groups of
-        // 2 subgroups; the second moves a few of them.
-        let codes = ["A1", "A2", "B3", "B4"];
-        let first: Vec<usize> = (0..universe).map(|m| m * 4 / universe).collect();
-        let second: Vec<usize> = first
+/// Three rounds over 30 municipalities in two classifications (the second
+/// moves the municipalities in `moved` to other subgroups), each with its
+/// respondents; the third round uses the first or second classification.
+#[derive(Clone, Debug)]
+struct Rounds {
+    k: usize,
+    moved: Vec<(usize, usize)>,
+    respondents: [Vec<bool>; 3],
+    third_like_first: bool,
+}
+
+fn rounds() -> impl Strategy<Value = Rounds> {
+    let who = || proptest::collection::vec(proptest::bool::weighted(0.6), 30);
+    (
+        3usize..=5,
+        proptest::collection::vec((0usize..30, 0usize..4), 0..6),
+        [who(), who(), who()],
+        any::<bool>(),
+    )
+        .prop_map(|(k, moved, respondents, third_like_first)| Rounds {
+            k,
+            moved,
+            respondents,
+            third_like_first,
+        })
+}
+
+/// Plans the rounds as the service does (each round's own table, then the
+/// pairs in order) and returns the released cells, with how many panel
+/// cells are shown.
+fn release_all(r: &Rounds) -> (Vec<Released>, usize) {
+    let codes = ["A1", "A2", "B3", "B4"];
+    let first: Vec<usize> = (0..30).map(|m| m * 4 / 30).collect();
+    let mut second = first.clone();
+    for &(m, s) in &r.moved {
+        second[m] = s;
+    }
+    let classes = [
+        &first,
+        &second,
+        if r.third_like_first { &first } else { &second },
+    ];
+    let who: Vec<Members> = r
+        .respondents
+        .iter()
+        .map(|w| (0..30).filter(|&m| w[m]).collect())
+        .collect();
+    let hierarchy = |families: &[usize], who: &Members, class: &Vec<usize>| {
+        let subgroups: Vec<(&str, Members)> = codes
             .iter()
-            .map(|&s| if rng.below(6) == 0 { rng.below(4) } else { s })
+            .enumerate()
+            .map(|(i, c)| (*c, who.iter().filter(|&m| class[m] == i).collect()))
             .collect();
-        let respond = |rng: &mut Rng| -> Members {
-            let share = 3 + rng.below(6); // 30..80 %
-            (0..universe).filter(|_| rng.below(10) < share).collect()
-        };
-        let rounds: Vec<(Members, &Vec<usize>)> = vec![
-            (respond(&mut rng), &first),
-            (respond(&mut rng), &second),
-            (
-                respond(&mut rng),
-                if rng.below(2) == 0 { &first } else { &second },
-            ),
-        ];
-        let hierarchy = |families: &[usize], who: &Members, class: &Vec<usize>| {
-            let subgroups: Vec<(&str, Members)> = codes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (*c, who.iter().filter(|&m| class[m] == i).collect()))
-                .collect();
-            table(families, &subgroups)
-        };
-        // Each round's own table, then the pairs in order, as the service does.
-        let mut all_released: Vec<Released> = Vec::new();
-        for (f, (who, class)) in rounds.iter().enumerate() {
-            let t = hierarchy(&[f], who, class);
-            let d = plan_round(k as i64, &t);
-            all_released.extend(released(f, &t, &d));
+        table(families, &subgroups)
+    };
+    let k = r.k as i64;
+    let mut all: Vec<Released> = Vec::new();
+    for f in 0..3 {
+        let t = hierarchy(&[f], &who[f], classes[f]);
+        all.extend(released(f, &t, &plan_round(k, &t)));
+    }
+    let mut panels_shown = 0;
+    for (a, b) in [(1, 0), (2, 1), (2, 0)] {
+        let panel = who[a].and(&who[b]);
+        let mut tables = vec![hierarchy(&[a, b], &panel, classes[a])];
+        if classes[a] != classes[b] {
+            tables.push(hierarchy(&[a, b], &panel, classes[b]));
         }
-        for (a, b) in [(1, 0), (2, 1), (2, 0)] {
-            let panel = rounds[a].0.and(&rounds[b].0);
-            let mut tables = vec![hierarchy(&[a, b], &panel, rounds[a].1)];
-            if !std::ptr::eq(rounds[a].1, rounds[b].1) {
-                tables.push(hierarchy(&[a, b], &panel, rounds[b].1));
+        let before: Vec<Released> = all
+            .iter()
+            .filter(|x| x.family == a || x.family == b)
+            .cloned()
+            .collect();
+        let decisions = plan_panels(k, &before, &tables);
+        for (t, d) in tables.iter().zip(&decisions) {
+            panels_shown += d.iter().filter(|d| d.is_none()).count();
+            for f in [a, b] {
+                all.extend(released(f, t, d));
             }
-            let before: Vec<Released> = all_released
-                .iter()
-                .filter(|r| r.family == a || r.family == b)
-                .cloned()
-                .collect();
-            let decisions = plan_panels(k as i64, &before, &tables);
-            for (t, d) in tables.iter().zip(&decisions) {
-                panels_shown += d.iter().filter(|d| d.is_none()).count();
-                for f in [a, b] {
-                    all_released.extend(released(f, t, d));
-                }
-            }
-        }
-        for f in 0..3 {
-            let sets: Vec<&Members> = all_released
-                .iter()
-                .filter(|r| r.family == f)
-                .map(|r| &r.members)
-                .collect();
-            assert_eq!(
-                isolates_small_set(&sets, k),
-                None,
-                "case {case}, k {k}, family {f}"
-            );
-            assert_eq!(audit(k as i64, &sets), Ok(None), "case {case}");
         }
     }
-    assert!(panels_shown > 300, "panels are shown too: {panels_shown}");
+    (all, panels_shown)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_rounds_and_panels_isolate_nobody(r in rounds()) {
+        let (all, _) = release_all(&r);
+        for f in 0..3 {
+            let sets: Vec<&Members> = all
+                .iter()
+                .filter(|x| x.family == f)
+                .map(|x| &x.members)
+                .collect();
+            prop_assert_eq!(isolates_small_set(&sets, r.k), None, "family {}", f);
+            prop_assert_eq!(audit(r.k as i64, &sets), Ok(None));
+        }
+    }
+}
+
+#[test]
+fn random_rounds_show_panels_too() {
+    // The property above is not met by hiding every panel.
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut shown = 0;
+    for _ in 0..100 {
+        let r = rounds().new_tree(&mut runner).unwrap().current();
+        shown += release_all(&r).1;
+    }
+    assert!(shown > 100, "panel cells shown in 100 cases: {shown}");
 }
 
 #[test]

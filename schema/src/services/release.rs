@@ -138,18 +138,7 @@ pub async fn round_plan(
     min_cell: i64,
 ) -> ApiResult<Arc<RoundPlan>> {
     let key = round_key(round.id, min_cell);
-    if let Some(hit) = cached(&cache.rounds, &key) {
-        return Ok(hit);
-    }
-    frozen(round)?;
-    let plan = match load(db, &key).await? {
-        Some(plan) => plan,
-        None => {
-            ensure(db, &[round], min_cell).await?;
-            load(db, &key).await?.ok_or(ApiError::Internal)?
-        }
-    };
-    Ok(remember(&cache.rounds, key, plan))
+    fetch(db, &cache.rounds, key, &[round], min_cell).await
 }
 
 /// The panel plan of two closed rounds, computed the first time it is asked for.
@@ -160,25 +149,37 @@ pub async fn pair_plan(
     other: &survey_round::Model,
     min_cell: i64,
 ) -> ApiResult<Arc<PairPlan>> {
-    let key = pair_key(round.id, other.id, min_cell);
-    if let Some(hit) = cached(&cache.pairs, &key) {
-        return Ok(hit);
-    }
-    frozen(round)?;
-    frozen(other)?;
     if round.id == other.id {
         return Err(ApiError::bad_input(
             "a round cannot be its own baseline: give another round",
         ));
     }
+    let key = pair_key(round.id, other.id, min_cell);
+    fetch(db, &cache.pairs, key, &[round, other], min_cell).await
+}
+
+/// A plan from memory, from the database, or made now for `rounds`.
+async fn fetch<V: for<'de> Deserialize<'de>>(
+    db: &DatabaseConnection,
+    memory: &Shared<V>,
+    key: String,
+    rounds: &[&survey_round::Model],
+    min_cell: i64,
+) -> ApiResult<Arc<V>> {
+    if let Some(hit) = cached(memory, &key) {
+        return Ok(hit);
+    }
+    for round in rounds {
+        frozen(round)?;
+    }
     let plan = match load(db, &key).await? {
         Some(plan) => plan,
         None => {
-            ensure(db, &[round, other], min_cell).await?;
+            ensure(db, rounds, min_cell).await?;
             load(db, &key).await?.ok_or(ApiError::Internal)?
         }
     };
-    Ok(remember(&cache.pairs, key, plan))
+    Ok(remember(memory, key, plan))
 }
 
 /// Plans a round that is closing, inside the close's transaction (which
