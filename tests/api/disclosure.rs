@@ -201,6 +201,16 @@ async fn attack_panel_against_whole_on_the_demo_data_recovers_nothing() {
     assert_eq!(nation[0]["panelSize"], 220);
 }
 
+/// The first row of a segment in a list of figures.
+fn row_of(rows: &Value, code: &str) -> Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["segment"]["code"] == code)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn attack_one_newcomer_among_five_panel_members_recovers_nothing() {
     // Was: five B4 kommuner that answered 2023 and one that did not answer a
@@ -251,13 +261,7 @@ async fn attack_one_newcomer_among_five_panel_members_recovers_nothing() {
             json!({ "r": round }),
         )
         .await;
-    let b4_whole = aggregates["maturityAggregates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["segment"]["code"] == "B4")
-        .unwrap()
-        .clone();
+    let b4_whole = row_of(&aggregates["maturityAggregates"], "B4");
     assert_eq!(b4_whole["respondents"], 6);
     assert_eq!(b4_whole["suppressed"], false, "six respondents are shown");
     let panel = app
@@ -267,13 +271,7 @@ async fn attack_one_newcomer_among_five_panel_members_recovers_nothing() {
             json!({ "r": round, "b": ROUND_2023 }),
         )
         .await;
-    let b4_panel = panel["maturityTrend"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["segment"]["code"] == "B4")
-        .unwrap()
-        .clone();
+    let b4_panel = row_of(&panel["maturityTrend"], "B4");
     assert_eq!(b4_panel["panelSize"], 5);
     assert_eq!(b4_panel["suppressed"], true, "{b4_panel}");
     assert_eq!(b4_panel["reason"], "DIFFERENCING");
