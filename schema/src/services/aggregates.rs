@@ -6,7 +6,7 @@
 //! once and kept in memory ([`FigureCache`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use entity::{RoundStatus, SegmentKind, answer_option, area, question, survey_round};
 use sea_orm::{
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::disclosure::Reason;
 use crate::error::{ApiError, ApiResult};
 use crate::principal::Principal;
+use crate::services::memo::{Shared, cached, remember};
 use crate::services::questionnaire::maturity_areas;
 use crate::services::release::{self, PlanCache, RoundPlan};
 use crate::services::segments::{
@@ -152,9 +153,6 @@ pub struct DistributionRow {
     pub counts: Vec<(Option<answer_option::Model>, i64)>,
 }
 
-/// A map of computed figures, shared by all requests.
-type Shared<K, V> = Mutex<HashMap<K, Arc<V>>>;
-
 /// Figures of CLOSED and PUBLISHED rounds, computed once per process.
 #[derive(Default)]
 pub struct FigureCache {
@@ -163,22 +161,6 @@ pub struct FigureCache {
     aggregates: Shared<(Uuid, Grouping), Vec<AggregateRow>>,
     /// By (round, question, grouping).
     distributions: Shared<(Uuid, Uuid, Grouping), Vec<DistributionRow>>,
-}
-
-fn cached<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
-    map.lock().ok().and_then(|m| m.get(key).cloned())
-}
-
-fn remember<K: std::hash::Hash + Eq, V>(
-    map: &Mutex<HashMap<K, Arc<V>>>,
-    key: K,
-    value: V,
-) -> Arc<V> {
-    let value = Arc::new(value);
-    if let Ok(mut m) = map.lock() {
-        m.insert(key, value.clone());
-    }
-    value
 }
 
 /// The contract's access rule for aggregates and distributions.

@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod comparison;
 pub mod derived;
 pub mod lifecycle;
+pub mod memo;
 pub mod municipalities;
 pub mod participation;
 pub mod questionnaire;

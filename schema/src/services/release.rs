@@ -19,7 +19,7 @@
 //! statement.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Utc;
 use entity::{RoundStatus, answer, municipality_segment, release_plan, survey_round};
@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::disclosure::{self, Members, Reason, Released};
 use crate::error::{ApiError, ApiResult};
+use crate::services::memo::{Shared, cached, remember};
 use crate::services::participation::{self, ParticipationCounts};
 use crate::services::segments::{self, NATIONAL_CODE, SegmentDirectory};
 
@@ -90,25 +91,11 @@ impl PairPlan {
     }
 }
 
-type Shared<V> = Mutex<HashMap<String, Arc<V>>>;
-
 /// Plans read so far, by key. They never change once stored.
 #[derive(Default)]
 pub struct PlanCache {
-    rounds: Shared<RoundPlan>,
-    pairs: Shared<PairPlan>,
-}
-
-fn cached<V>(map: &Shared<V>, key: &str) -> Option<Arc<V>> {
-    map.lock().ok().and_then(|m| m.get(key).cloned())
-}
-
-fn remember<V>(map: &Shared<V>, key: String, value: V) -> Arc<V> {
-    let value = Arc::new(value);
-    if let Ok(mut m) = map.lock() {
-        m.insert(key, value.clone());
-    }
-    value
+    rounds: Shared<String, RoundPlan>,
+    pairs: Shared<String, PairPlan>,
 }
 
 fn round_key(round: Uuid, min_cell: i64) -> String {
@@ -161,7 +148,7 @@ pub async fn pair_plan(
 /// A plan from memory, from the database, or made now for `rounds`.
 async fn fetch<V: for<'de> Deserialize<'de>>(
     db: &DatabaseConnection,
-    memory: &Shared<V>,
+    memory: &Shared<String, V>,
     key: String,
     rounds: &[&survey_round::Model],
     min_cell: i64,
