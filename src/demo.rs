@@ -1,8 +1,8 @@
-//! Loads the demo answers into the 2019 and 2023 reference rounds, freezes
-//! their scores and publishes them, flagged `demo`.
+//! Loads the demo answers into the 2019 and 2023 reference rounds and
+//! publishes them, flagged `demo`, through the life-cycle service.
 
 use entity::{RoundStatus, response, survey_round};
-use sea_orm::sea_query::Expr;
+use schema::services::lifecycle;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
@@ -18,16 +18,21 @@ pub enum DemoError {
     Data(#[from] migration::reference::DataError),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
-    #[error("freezing scores failed")]
-    Freeze,
-    #[error("planning the release failed")]
-    Plan,
+    #[error("publishing the demo rounds failed: {0}")]
+    Publish(String),
 }
 
 /// Loads the demo into every reference round that has no responses yet and
 /// plans the round's release with `min_cell` (any plan made while it was
 /// empty is dropped); a second run changes nothing. Returns the years loaded.
 pub async fn load(db: &DatabaseConnection, min_cell: i64) -> Result<Vec<i32>, DemoError> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the command line loads the demo as SKR's admin, with database access already"
+    )]
+    let operator = schema::Principal::skr("mognad seed --demo".into(), schema::Role::SkrAdmin);
+    let admin =
+        schema::policy::admin(&operator).map_err(|e| DemoError::Publish(e.message().to_owned()))?;
     let rounds = migration::demo::reference_rounds()?;
     let txn = db.begin().await?;
     let mut loaded = Vec::new();
@@ -44,7 +49,7 @@ pub async fn load(db: &DatabaseConnection, min_cell: i64) -> Result<Vec<i32>, De
             .count(&txn)
             .await?
             > 0;
-        if has_responses || !matches!(round.status, RoundStatus::Closed | RoundStatus::Published) {
+        if has_responses || round.status != RoundStatus::Closed {
             tracing::info!(
                 year = spec.year,
                 "demo: round already has responses or is not closed; left as it is"
@@ -54,33 +59,19 @@ pub async fn load(db: &DatabaseConnection, min_cell: i64) -> Result<Vec<i32>, De
         // Solved only for rounds that get the demo: a second run does no work.
         let plan = migration::demo::plan(&spec, &members);
         let written = migration::demo::write(&txn, round.id, &plan).await?;
-        schema::services::scoring::freeze(&txn, round.id)
-            .await
-            .map_err(|_| DemoError::Freeze)?;
-        schema::services::release::replan_round(&txn, &round, min_cell)
-            .await
-            .map_err(|_| DemoError::Plan)?;
         let description = format!(
             "{} {DEMO_NOTE}",
             round.description.clone().unwrap_or_default()
         );
-        survey_round::Entity::update_many()
-            .col_expr(
-                survey_round::Column::Status,
-                Expr::value(RoundStatus::Published),
-            )
-            .col_expr(survey_round::Column::Demo, Expr::value(true))
-            .col_expr(
-                survey_round::Column::Description,
-                Expr::value(Some(description.trim().to_owned())),
-            )
-            .col_expr(
-                survey_round::Column::UpdatedAt,
-                Expr::value(chrono::Utc::now()),
-            )
-            .filter(survey_round::Column::Id.eq(round.id))
-            .exec(&txn)
-            .await?;
+        lifecycle::publish_loaded(
+            &txn,
+            &admin,
+            &round,
+            min_cell,
+            description.trim().to_owned(),
+        )
+        .await
+        .map_err(|e| DemoError::Publish(e.message().to_owned()))?;
         for unmet in &plan.unmet {
             tracing::info!(
                 year = spec.year,

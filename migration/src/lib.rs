@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 pub mod demo;
 mod m20261128_000001_init;
 mod m20261203_000001_release_plan;
+mod m20261203_000002_row_level_security;
 pub mod reference;
 pub mod seed;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_init::Migration),
             Box::new(m20261203_000001_release_plan::Migration),
+            Box::new(m20261203_000002_row_level_security::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
-use crate::guard::RoleGuard;
+use crate::policy::{self, AdminScope, Needs};
 use crate::principal::Principal;
 use crate::services::lifecycle::{self, NewRound};
 use crate::types::response::CreateSurveyRoundInput;
@@ -13,14 +13,15 @@ use crate::types::round::SurveyRound;
 #[derive(Default)]
 pub struct AdminMutation;
 
-fn admin_subject<'a>(ctx: &'a Context<'_>) -> &'a str {
-    Principal::of(ctx).subject().unwrap_or("unknown")
+/// The caller's permission as an SKR admin.
+fn admin(ctx: &Context<'_>) -> Result<AdminScope> {
+    Ok(policy::admin(Principal::of(ctx))?)
 }
 
 #[Object]
 impl AdminMutation {
     /// SKR_ADMIN: a new DRAFT round with a copy of another round's questionnaire.
-    #[graphql(guard = "RoleGuard::skr_admin()")]
+    #[graphql(guard = "Needs::Admin")]
     async fn create_survey_round(
         &self,
         ctx: &Context<'_>,
@@ -37,37 +38,33 @@ impl AdminMutation {
             baseline: input.baseline.map(|b| b.0),
             classification: input.classification,
         };
-        Ok(SurveyRound(
-            lifecycle::create(db, admin_subject(ctx), new).await?,
-        ))
+        Ok(SurveyRound(lifecycle::create(db, &admin(ctx)?, new).await?))
     }
 
     /// SKR_ADMIN: DRAFT -> OPEN.
-    #[graphql(guard = "RoleGuard::skr_admin()")]
+    #[graphql(guard = "Needs::Admin")]
     async fn open_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(SurveyRound(
-            lifecycle::open(db, admin_subject(ctx), &id).await?,
-        ))
+        Ok(SurveyRound(lifecycle::open(db, &admin(ctx)?, &id).await?))
     }
 
     /// SKR_ADMIN: OPEN -> CLOSED; answers freeze, scores are final and the
     /// round's release plan decides which of its figures may be shown.
-    #[graphql(guard = "RoleGuard::skr_admin()")]
+    #[graphql(guard = "Needs::Admin")]
     async fn close_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         let min_cell = ctx.data::<Settings>()?.min_cell;
         Ok(SurveyRound(
-            lifecycle::close(db, admin_subject(ctx), &id, min_cell).await?,
+            lifecycle::close(db, &admin(ctx)?, &id, min_cell).await?,
         ))
     }
 
     /// SKR_ADMIN: CLOSED -> PUBLISHED; aggregates become public.
-    #[graphql(guard = "RoleGuard::skr_admin()")]
+    #[graphql(guard = "Needs::Admin")]
     async fn publish_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         Ok(SurveyRound(
-            lifecycle::publish(db, admin_subject(ctx), &id).await?,
+            lifecycle::publish(db, &admin(ctx)?, &id).await?,
         ))
     }
 }

@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::Settings;
 use crate::error::ApiError;
-use crate::guard::RoleGuard;
+use crate::policy::{self, Needs};
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
 use crate::services::{derived, participation, release, rounds, trends};
@@ -38,7 +38,7 @@ impl<'a> Figures<'a> {
     /// A round whose figures the caller may read (the contract's status rule).
     async fn round(&self, ctx: &Context<'_>, id: &str) -> Result<survey_round::Model> {
         let round = rounds::get_any(self.db, id).await?;
-        aggregates::check_access(Principal::of(ctx), &round)?;
+        policy::figures(Principal::of(ctx), &round)?;
         Ok(round)
     }
 }
@@ -150,7 +150,7 @@ impl FiguresQuery {
 
     /// Who has responded: counts for SKR (live while the round is open, as
     /// they stood at its close afterwards); `byMunicipality` for SKR_ADMIN.
-    #[graphql(guard = "RoleGuard::skr()")]
+    #[graphql(guard = "Needs::Skr")]
     async fn participation(&self, ctx: &Context<'_>, round_id: ID) -> Result<Participation> {
         let f = Figures::of(ctx)?;
         let round = rounds::get_any(f.db, &round_id).await?;

@@ -6,11 +6,12 @@ pub mod admin;
 pub mod disclosure;
 pub mod error;
 pub mod figures;
-pub mod guard;
 pub mod my;
+pub mod policy;
 pub mod principal;
 pub mod query;
 pub mod services;
+pub mod tenancy;
 pub mod types;
 
 use async_graphql::dataloader::DataLoader;
@@ -18,7 +19,8 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use error::{ApiError, ApiResult};
-pub use principal::{KommunScope, Principal, Role};
+pub use principal::{Principal, Role};
+pub use tenancy::KommunScope;
 
 // The root query: one part per feature (a plain comment: doc comments become API descriptions).
 #[derive(MergedObject, Default)]

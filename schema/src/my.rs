@@ -7,10 +7,11 @@ use entity::survey_round;
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
-use crate::guard::RoleGuard;
-use crate::principal::{KommunScope, Principal};
+use crate::policy::{self, Needs};
+use crate::principal::Principal;
 use crate::services::aggregates::FigureCache;
 use crate::services::{comparison, responses, rounds, scoring};
+use crate::tenancy::KommunScope;
 use crate::types::figures::AreaComparison;
 use crate::types::response::{AnswerInput, AreaScore, Response};
 
@@ -20,7 +21,7 @@ async fn own<'a>(
     round_id: &str,
 ) -> Result<(KommunScope, &'a DatabaseConnection, survey_round::Model)> {
     let principal = Principal::of(ctx);
-    let scope = principal.kommun_scope()?;
+    let scope = policy::kommun(principal)?;
     let db = ctx.data::<DatabaseConnection>()?;
     let round = rounds::get(db, principal, round_id).await?;
     Ok((scope, db, round))
@@ -32,14 +33,14 @@ pub struct MyQuery;
 #[Object]
 impl MyQuery {
     /// KOMMUN only: the caller's own response; NOT_STARTED when nothing is saved yet.
-    #[graphql(guard = "RoleGuard::kommun()")]
+    #[graphql(guard = "Needs::Kommun")]
     async fn my_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
-        Ok(Response(responses::view(db, &scope, round).await?))
+        Ok(Response(responses::read(db, &scope, round).await?))
     }
 
     /// KOMMUN only: the caller's maturity level per maturity area.
-    #[graphql(guard = "RoleGuard::kommun()")]
+    #[graphql(guard = "Needs::Kommun")]
     async fn my_scores(&self, ctx: &Context<'_>, round_id: ID) -> Result<Vec<AreaScore>> {
         let (scope, db, round) = own(ctx, &round_id).await?;
         let levels = scoring::my_levels(db, &scope, &round).await?;
@@ -50,7 +51,7 @@ impl MyQuery {
     }
 
     /// KOMMUN only: own levels beside group and national means, this round and its baseline.
-    #[graphql(guard = "RoleGuard::kommun()")]
+    #[graphql(guard = "Needs::Kommun")]
     async fn my_comparison(
         &self,
         ctx: &Context<'_>,
@@ -79,7 +80,7 @@ pub struct MyMutation;
 #[Object]
 impl MyMutation {
     /// KOMMUN, round OPEN: upsert answers in one transaction; all or nothing.
-    #[graphql(guard = "RoleGuard::kommun()")]
+    #[graphql(guard = "Needs::Kommun")]
     async fn save_answers(
         &self,
         ctx: &Context<'_>,
@@ -95,7 +96,7 @@ impl MyMutation {
     }
 
     /// KOMMUN, round OPEN: mark the response submitted once every required question is answered.
-    #[graphql(guard = "RoleGuard::kommun()")]
+    #[graphql(guard = "Needs::Kommun")]
     async fn submit_response(
         &self,
         ctx: &Context<'_>,
@@ -109,7 +110,7 @@ impl MyMutation {
     }
 
     /// KOMMUN, round OPEN: back to IN_PROGRESS to change a submitted response.
-    #[graphql(guard = "RoleGuard::kommun()")]
+    #[graphql(guard = "Needs::Kommun")]
     async fn reopen_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
         Ok(Response(responses::reopen(db, &scope, round).await?))

@@ -15,3 +15,4 @@ mod readme;
 mod reference;
 mod schema_sdl;
 mod seed;
+mod tenancy;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use entity::{RoundStatus, SegmentKind, answer_option, area, question, survey_round};
+use entity::{SegmentKind, answer_option, area, question, survey_round};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value,
 };
@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::disclosure::Reason;
 use crate::error::{ApiError, ApiResult};
-use crate::principal::Principal;
 use crate::services::memo::{Shared, cached, remember};
 use crate::services::questionnaire::maturity_areas;
 use crate::services::release::{self, PlanCache, RoundPlan};
@@ -161,26 +160,6 @@ pub struct FigureCache {
     aggregates: Shared<(Uuid, Grouping), Vec<AggregateRow>>,
     /// By (round, question, grouping).
     distributions: Shared<(Uuid, Uuid, Grouping), Vec<DistributionRow>>,
-}
-
-/// The contract's access rule for aggregates and distributions.
-pub fn check_access(principal: &Principal, round: &survey_round::Model) -> ApiResult<()> {
-    match round.status {
-        RoundStatus::Draft | RoundStatus::Open => Err(ApiError::FailedPrecondition(format!(
-            "round {} is {}: its figures are available once it is CLOSED",
-            round.year,
-            if round.status == RoundStatus::Draft {
-                "DRAFT"
-            } else {
-                "OPEN"
-            }
-        ))),
-        RoundStatus::Closed if !principal.is_skr() => Err(ApiError::FailedPrecondition(format!(
-            "round {} is CLOSED but not yet PUBLISHED: its figures are for SKR until then",
-            round.year
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// A closed round's segments and release plan (kept in memory).

@@ -9,9 +9,9 @@ use entity::{RoundStatus, area, municipality_segment, survey_round};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::error::ApiResult;
-use crate::principal::KommunScope;
 use crate::services::aggregates::{self, FigureCache, Grouping};
 use crate::services::scoring;
+use crate::tenancy::KommunScope;
 
 /// One maturity area of the comparison.
 #[derive(Clone, Debug)]

@@ -14,6 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::policy::AdminScope;
 use crate::services::questionnaire::Questionnaire;
 use crate::services::{release, rounds, scoring, segments};
 
@@ -46,7 +47,7 @@ async fn round_by_id(
 /// Creates a DRAFT round with a copy of `copy_from`'s questionnaire.
 pub async fn create(
     db: &DatabaseConnection,
-    admin: &str,
+    admin: &AdminScope,
     input: NewRound,
 ) -> ApiResult<survey_round::Model> {
     if !(2000..=2100).contains(&input.year) {
@@ -112,7 +113,7 @@ pub async fn create(
     .await?;
     copy_questionnaire(&txn, &q, id).await?;
     txn.commit().await?;
-    tracing::info!(admin, year = input.year, round = %id, copy_from = source.year, "round created");
+    tracing::info!(admin = admin.actor(), year = input.year, round = %id, copy_from = source.year, "round created");
     survey_round::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -214,12 +215,12 @@ async fn start(
 async fn finish(
     db: &DatabaseConnection,
     txn: DatabaseTransaction,
-    admin: &str,
+    admin: &AdminScope,
     round: survey_round::Model,
     (from, to): (RoundStatus, RoundStatus),
 ) -> ApiResult<survey_round::Model> {
     txn.commit().await?;
-    tracing::info!(admin, round = round.year, id = %round.id, ?from, ?to, "round status changed");
+    tracing::info!(admin = admin.actor(), round = round.year, id = %round.id, ?from, ?to, "round status changed");
     survey_round::Entity::find_by_id(round.id)
         .one(db)
         .await?
@@ -228,7 +229,7 @@ async fn finish(
 
 pub async fn open(
     db: &DatabaseConnection,
-    admin: &str,
+    admin: &AdminScope,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let statuses = (RoundStatus::Draft, RoundStatus::Open);
@@ -240,7 +241,7 @@ pub async fn open(
 /// round's release plan (with `min_cell`).
 pub async fn close(
     db: &DatabaseConnection,
-    admin: &str,
+    admin: &AdminScope,
     id: &str,
     min_cell: i64,
 ) -> ApiResult<survey_round::Model> {
@@ -254,10 +255,53 @@ pub async fn close(
 
 pub async fn publish(
     db: &DatabaseConnection,
-    admin: &str,
+    admin: &AdminScope,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let statuses = (RoundStatus::Closed, RoundStatus::Published);
     let (round, txn) = start(db, id, statuses).await?;
     finish(db, txn, admin, round, statuses).await
+}
+
+/// Publishes a CLOSED round whose answers were loaded as a whole (the demo
+/// answers), in the caller's transaction: its scores are frozen, its release
+/// planned anew with `min_cell` (a plan made while it was empty goes), and it
+/// becomes PUBLISHED, flagged as demo data, with `description`.
+pub async fn publish_loaded(
+    txn: &DatabaseTransaction,
+    admin: &AdminScope,
+    round: &survey_round::Model,
+    min_cell: i64,
+    description: String,
+) -> ApiResult<()> {
+    if round.status != RoundStatus::Closed {
+        return Err(ApiError::FailedPrecondition(format!(
+            "round {} is {}; only a CLOSED round can be published with loaded answers",
+            round.year,
+            round.status.to_value()
+        )));
+    }
+    let frozen = scoring::freeze(txn, round.id).await?;
+    release::replan_round(txn, round, min_cell).await?;
+    survey_round::Entity::update_many()
+        .col_expr(
+            survey_round::Column::Status,
+            Expr::value(RoundStatus::Published),
+        )
+        .col_expr(survey_round::Column::Demo, Expr::value(true))
+        .col_expr(
+            survey_round::Column::Description,
+            Expr::value(Some(description)),
+        )
+        .col_expr(survey_round::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(survey_round::Column::Id.eq(round.id))
+        .exec(txn)
+        .await?;
+    tracing::info!(
+        admin = admin.actor(),
+        round = round.year,
+        scores = frozen,
+        "loaded answers published"
+    );
+    Ok(())
 }

@@ -7,6 +7,7 @@ use entity::{ResponseStatus, response, survey_round};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::ApiResult;
+use crate::policy::AdminScope;
 use crate::services::segments;
 use crate::services::sql::statement;
 
@@ -69,6 +70,7 @@ pub struct MunicipalityStatus {
 /// Status per municipality of the round's population, in code order (SKR_ADMIN).
 pub async fn participation_by_municipality(
     db: &impl ConnectionTrait,
+    _admin: &AdminScope,
     round: &survey_round::Model,
 ) -> ApiResult<Vec<MunicipalityStatus>> {
     let codes: Vec<String> = entity::municipality_segment::Entity::find()

@@ -21,8 +21,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::principal::KommunScope;
 use crate::services::questionnaire::Questionnaire;
+use crate::tenancy::KommunScope;
 
 /// Longest TEXT answer where the question sets no limit, in characters.
 pub const DEFAULT_TEXT_LIMIT: usize = 2000;
@@ -106,11 +106,11 @@ async fn response_row(
     scope: &KommunScope,
     round_id: Uuid,
 ) -> ApiResult<Option<response::Model>> {
-    Ok(
-        response::Entity::find_by_id((scope.code().to_owned(), round_id))
-            .one(db)
-            .await?,
-    )
+    Ok(scope
+        .find::<response::Entity>()
+        .filter(response::Column::RoundId.eq(round_id))
+        .one(db)
+        .await?)
 }
 
 /// The scope's current answers in a round, in questionnaire order.
@@ -120,13 +120,13 @@ pub async fn answers(
     round_id: Uuid,
     q: &Questionnaire,
 ) -> ApiResult<Vec<StoredAnswer>> {
-    let rows = answer::Entity::find()
-        .filter(answer::Column::MunicipalityCode.eq(scope.code()))
+    let rows = scope
+        .find::<answer::Entity>()
         .filter(answer::Column::RoundId.eq(round_id))
         .all(db)
         .await?;
-    let choices: Vec<(Uuid, Uuid)> = answer_choice::Entity::find()
-        .filter(answer_choice::Column::MunicipalityCode.eq(scope.code()))
+    let choices: Vec<(Uuid, Uuid)> = scope
+        .find::<answer_choice::Entity>()
         .filter(answer_choice::Column::RoundId.eq(round_id))
         .select_only()
         .columns([
@@ -212,8 +212,21 @@ fn values_of(answers: &[StoredAnswer]) -> HashMap<String, AnswerValue> {
         .collect()
 }
 
-/// The scope's response to a round. Reading never creates a row.
-pub async fn view(
+/// The scope's response to a round, read in the scope's own transaction.
+/// Reading never creates a row.
+pub async fn read(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: survey_round::Model,
+) -> ApiResult<ResponseView> {
+    let txn = scope.begin(db).await?;
+    let view = view(&txn, scope, round).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// [`read`] inside a transaction already narrowed to the scope.
+async fn view(
     db: &impl ConnectionTrait,
     scope: &KommunScope,
     round: survey_round::Model,
@@ -243,12 +256,14 @@ async fn view_with(
 
 /// The scope's audit trail in a round, oldest first.
 pub async fn history(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     scope: &KommunScope,
     round_id: Uuid,
 ) -> ApiResult<Vec<HistoryEntry>> {
-    let events = answer_event::Entity::find()
-        .filter(answer_event::Column::MunicipalityCode.eq(scope.code()))
+    let txn = scope.begin(db).await?;
+    let db = &txn;
+    let events = scope
+        .find::<answer_event::Entity>()
         .filter(answer_event::Column::RoundId.eq(round_id))
         .order_by_asc(answer_event::Column::Id)
         .all(db)
@@ -262,6 +277,7 @@ pub async fn history(
         .await?
         .into_iter()
         .collect();
+    txn.commit().await?;
     Ok(events
         .into_iter()
         .map(|e| HistoryEntry {
@@ -398,10 +414,10 @@ fn check_changes<'q>(
 
 /// Upserts answers in one transaction: all or nothing. Returns the response.
 ///
-/// The transaction first locks the response row (creating it if needed; on
-/// SQLite the first write takes the database's write lock), then reads and
-/// checks the version, status and answers inside the lock, so concurrent
-/// saves for one municipality apply one after the other and none is lost.
+/// The transaction ([`begin_write`]) locks the round's and the response's
+/// rows, then reads and checks the version, status and answers inside the
+/// lock, so concurrent saves for one municipality apply one after the other
+/// and none is lost.
 pub async fn save(
     db: &DatabaseConnection,
     scope: &KommunScope,
@@ -412,8 +428,7 @@ pub async fn save(
     require_open(&round)?;
     let q = Questionnaire::load(db, round.id).await?;
     let checked = check_changes(&q, &changes)?;
-    let txn = db.begin().await?;
-    let row = lock_response(&txn, scope, &round).await?;
+    let (txn, row) = begin_write(db, scope, &round).await?;
     check_version(&row, expected_version)?;
     if row.status == ResponseStatus::Submitted {
         return Err(ApiError::FailedPrecondition(
@@ -438,8 +453,9 @@ pub async fn save(
     check_conditions(&q, &values)?;
     if effective.is_empty() {
         // Nothing changes: no version, no event, and no row for a response not yet started.
+        let unchanged = view_with(&txn, scope, round, &q).await?;
         txn.rollback().await?;
-        return view_with(db, scope, round, &q).await;
+        return Ok(unchanged);
     }
     write(&txn, scope, &round, &row, &effective).await?;
     // Read back inside the transaction: the response exactly as this call left it.
@@ -458,22 +474,34 @@ fn check_version(row: &response::Model, expected: Option<i32>) -> ApiResult<()> 
     }
 }
 
-/// Inside a transaction: the scope's response row, locked for this
-/// transaction, created as NOT_STARTED (version 0) if missing; and the round
-/// must still be OPEN. A created row that the transaction does not go on to
-/// change is rolled back with it.
-async fn lock_response(
-    txn: &DatabaseTransaction,
+/// Begins a kommun's writing transaction: the round must still be OPEN,
+/// and the scope's response row is locked for this transaction, created as
+/// NOT_STARTED (version 0) if missing (a created row the transaction does
+/// not go on to change is rolled back with it).
+///
+/// The lock order, as in every transaction on a round: on PostgreSQL the
+/// round's row first, shared (a close waits for this write and freezes
+/// scores that include it, or this write waits for the close and sees the
+/// round closed); then the transaction is narrowed to the municipality
+/// ([`KommunScope::enter`]) and its response row is locked. On SQLite the
+/// first write takes the database's one write lock.
+async fn begin_write(
+    db: &DatabaseConnection,
     scope: &KommunScope,
     round: &survey_round::Model,
-) -> ApiResult<response::Model> {
-    let now = Utc::now();
+) -> ApiResult<(DatabaseTransaction, response::Model)> {
+    let txn = db.begin().await?;
+    let postgres = txn.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        still_open(&txn, round).await?;
+    }
+    scope.enter(&txn).await?;
     response::Entity::insert(response::ActiveModel {
         municipality_code: Set(scope.code().to_owned()),
         round_id: Set(round.id),
         status: Set(ResponseStatus::NotStarted),
         version: Set(0),
-        created_at: Set(now),
+        created_at: Set(Utc::now()),
         updated_at: Set(None),
         submitted_at: Set(None),
     })
@@ -485,15 +513,19 @@ async fn lock_response(
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(txn)
+    .exec_without_returning(&txn)
     .await?;
-    let mut query = response::Entity::find_by_id((scope.code().to_owned(), round.id));
-    if txn.get_database_backend() == DbBackend::Postgres {
+    let mut query = scope
+        .find::<response::Entity>()
+        .filter(response::Column::RoundId.eq(round.id));
+    if postgres {
         query = query.lock_exclusive();
     }
-    let row = query.one(txn).await?.ok_or(ApiError::Internal)?;
-    lock_open_round(txn, round).await?;
-    Ok(row)
+    let row = query.one(&txn).await?.ok_or(ApiError::Internal)?;
+    if !postgres {
+        still_open(&txn, round).await?;
+    }
+    Ok((txn, row))
 }
 
 /// Every answered question must be asked (its condition must hold).
@@ -527,28 +559,28 @@ async fn write(
     let now = Utc::now();
     let code = scope.code().to_owned();
     let new_version = row.version + 1;
-    response::Entity::update_many()
+    scope
+        .update::<response::Entity>()
         .col_expr(response::Column::Version, Expr::value(new_version))
         .col_expr(
             response::Column::Status,
             Expr::value(ResponseStatus::InProgress),
         )
         .col_expr(response::Column::UpdatedAt, Expr::value(now))
-        .filter(response::Column::MunicipalityCode.eq(&code))
         .filter(response::Column::RoundId.eq(round.id))
         .exec(txn)
         .await?;
     let mut events = Vec::with_capacity(effective.len());
     for (c, before, after) in effective {
         let question_id = c.question.id;
-        answer_choice::Entity::delete_many()
-            .filter(answer_choice::Column::MunicipalityCode.eq(&code))
+        scope
+            .delete::<answer_choice::Entity>()
             .filter(answer_choice::Column::RoundId.eq(round.id))
             .filter(answer_choice::Column::QuestionId.eq(question_id))
             .exec(txn)
             .await?;
-        answer::Entity::delete_many()
-            .filter(answer::Column::MunicipalityCode.eq(&code))
+        scope
+            .delete::<answer::Entity>()
             .filter(answer::Column::RoundId.eq(round.id))
             .filter(answer::Column::QuestionId.eq(question_id))
             .exec(txn)
@@ -601,10 +633,9 @@ async fn write(
     Ok(())
 }
 
-/// Inside a writing transaction: the round must still be OPEN. On PostgreSQL
-/// the row is share-locked, so a concurrent close waits for this write (and
-/// freezes scores that include it) or this write sees the round closed.
-async fn lock_open_round(txn: &impl ConnectionTrait, round: &survey_round::Model) -> ApiResult<()> {
+/// Inside a writing transaction: the round must still be OPEN. On
+/// PostgreSQL its row is share-locked until the transaction ends.
+async fn still_open(txn: &DatabaseTransaction, round: &survey_round::Model) -> ApiResult<()> {
     let mut query = survey_round::Entity::find_by_id(round.id);
     if txn.get_database_backend() == DbBackend::Postgres {
         query = query.lock_shared();
@@ -629,8 +660,7 @@ pub async fn submit(
 ) -> ApiResult<ResponseView> {
     require_open(&round)?;
     let q = Questionnaire::load(db, round.id).await?;
-    let txn = db.begin().await?;
-    let row = lock_response(&txn, scope, &round).await?;
+    let (txn, row) = begin_write(db, scope, &round).await?;
     check_version(&row, expected_version)?;
     if row.status == ResponseStatus::Submitted {
         return Err(ApiError::FailedPrecondition(
@@ -658,8 +688,7 @@ pub async fn reopen(
     round: survey_round::Model,
 ) -> ApiResult<ResponseView> {
     require_open(&round)?;
-    let txn = db.begin().await?;
-    let row = lock_response(&txn, scope, &round).await?;
+    let (txn, row) = begin_write(db, scope, &round).await?;
     if row.status != ResponseStatus::Submitted {
         let status = if row.version == 0 {
             ResponseStatus::NotStarted
@@ -686,7 +715,8 @@ async fn set_status(
     to: ResponseStatus,
 ) -> ApiResult<()> {
     let now = Utc::now();
-    response::Entity::update_many()
+    scope
+        .update::<response::Entity>()
         .col_expr(response::Column::Version, Expr::value(row.version + 1))
         .col_expr(response::Column::Status, Expr::value(to))
         .col_expr(response::Column::UpdatedAt, Expr::value(now))
@@ -698,7 +728,6 @@ async fn set_status(
                 None
             }),
         )
-        .filter(response::Column::MunicipalityCode.eq(scope.code()))
         .filter(response::Column::RoundId.eq(round.id))
         .exec(txn)
         .await?;

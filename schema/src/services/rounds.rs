@@ -1,20 +1,17 @@
-//! Reading survey rounds, with the visibility rule of the contract: DRAFT
-//! rounds only for SKR.
+//! Reading survey rounds, with the visibility rule of the contract
+//! ([`policy::sees_round`]: DRAFT rounds only for SKR).
 
 use entity::{RoundStatus, survey_round};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::policy;
 use crate::principal::Principal;
 
 /// Parses a round id; a malformed id names no round.
 pub fn parse_id(id: &str) -> Option<Uuid> {
     Uuid::parse_str(id).ok()
-}
-
-fn visible(principal: &Principal, round: &survey_round::Model) -> bool {
-    principal.is_skr() || round.status != RoundStatus::Draft
 }
 
 /// The rounds the principal may see, by year, optionally of one status.
@@ -31,7 +28,7 @@ pub async fn list(
         .all(db)
         .await?
         .into_iter()
-        .filter(|r| visible(principal, r))
+        .filter(|r| policy::sees_round(principal, r))
         .collect())
 }
 
@@ -54,7 +51,10 @@ pub async fn find(
     if let Some(y) = year {
         query = query.filter(survey_round::Column::Year.eq(y));
     }
-    Ok(query.one(db).await?.filter(|r| visible(principal, r)))
+    Ok(query
+        .one(db)
+        .await?
+        .filter(|r| policy::sees_round(principal, r)))
 }
 
 /// A round the principal may see, by id: NOT_FOUND when it does not exist or is hidden.
@@ -68,7 +68,7 @@ pub async fn get(
     survey_round::Entity::find_by_id(uuid)
         .one(db)
         .await?
-        .filter(|r| visible(principal, r))
+        .filter(|r| policy::sees_round(principal, r))
         .ok_or_else(not_found)
 }
 

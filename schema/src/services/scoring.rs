@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use entity::{RoundStatus, area, area_score, survey_round};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, Value};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
-use crate::principal::KommunScope;
 use crate::services::questionnaire::maturity_areas;
 use crate::services::sql::statement;
+use crate::tenancy::KommunScope;
 
 /// Level per (municipality, area) of every response in a round; `$1` is the
 /// round, `$2` true; the optional `$3` narrows to one municipality.
@@ -38,9 +38,21 @@ pub async fn freeze(db: &impl ConnectionTrait, round_id: Uuid) -> ApiResult<u64>
     Ok(result.rows_affected())
 }
 
-/// The scope's level per maturity area of a round, in area order. Frozen
-/// scores once the round is closed; computed from the answers before.
+/// The scope's level per maturity area of a round, in area order, read in
+/// the scope's own transaction. Frozen scores once the round is closed;
+/// computed from the answers before.
 pub async fn my_levels(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+) -> ApiResult<Vec<(area::Model, i32)>> {
+    let txn = scope.begin(db).await?;
+    let levels = levels_in(&txn, scope, round).await?;
+    txn.commit().await?;
+    Ok(levels)
+}
+
+async fn levels_in(
     db: &impl ConnectionTrait,
     scope: &KommunScope,
     round: &survey_round::Model,
@@ -48,14 +60,16 @@ pub async fn my_levels(
     let areas = maturity_areas(db, round.id).await?;
     let mut levels: HashMap<Uuid, i32> = HashMap::new();
     if matches!(round.status, RoundStatus::Closed | RoundStatus::Published) {
-        let frozen = area_score::Entity::find()
-            .filter(area_score::Column::MunicipalityCode.eq(scope.code()))
+        let frozen = scope
+            .find::<area_score::Entity>()
             .filter(area_score::Column::RoundId.eq(round.id))
             .all(db)
             .await?;
         levels.extend(frozen.into_iter().map(|s| (s.area_id, s.level)));
     }
     if levels.is_empty() {
+        // The scoring rule is one SQL text (see [`LEVELS`]), narrowed here to
+        // the scope's municipality (and by the database too, on PostgreSQL).
         let sql =
             format!("{LEVELS} AND r.municipality_code = $3 GROUP BY r.municipality_code, a.id");
         let values: Vec<Value> = vec![round.id.into(), true.into(), scope.code().into()];

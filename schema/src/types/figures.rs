@@ -7,8 +7,8 @@ use entity::{RoundStatus, survey_round};
 use sea_orm::DatabaseConnection;
 
 use crate::disclosure::Reason;
-use crate::guard::refusal;
-use crate::principal::{Principal, Role};
+use crate::policy;
+use crate::principal::Principal;
 use crate::services::aggregates::{
     AggregateRow, DistributionRow, Grouping as ServiceGrouping, SegmentRef,
 };
@@ -219,11 +219,9 @@ impl Participation {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<Vec<MunicipalityParticipation>>> {
-        if let Some(err) = refusal(Principal::of(ctx), &[Role::SkrAdmin]) {
-            return Err(err.into());
-        }
+        let admin = policy::admin(Principal::of(ctx))?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let rows = participation::participation_by_municipality(db, &self.round).await?;
+        let rows = participation::participation_by_municipality(db, &admin, &self.round).await?;
         let mut views: std::collections::HashMap<String, _> =
             municipalities::list(db, Filter::default())
                 .await?

@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{answer_option, area, question, survey_round};
 
+use crate::policy;
 use crate::principal::Principal;
 use crate::services::questionnaire::{AreasByRound, OptionsByQuestion, QuestionsByArea, RoundById};
 
@@ -96,7 +97,7 @@ impl SurveyRound {
         let round = ctx.data::<DataLoader<RoundById>>()?.load_one(id).await?;
         let principal = Principal::of(ctx);
         Ok(round
-            .filter(|r| principal.is_skr() || r.status != entity::RoundStatus::Draft)
+            .filter(|r| policy::sees_round(principal, r))
             .map(SurveyRound))
     }
 

@@ -1,0 +1,105 @@
+//! Tenancy in the database (PostgreSQL row-level security): inside a
+//! kommun's transaction even a query written without the scope's filter
+//! sees, changes and creates nothing of another kommun.
+
+use entity::{answer, answer_event, area_score, response};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
+};
+use serde_json::json;
+
+use crate::helpers::{kommun_token, postgres_url, spawn_app};
+
+const SAVE: &str =
+    "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }";
+
+#[tokio::test]
+async fn a_wrong_query_in_a_kommuns_transaction_sees_no_other_kommun() {
+    if postgres_url().is_none() {
+        println!("skipped: row-level security is PostgreSQL's; set MOGNAD_TEST_DATABASE_URL");
+        return;
+    }
+    let app = spawn_app().await;
+    let round = app.open_round(2027).await;
+    let answers = json!([
+        { "questionKey": "risk_managed", "value": { "choice": "yes_fully" } },
+        { "questionKey": "function_exists", "value": { "choice": "yes" } },
+    ]);
+    for code in ["1280", "0180", "0114"] {
+        app.ok(
+            &kommun_token(code),
+            SAVE,
+            json!({ "r": round, "a": answers }),
+        )
+        .await;
+    }
+    app.transition("closeSurveyRound", &round).await;
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test plays the server's authentication"
+    )]
+    let principal = schema::Principal::kommun("rls-test".into(), "1280".into());
+    let scope = schema::policy::kommun(&principal).unwrap();
+    let txn = scope.begin(&app.db).await.unwrap();
+    // Deliberately without the scope's filter.
+    let rows = answer::Entity::find().all(&txn).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.municipality_code == "1280"));
+    let responses = response::Entity::find().all(&txn).await.unwrap();
+    assert_eq!(responses.len(), 1);
+    assert_eq!(responses[0].municipality_code, "1280");
+    let events = answer_event::Entity::find().all(&txn).await.unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e.municipality_code == "1280"));
+    let scores = area_score::Entity::find().all(&txn).await.unwrap();
+    assert!(!scores.is_empty() && scores.iter().all(|s| s.municipality_code == "1280"));
+    let counted = txn
+        .query_one_raw(Statement::from_string(
+            txn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM answer_choice",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(counted, 2, "raw SQL is filtered too");
+    // Writing another kommun's rows changes nothing.
+    let touched = response::Entity::update_many()
+        .col_expr(response::Column::Version, Expr::value(99))
+        .filter(response::Column::MunicipalityCode.eq("0180"))
+        .exec(&txn)
+        .await
+        .unwrap();
+    assert_eq!(touched.rows_affected, 0);
+    let removed = answer::Entity::delete_many()
+        .filter(answer::Column::MunicipalityCode.ne("1280"))
+        .exec(&txn)
+        .await
+        .unwrap();
+    assert_eq!(removed.rows_affected, 0);
+    txn.rollback().await.unwrap();
+
+    // Creating one in another kommun's name is refused by the policy.
+    let txn = scope.begin(&app.db).await.unwrap();
+    let forged = response::Entity::insert(response::ActiveModel {
+        municipality_code: Set("0180".into()),
+        round_id: Set(uuid::Uuid::parse_str(&round).unwrap()),
+        status: Set(entity::ResponseStatus::NotStarted),
+        version: Set(0),
+        created_at: Set(chrono::Utc::now()),
+        updated_at: Set(None),
+        submitted_at: Set(None),
+    })
+    .exec_without_returning(&txn)
+    .await;
+    assert!(forged.is_err(), "the policy refuses another kommun's row");
+    txn.rollback().await.unwrap();
+
+    // The server's own role (SKR's figures) still sees everyone.
+    let txn = app.db.begin().await.unwrap();
+    assert_eq!(answer::Entity::find().all(&txn).await.unwrap().len(), 6);
+    txn.commit().await.unwrap();
+}
