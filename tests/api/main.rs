@@ -4,6 +4,7 @@
 mod answers;
 mod auditor;
 mod auth;
+mod compile_fail;
 mod disclosure;
 mod fidelity;
 mod figures;
