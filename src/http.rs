@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 use crate::auth::Authenticator;
 use crate::config::Secret;
-use schema::{MognadSchema, Role};
+use schema::{ErrorCode, MognadSchema, Role};
 
 /// Most aliases one document may use.
 pub const MAX_ALIASES: usize = 30;
@@ -114,10 +114,12 @@ pub fn cors(origins: &[String]) -> Cors {
 }
 
 /// A response with one GraphQL error carrying `code`.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(ContentType::json())
-        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+        .json(
+            json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }),
+        )
 }
 
 async fn graphql_post(
@@ -134,7 +136,7 @@ async fn graphql_post(
         let Ok(chunk) = chunk else {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
+                ErrorCode::BadUserInput,
                 "the request body could not be read",
             );
         };
@@ -143,7 +145,11 @@ async fn graphql_post(
                 "the request body is larger than {} bytes",
                 state.max_body_bytes
             );
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "QUERY_TOO_COMPLEX", &message);
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::QueryTooComplex,
+                &message,
+            );
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -159,7 +165,7 @@ async fn graphql_post(
             Err(_) => {
                 return error_response(
                     StatusCode::BAD_REQUEST,
-                    "BAD_USER_INPUT",
+                    ErrorCode::BadUserInput,
                     "the query is not UTF-8",
                 );
             }
@@ -169,7 +175,7 @@ async fn graphql_post(
             Ok(batch) => batch,
             Err(e) => {
                 let message = format!("the body is not a GraphQL request: {e}");
-                return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message);
+                return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
             }
         }
     };
@@ -198,7 +204,7 @@ async fn graphql_get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpR
         Ok(r) => r,
         Err(e) => {
             let message = format!("the query string is not a GraphQL request: {e}");
-            return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message);
+            return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
         }
     };
     if let Ok(doc) = async_graphql::parser::parse_query(&request.query)
@@ -208,7 +214,7 @@ async fn graphql_get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpR
             .insert_header((header::ALLOW, "POST"))
             .json(json!({ "errors": [{
                 "message": "only queries are accepted over GET; send mutations with POST",
-                "extensions": { "code": "BAD_USER_INPUT" }
+                "extensions": { "code": ErrorCode::BadUserInput.as_str() }
             }] }));
     }
     execute(&state, &req, vec![request], false, principal).await
@@ -223,7 +229,11 @@ async fn execute(
 ) -> HttpResponse {
     if requests.len() > MAX_BATCH {
         let message = format!("a batch may hold at most {MAX_BATCH} operations");
-        return error_response(StatusCode::BAD_REQUEST, "QUERY_TOO_COMPLEX", &message);
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::QueryTooComplex,
+            &message,
+        );
     }
     let mut parsed = Vec::with_capacity(requests.len());
     for r in &requests {
@@ -234,7 +244,11 @@ async fn execute(
             if aliases > MAX_ALIASES {
                 let message =
                     format!("the query uses {aliases} aliases; at most {MAX_ALIASES} are allowed");
-                return error_response(StatusCode::BAD_REQUEST, "QUERY_TOO_COMPLEX", &message);
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::QueryTooComplex,
+                    &message,
+                );
             }
         }
     }
@@ -254,7 +268,7 @@ async fn execute(
         let Some(single) = requests.into_iter().next() else {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
+                ErrorCode::BadUserInput,
                 "the batch is empty",
             );
         };
@@ -311,17 +325,17 @@ fn with_codes(mut response: async_graphql::Response, parsed: bool) -> async_grap
         let code = if err.message.starts_with("Query is too complex")
             || err.message.starts_with("Query is nested too deep")
         {
-            "QUERY_TOO_COMPLEX"
+            ErrorCode::QueryTooComplex
         } else if !parsed {
-            "GRAPHQL_PARSE_FAILED"
+            ErrorCode::GraphqlParseFailed
         } else if err.path.is_empty() {
-            "GRAPHQL_VALIDATION_FAILED"
+            ErrorCode::GraphqlValidationFailed
         } else {
-            "BAD_USER_INPUT"
+            ErrorCode::BadUserInput
         };
         err.extensions
             .get_or_insert_with(Default::default)
-            .set("code", code);
+            .set("code", code.as_str());
     }
     response
 }
@@ -330,7 +344,7 @@ fn unauthorized(reason: &str) -> HttpResponse {
     tracing::info!(reason, "token refused");
     HttpResponse::build(StatusCode::UNAUTHORIZED)
         .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
-        .json(json!({ "errors": [{ "message": "invalid token", "extensions": { "code": "UNAUTHENTICATED" } }] }))
+        .json(json!({ "errors": [{ "message": "invalid token", "extensions": { "code": ErrorCode::Unauthenticated.as_str() } }] }))
 }
 
 fn accepts(req: &HttpRequest, media: &str) -> bool {
@@ -421,7 +435,7 @@ async fn public_metrics(state: web::Data<Arc<AppState>>, req: HttpRequest) -> Ht
     {
         return metrics(state).await;
     }
-    let refused = |status: StatusCode, code: &str, message: &str| {
+    let refused = |status: StatusCode, code: ErrorCode, message: &str| {
         let mut response = error_response(status, code, message);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -435,12 +449,12 @@ async fn public_metrics(state: web::Data<Arc<AppState>>, req: HttpRequest) -> Ht
         Ok(p) if p.role() == Role::SkrAdmin => metrics(state).await,
         Ok(p) if p.role() != Role::Anonymous => refused(
             StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             "metrics are for SKR admins and the metrics token",
         ),
         _ => refused(
             StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
+            ErrorCode::Unauthenticated,
             "metrics need the metrics token or an SKR admin's token",
         ),
     }

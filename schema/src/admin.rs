@@ -25,7 +25,7 @@ impl AdminMutation {
     async fn create_survey_round(
         &self,
         ctx: &Context<'_>,
-        input: CreateSurveyRoundInput,
+        #[graphql(desc = "The new round.")] input: CreateSurveyRoundInput,
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         let new = NewRound {
@@ -43,7 +43,11 @@ impl AdminMutation {
 
     /// SKR_ADMIN: DRAFT -> OPEN.
     #[graphql(guard = "Needs::Admin")]
-    async fn open_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
+    async fn open_survey_round(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] id: ID,
+    ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         Ok(SurveyRound(lifecycle::open(db, &admin(ctx)?, &id).await?))
     }
@@ -51,7 +55,11 @@ impl AdminMutation {
     /// SKR_ADMIN: OPEN -> CLOSED; answers freeze, scores are final and the
     /// round's release plan decides which of its figures may be shown.
     #[graphql(guard = "Needs::Admin")]
-    async fn close_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
+    async fn close_survey_round(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] id: ID,
+    ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         let min_cell = ctx.data::<Settings>()?.min_cell;
         Ok(SurveyRound(
@@ -61,7 +69,11 @@ impl AdminMutation {
 
     /// SKR_ADMIN: CLOSED -> PUBLISHED; aggregates become public.
     #[graphql(guard = "Needs::Admin")]
-    async fn publish_survey_round(&self, ctx: &Context<'_>, id: ID) -> Result<SurveyRound> {
+    async fn publish_survey_round(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] id: ID,
+    ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         Ok(SurveyRound(
             lifecycle::publish(db, &admin(ctx)?, &id).await?,

@@ -8,6 +8,50 @@
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};
 
+/// The values of `extensions.code`: every error the API returns carries one.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No token where a role is needed (HTTP 200, on the field), or an
+    /// invalid token (HTTP 401, for the whole request).
+    Unauthenticated,
+    /// The caller's role may not do this.
+    Forbidden,
+    /// No such round or question (or one the caller may not see).
+    NotFound,
+    /// An argument or answer the API refuses; the message names it.
+    BadUserInput,
+    /// `expectedVersion` differs from the response's version, or the data exists already.
+    Conflict,
+    /// The round (or response) is not in a status that allows this.
+    FailedPrecondition,
+    /// A limit: body size, depth, complexity, aliases or operations per request.
+    QueryTooComplex,
+    /// Something failed on the server; the cause is logged, never shown.
+    InternalServerError,
+    /// The document is not GraphQL.
+    GraphqlParseFailed,
+    /// The document does not fit the schema (unknown field, wrong argument type).
+    GraphqlValidationFailed,
+}
+
+impl ErrorCode {
+    /// The code as `extensions.code` carries it, e.g. `NOT_FOUND`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::FailedPrecondition => "FAILED_PRECONDITION",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+        }
+    }
+}
+
 /// An error a client sees. Internal causes are logged, never shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
@@ -23,14 +67,19 @@ pub enum ApiError {
 impl ApiError {
     /// The value of `extensions.code`.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The code as a value of [`ErrorCode`].
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::BadUserInput(_) => "BAD_USER_INPUT",
-            Self::Conflict(_) => "CONFLICT",
-            Self::FailedPrecondition(_) => "FAILED_PRECONDITION",
-            Self::Internal => "INTERNAL_SERVER_ERROR",
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::BadUserInput(_) => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            Self::Internal => ErrorCode::InternalServerError,
         }
     }
 
@@ -103,6 +152,25 @@ mod tests {
         assert_eq!(
             ext.get("code"),
             Some(&async_graphql::Value::from("INTERNAL_SERVER_ERROR"))
+        );
+    }
+}
+
+#[cfg(test)]
+mod codes {
+    use super::*;
+
+    #[test]
+    fn every_code_is_spelled_as_graphql_spells_its_enum_value() {
+        use async_graphql::resolver_utils::EnumType;
+        let items = <ErrorCode as EnumType>::items();
+        for item in items {
+            assert_eq!(item.name, item.value.as_str());
+        }
+        assert_eq!(
+            items.len(),
+            10,
+            "the contract's eight codes and the parser's and validator's two"
         );
     }
 }

@@ -52,8 +52,8 @@ impl FiguresQuery {
     async fn maturity_aggregates(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
-        grouping: Grouping,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
     ) -> Result<Vec<MaturityAggregate>> {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
@@ -65,9 +65,9 @@ impl FiguresQuery {
     async fn answer_distribution(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
-        question_key: String,
-        grouping: Grouping,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The question's stable key.")] question_key: String,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
     ) -> Result<Vec<Distribution>> {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
@@ -90,10 +90,15 @@ impl FiguresQuery {
     async fn maturity_trend(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The round to compare with; default: the round's baseline.")]
         baseline_round_id: Option<ID>,
-        grouping: Grouping,
-        #[graphql(default_with = "Some(false)")] panel: Option<bool>,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Count only municipalities that answered in both rounds."
+        )]
+        panel: Option<bool>,
     ) -> Result<Vec<MaturityTrend>> {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
@@ -124,8 +129,8 @@ impl FiguresQuery {
     async fn process_share(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
-        grouping: Grouping,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
     ) -> Result<Vec<ProcessShare>> {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
@@ -138,8 +143,8 @@ impl FiguresQuery {
     async fn estimated_weekly_hours(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
-        grouping: Grouping,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
     ) -> Result<Vec<WeeklyHours>> {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
@@ -151,7 +156,11 @@ impl FiguresQuery {
     /// Who has responded: counts for SKR (live while the round is open, as
     /// they stood at its close afterwards); `byMunicipality` for SKR_ADMIN.
     #[graphql(guard = "Needs::Skr")]
-    async fn participation(&self, ctx: &Context<'_>, round_id: ID) -> Result<Participation> {
+    async fn participation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+    ) -> Result<Participation> {
         let f = Figures::of(ctx)?;
         let round = rounds::get_any(f.db, &round_id).await?;
         let counts = match round.status {

@@ -18,15 +18,15 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, ErrorCode};
 pub use principal::{Principal, Role};
 pub use tenancy::KommunScope;
 
-// The root query: one part per feature (a plain comment: doc comments become API descriptions).
+/// What can be read: reference data, a kommun's own response and SKR's figures.
 #[derive(MergedObject, Default)]
 pub struct Query(query::ReferenceQuery, my::MyQuery, figures::FiguresQuery);
 
-// The root mutation: one part per feature.
+/// What can be changed: the round life cycle (SKR admins) and a kommun's own answers.
 #[derive(MergedObject, Default)]
 pub struct Mutation(admin::AdminMutation, my::MyMutation);
 
@@ -81,6 +81,7 @@ pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> Mogn
             tokio::spawn,
         ))
         .data(services::aggregates::FigureCache::default())
+        .register_output_type::<ErrorCode>()
         .data(settings)
         .data(db)
         .extension(async_graphql::extensions::Tracing)
@@ -92,6 +93,7 @@ pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> Mogn
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .register_output_type::<ErrorCode>()
         .finish()
         .sdl()
 }

@@ -34,14 +34,22 @@ pub struct MyQuery;
 impl MyQuery {
     /// KOMMUN only: the caller's own response; NOT_STARTED when nothing is saved yet.
     #[graphql(guard = "Needs::Kommun")]
-    async fn my_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
+    async fn my_response(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+    ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
         Ok(Response(responses::read(db, &scope, round).await?))
     }
 
     /// KOMMUN only: the caller's maturity level per maturity area.
     #[graphql(guard = "Needs::Kommun")]
-    async fn my_scores(&self, ctx: &Context<'_>, round_id: ID) -> Result<Vec<AreaScore>> {
+    async fn my_scores(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+    ) -> Result<Vec<AreaScore>> {
         let (scope, db, round) = own(ctx, &round_id).await?;
         let levels = scoring::my_levels(db, &scope, &round).await?;
         Ok(levels
@@ -55,7 +63,8 @@ impl MyQuery {
     async fn my_comparison(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The round to compare with; default: the round's baseline.")]
         baseline_round_id: Option<ID>,
     ) -> Result<Vec<AreaComparison>> {
         let (scope, db, round) = own(ctx, &round_id).await?;
@@ -84,8 +93,13 @@ impl MyMutation {
     async fn save_answers(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
-        answers: Vec<AnswerInput>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The answers to save; a null value clears one.")] answers: Vec<
+            AnswerInput,
+        >,
+        #[graphql(
+            desc = "The response's version the change is based on: a different one is refused with CONFLICT."
+        )]
         expected_version: Option<i32>,
     ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
@@ -100,7 +114,10 @@ impl MyMutation {
     async fn submit_response(
         &self,
         ctx: &Context<'_>,
-        round_id: ID,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(
+            desc = "The response's version the change is based on: a different one is refused with CONFLICT."
+        )]
         expected_version: Option<i32>,
     ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
@@ -111,7 +128,11 @@ impl MyMutation {
 
     /// KOMMUN, round OPEN: back to IN_PROGRESS to change a submitted response.
     #[graphql(guard = "Needs::Kommun")]
-    async fn reopen_response(&self, ctx: &Context<'_>, round_id: ID) -> Result<Response> {
+    async fn reopen_response(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+    ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
         Ok(Response(responses::reopen(db, &scope, round).await?))
     }

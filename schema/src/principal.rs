@@ -9,9 +9,13 @@ use async_graphql::{Context, Enum};
 /// The caller's role, from the token's `role` claim.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// No token: published figures and reference data only.
     Anonymous,
+    /// A municipality's user: its own response and scores.
     Kommun,
+    /// SKR's analyst: figures of closed rounds and participation counts.
     SkrAnalyst,
+    /// SKR's admin: besides, the round life cycle and participation per municipality.
     SkrAdmin,
 }
 

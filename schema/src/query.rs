@@ -25,7 +25,9 @@ impl ReferenceQuery {
     async fn municipalities(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only this main group of the current classification (\"A\"..\"C\").")]
         group: Option<String>,
+        #[graphql(desc = "Only this subgroup of the current classification (\"A1\"..\"C9\").")]
         subgroup: Option<String>,
     ) -> Result<Vec<Municipality>> {
         let db = ctx.data::<DatabaseConnection>()?;
@@ -45,7 +47,7 @@ impl ReferenceQuery {
     async fn survey_rounds(
         &self,
         ctx: &Context<'_>,
-        status: Option<RoundStatus>,
+        #[graphql(desc = "Only rounds in this status.")] status: Option<RoundStatus>,
     ) -> Result<Vec<SurveyRound>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let list = rounds::list(db, Principal::of(ctx), status.map(Into::into)).await?;
@@ -56,8 +58,8 @@ impl ReferenceQuery {
     async fn survey_round(
         &self,
         ctx: &Context<'_>,
-        id: Option<ID>,
-        year: Option<i32>,
+        #[graphql(desc = "The round's id.")] id: Option<ID>,
+        #[graphql(desc = "The round's year.")] year: Option<i32>,
     ) -> Result<Option<SurveyRound>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let round = rounds::find(

@@ -96,3 +96,62 @@ fn the_schema_matches_the_contract_where_it_implements_it() {
         "AnswerValue is a @oneOf input"
     );
 }
+
+/// Every type, field, argument and enum value of the SDL without a description.
+fn undescribed(doc: &ServiceDocument) -> Vec<String> {
+    let mut out = Vec::new();
+    for def in &doc.definitions {
+        let TypeSystemDefinition::Type(t) = def else {
+            continue;
+        };
+        let name = t.node.name.node.to_string();
+        if t.node.description.is_none() {
+            out.push(name.clone());
+        }
+        let mut field = |field: &str, described: bool, args: Vec<(String, bool)>| {
+            if !described {
+                out.push(format!("{name}.{field}"));
+            }
+            for (arg, described) in args {
+                if !described {
+                    out.push(format!("{name}.{field}({arg})"));
+                }
+            }
+        };
+        match &t.node.kind {
+            TypeKind::Object(o) => {
+                for f in &o.fields {
+                    let args = f
+                        .node
+                        .arguments
+                        .iter()
+                        .map(|a| (a.node.name.node.to_string(), a.node.description.is_some()))
+                        .collect();
+                    field(&f.node.name.node, f.node.description.is_some(), args);
+                }
+            }
+            TypeKind::InputObject(o) => {
+                for f in &o.fields {
+                    field(&f.node.name.node, f.node.description.is_some(), Vec::new());
+                }
+            }
+            TypeKind::Enum(e) => {
+                for v in &e.values {
+                    field(&v.node.value.node, v.node.description.is_some(), Vec::new());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_type_field_argument_and_enum_value_is_described() {
+    let missing = undescribed(&parse_schema(schema::sdl()).unwrap());
+    assert!(
+        missing.is_empty(),
+        "{} without a description: {missing:#?}",
+        missing.len()
+    );
+}

@@ -47,8 +47,11 @@ impl From<Reason> for SuppressionReason {
 /// How results are broken down.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Grouping {
+    /// One row for the nation.
     National,
+    /// One row per main group (A, B, C).
     Group,
+    /// One row per subgroup (A1..C9).
     Subgroup,
 }
 
@@ -75,15 +78,17 @@ fn segment(s: &SegmentRef) -> Segment {
     }
 }
 
-/// Mean maturity of one area in one segment.
 pub struct MaturityAggregate(pub AggregateRow);
 
+/// Mean maturity of one area in one segment.
 #[Object]
 impl MaturityAggregate {
+    /// The maturity area.
     async fn area(&self) -> Area {
         Area(self.0.area.clone())
     }
 
+    /// The segment counted.
     async fn segment(&self) -> Segment {
         segment(&self.0.segment)
     }
@@ -103,6 +108,7 @@ impl MaturityAggregate {
         self.0.mean_level
     }
 
+    /// True when the figures are hidden (see `reason`).
     async fn suppressed(&self) -> bool {
         self.0.suppressed.is_some()
     }
@@ -113,13 +119,13 @@ impl MaturityAggregate {
     }
 }
 
-/// How many municipalities of a segment chose one option.
 pub struct OptionCount {
     option: Option<entity::answer_option::Model>,
     count: i64,
     population: i64,
 }
 
+/// How many municipalities of a segment chose one option.
 #[Object]
 impl OptionCount {
     /// null counts the municipalities with no answer to the question.
@@ -127,6 +133,7 @@ impl OptionCount {
         self.option.clone().map(AnswerOption)
     }
 
+    /// How many municipalities of the segment chose the option (or gave no answer).
     async fn count(&self) -> i32 {
         self.count as i32
     }
@@ -141,23 +148,27 @@ impl OptionCount {
     }
 }
 
-/// The answers to one question in one segment.
 pub struct Distribution(pub DistributionRow);
 
+/// The answers to one question in one segment.
 #[Object]
 impl Distribution {
+    /// The question counted.
     async fn question(&self) -> Question {
         Question(self.0.question.clone())
     }
 
+    /// The segment counted.
     async fn segment(&self) -> Segment {
         segment(&self.0.segment)
     }
 
+    /// Municipalities in the segment with at least one answer in the round.
     async fn respondents(&self) -> i32 {
         self.0.respondents as i32
     }
 
+    /// True when the counts are hidden (see `reason`).
     async fn suppressed(&self) -> bool {
         self.0.suppressed.is_some()
     }
@@ -181,26 +192,30 @@ impl Distribution {
     }
 }
 
-/// Who has responded to a round: counts for SKR, per municipality for SKR_ADMIN.
 pub struct Participation {
     pub round: survey_round::Model,
     pub counts: participation::ParticipationCounts,
 }
 
+/// Who has responded to a round: counts for SKR, per municipality for SKR_ADMIN.
 #[Object]
 impl Participation {
+    /// How many municipalities the round's classification holds.
     async fn population(&self) -> i32 {
         self.counts.population as i32
     }
 
+    /// Responses SUBMITTED.
     async fn submitted(&self) -> i32 {
         self.counts.submitted as i32
     }
 
+    /// Responses IN_PROGRESS.
     async fn in_progress(&self) -> i32 {
         self.counts.in_progress as i32
     }
 
+    /// Municipalities without a saved answer ever (NOT_STARTED).
     async fn not_started(&self) -> i32 {
         (self.counts.population - self.counts.submitted - self.counts.in_progress) as i32
     }
@@ -253,10 +268,14 @@ fn day(t: DateTime<Utc>) -> DateTime<Utc> {
     t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
+/// One municipality's participation in a round: never an answer.
 #[derive(SimpleObject)]
 pub struct MunicipalityParticipation {
+    /// The municipality.
     pub municipality: Municipality,
+    /// Where its response stands.
     pub status: ResponseStatus,
+    /// How many questions it has answered.
     pub answered_count: i32,
     /// The last accepted save; while the round is OPEN, its day only (00:00 UTC).
     pub updated_at: Option<DateTime<Utc>>,
@@ -264,49 +283,58 @@ pub struct MunicipalityParticipation {
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
-/// A kommun's own level beside its group's and the nation's means.
 pub struct AreaComparison(pub ComparisonRow);
 
+/// A kommun's own level beside its group's and the nation's means.
 #[Object]
 impl AreaComparison {
+    /// The maturity area.
     async fn area(&self) -> Area {
         Area(self.0.area.clone())
     }
 
+    /// The kommun's own level in this round.
     async fn level(&self) -> Option<i32> {
         self.0.level
     }
 
+    /// The mean level of the kommun's group in this round; null until the round is CLOSED, or when hidden.
     async fn group_mean(&self) -> Option<f64> {
         self.0.group_mean
     }
 
+    /// The national mean level in this round; null until the round is CLOSED, or when hidden.
     async fn national_mean(&self) -> Option<f64> {
         self.0.national_mean
     }
 
+    /// The kommun's own level in the baseline round.
     async fn baseline_level(&self) -> Option<i32> {
         self.0.baseline_level
     }
 
+    /// The mean level of the kommun's group (that round's classification) in the baseline round; null until it is CLOSED, or when hidden.
     async fn baseline_group_mean(&self) -> Option<f64> {
         self.0.baseline_group_mean
     }
 
+    /// The national mean level in the baseline round; null until it is CLOSED, or when hidden.
     async fn baseline_national_mean(&self) -> Option<f64> {
         self.0.baseline_national_mean
     }
 }
 
-/// An area and segment in a round beside its baseline round.
 pub struct MaturityTrend(pub trends::TrendRow);
 
+/// An area and segment in a round beside its baseline round.
 #[Object]
 impl MaturityTrend {
+    /// The maturity area.
     async fn area(&self) -> Area {
         Area(self.0.area.clone())
     }
 
+    /// The segment, under this round's classification.
     async fn segment(&self) -> Segment {
         segment(&self.0.segment)
     }
@@ -316,26 +344,32 @@ impl MaturityTrend {
         self.0.panel_size.map(|n| n as i32)
     }
 
+    /// Respondents in this round (with a panel: the panel's size).
     async fn respondents(&self) -> i32 {
         self.0.respondents as i32
     }
 
+    /// Respondents in the baseline round (with a panel: the panel's size).
     async fn baseline_respondents(&self) -> i32 {
         self.0.baseline_respondents as i32
     }
 
+    /// The mean level in this round; null when hidden.
     async fn mean_level(&self) -> Option<f64> {
         self.0.mean
     }
 
+    /// The mean level in the baseline round; null when hidden.
     async fn baseline_mean_level(&self) -> Option<f64> {
         self.0.baseline_mean
     }
 
+    /// Municipalities at level 2 or higher in this round; null when hidden.
     async fn level2_count(&self) -> Option<i32> {
         self.0.level2.map(|n| n as i32)
     }
 
+    /// Municipalities at level 2 or higher in the baseline round; null when hidden.
     async fn baseline_level2_count(&self) -> Option<i32> {
         self.0.baseline_level2.map(|n| n as i32)
     }
@@ -375,20 +409,23 @@ impl MaturityTrend {
     }
 }
 
-/// Municipalities with an established process ("fastställd process": any Ja
-/// answer to the area's maturity question) in one area and segment.
 pub struct ProcessShare(pub derived::ProcessRow);
 
+/// Municipalities with an established process ("fastställd process": any Ja
+/// answer to the area's maturity question) in one area and segment.
 #[Object]
 impl ProcessShare {
+    /// The maturity area.
     async fn area(&self) -> Area {
         Area(self.0.area.clone())
     }
 
+    /// The segment counted.
     async fn segment(&self) -> Segment {
         segment(&self.0.segment)
     }
 
+    /// Municipalities in the segment with at least one answer in the round.
     async fn respondents(&self) -> i32 {
         self.0.respondents as i32
     }
@@ -404,6 +441,7 @@ impl ProcessShare {
         (self.0.segment.population > 0).then(|| n / self.0.segment.population as f64 * 100.0)
     }
 
+    /// True when the figures are hidden (see `reason`).
     async fn suppressed(&self) -> bool {
         self.0.suppressed.is_some()
     }
@@ -414,16 +452,18 @@ impl ProcessShare {
     }
 }
 
-/// Estimated weekly hours of the information-security function in a segment:
-/// the sum of the span midpoints (1-10 h -> 5.5 h … 31-40 h -> 35.5 h), as the report counts.
 pub struct WeeklyHours(pub derived::HoursRow);
 
+/// Estimated weekly hours of the information-security function in a segment:
+/// the sum of the span midpoints (1-10 h -> 5.5 h … 31-40 h -> 35.5 h), as the report counts.
 #[Object]
 impl WeeklyHours {
+    /// The segment counted.
     async fn segment(&self) -> Segment {
         segment(&self.0.segment)
     }
 
+    /// Municipalities in the segment with at least one answer in the round.
     async fn respondents(&self) -> i32 {
         self.0.respondents as i32
     }
@@ -438,6 +478,7 @@ impl WeeklyHours {
         self.0.hours
     }
 
+    /// True when the figures are hidden (see `reason`).
     async fn suppressed(&self) -> bool {
         self.0.suppressed.is_some()
     }

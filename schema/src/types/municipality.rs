@@ -8,17 +8,22 @@ use crate::services::segments::{NATIONAL_CODE, NATIONAL_NAME, SegmentInfo};
 /// The level of a segment.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SegmentKind {
+    /// The whole nation (riket).
     National,
+    /// A main group (huvudgrupp) A, B or C.
     Group,
+    /// A subgroup (kommungrupp) A1..C9.
     Subgroup,
 }
 
 /// A set of municipalities that results are broken down by.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct Segment {
+    /// The nation, a group or a subgroup.
     pub kind: SegmentKind,
     /// "SE" for NATIONAL, "A"|"B"|"C" for GROUP, "A1".."C9" for SUBGROUP.
     pub code: String,
+    /// The segment's name in Swedish, e.g. "Storstäder".
     pub name: String,
     /// How many municipalities the segment holds (290 for SE).
     pub population: i32,
@@ -49,9 +54,9 @@ impl From<&SegmentInfo> for Segment {
     }
 }
 
-/// A municipality (kommun).
 pub struct Municipality(pub MunicipalityView);
 
+/// A municipality (kommun).
 #[Object]
 impl Municipality {
     /// SCB municipality code, four digits, e.g. "1280" (Malmö).
@@ -59,14 +64,17 @@ impl Municipality {
         ID(self.0.municipality.code.clone())
     }
 
+    /// The municipality's name.
     async fn name(&self) -> &str {
         &self.0.municipality.name
     }
 
+    /// The county's (län) two-digit SCB code.
     async fn county_code(&self) -> &str {
         &self.0.municipality.county_code
     }
 
+    /// The county's name.
     async fn county_name(&self) -> &str {
         &self.0.municipality.county_name
     }

@@ -13,8 +13,11 @@ use crate::types::round::{Area, SurveyRound};
 /// Where a municipality's response stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ResponseStatus {
+    /// Nothing saved yet.
     NotStarted,
+    /// At least one save accepted (even if every answer was cleared again).
     InProgress,
+    /// Marked submitted with every required question answered; reopen to change it.
     Submitted,
 }
 
@@ -28,15 +31,17 @@ impl From<entity::ResponseStatus> for ResponseStatus {
     }
 }
 
-/// A municipality's response to one round (only ever its own).
 pub struct Response(pub ResponseView);
 
+/// A municipality's response to one round (only ever its own).
 #[Object]
 impl Response {
+    /// The round answered.
     async fn round(&self) -> SurveyRound {
         SurveyRound(self.0.round.clone())
     }
 
+    /// The responding municipality: the token's own.
     async fn municipality(&self, ctx: &Context<'_>) -> Result<Municipality> {
         let db = ctx.data::<DatabaseConnection>()?;
         let filter = Filter {
@@ -47,14 +52,17 @@ impl Response {
         Ok(Municipality(found.ok_or(crate::ApiError::Internal)?))
     }
 
+    /// NOT_STARTED, IN_PROGRESS or SUBMITTED.
     async fn status(&self) -> ResponseStatus {
         self.0.status().into()
     }
 
+    /// The current answers, in questionnaire order.
     async fn answers(&self) -> Vec<Answer> {
         self.0.answers.iter().cloned().map(Answer).collect()
     }
 
+    /// How many questions have an answer.
     async fn answered_count(&self) -> i32 {
         self.0.answers.len() as i32
     }
@@ -69,10 +77,12 @@ impl Response {
         self.0.version()
     }
 
+    /// The last accepted change; null before the first save.
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
         self.0.row.as_ref().and_then(|r| r.updated_at)
     }
 
+    /// When the response was submitted; null unless SUBMITTED.
     async fn submitted_at(&self) -> Option<DateTime<Utc>> {
         self.0.row.as_ref().and_then(|r| r.submitted_at)
     }
@@ -99,18 +109,22 @@ impl Response {
 pub struct AnswerEvent {
     /// The token subject that made the change.
     pub subject: String,
+    /// When the change was accepted.
     pub at: DateTime<Utc>,
+    /// The question whose answer changed.
     pub question_key: String,
-    /// The answer before and after, as JSON text; null where there was none.
+    /// The answer before, as JSON text (`{"choice":"yes"}`); null where there was none.
     pub before: Option<String>,
+    /// The answer after, as JSON text; null where the change cleared it.
     pub after: Option<String>,
 }
 
-/// The current answer to one question.
 pub struct Answer(pub StoredAnswer);
 
+/// The current answer to one question.
 #[Object]
 impl Answer {
+    /// The question answered.
     async fn question_key(&self) -> &str {
         &self.0.question_key
     }
@@ -120,6 +134,7 @@ impl Answer {
         self.0.value.choices()
     }
 
+    /// The value of a NUMBER answer.
     async fn number(&self) -> Option<f64> {
         match self.0.value {
             responses::AnswerValue::Number(n) => Some(n),
@@ -127,6 +142,7 @@ impl Answer {
         }
     }
 
+    /// The value of a TEXT answer.
     async fn text(&self) -> Option<&str> {
         match &self.0.value {
             responses::AnswerValue::Text(t) => Some(t),
@@ -134,6 +150,7 @@ impl Answer {
         }
     }
 
+    /// When this answer was last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -142,14 +159,20 @@ impl Answer {
 /// Exactly one field is set.
 #[derive(OneofObject, Clone, Debug)]
 pub enum AnswerValue {
+    /// The option key of a SINGLE_CHOICE answer.
     Choice(String),
+    /// The option keys of a MULTI_CHOICE answer.
     Choices(Vec<String>),
+    /// A NUMBER answer, within the question's bounds.
     Number(f64),
+    /// A TEXT answer, within the question's length limit.
     Text(String),
 }
 
+/// One answer to save.
 #[derive(InputObject, Clone, Debug)]
 pub struct AnswerInput {
+    /// The question's stable key, as `Question.key` gives it.
     pub question_key: String,
     /// null clears the answer.
     pub value: Option<AnswerValue>,
@@ -169,31 +192,39 @@ impl From<AnswerInput> for AnswerChange {
     }
 }
 
-/// A maturity level in one area.
 pub struct AreaScore {
     pub area: entity::area::Model,
     pub level: i32,
 }
 
+/// A maturity level (mognadsnivå) in one area.
 #[Object]
 impl AreaScore {
+    /// The maturity area.
     async fn area(&self) -> Area {
         Area(self.area.clone())
     }
 
+    /// The level its maturity question's answer gives (1 without an answer).
     async fn level(&self) -> i32 {
         self.level
     }
 }
 
+/// A new round, created as DRAFT.
 #[derive(InputObject, Clone, Debug)]
 pub struct CreateSurveyRoundInput {
+    /// The round's year, 2000..2100; one round per year.
     pub year: i32,
+    /// The round's title, 1 to 200 characters.
     pub title: String,
+    /// When the round is planned to open (informative).
     pub opens_at: Option<DateTime<Utc>>,
+    /// When the round is planned to close (informative); after opensAt.
     pub closes_at: Option<DateTime<Utc>>,
     /// Copy the questionnaire (areas, questions, options, scoring) from this round.
     pub copy_from: ID,
+    /// The round this one is compared with by default.
     pub baseline: Option<ID>,
     /// The classification results are counted with (default: the current one, "SKR2023").
     pub classification: Option<String>,

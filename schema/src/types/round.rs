@@ -12,9 +12,13 @@ use crate::services::questionnaire::{AreasByRound, OptionsByQuestion, QuestionsB
 /// Life cycle of a round: DRAFT -> OPEN -> CLOSED -> PUBLISHED.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum RoundStatus {
+    /// Being prepared; seen by SKR only.
     Draft,
+    /// Kommuner answer; no figures yet.
     Open,
+    /// Answers frozen and scores final; figures for SKR.
     Closed,
+    /// Figures public.
     Published,
 }
 
@@ -43,9 +47,13 @@ impl From<RoundStatus> for entity::RoundStatus {
 /// How a question is answered.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum QuestionKind {
+    /// One option (`AnswerValue.choice`).
     SingleChoice,
+    /// Any number of options (`AnswerValue.choices`).
     MultiChoice,
+    /// A number (`AnswerValue.number`).
     Number,
+    /// Free text (`AnswerValue.text`).
     Text,
 }
 
@@ -60,31 +68,37 @@ impl From<entity::QuestionKind> for QuestionKind {
     }
 }
 
-/// One round of the follow-up (enkätomgång).
 pub struct SurveyRound(pub survey_round::Model);
 
+/// One round of the follow-up (enkätomgång).
 #[Object]
 impl SurveyRound {
+    /// The round's id (a UUID).
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
+    /// The year of the round, e.g. 2023.
     async fn year(&self) -> i32 {
         self.0.year
     }
 
+    /// The round's title.
     async fn title(&self) -> &str {
         &self.0.title
     }
 
+    /// Where the round is in its life cycle.
     async fn status(&self) -> RoundStatus {
         self.0.status.into()
     }
 
+    /// When the round is planned to open (informative).
     async fn opens_at(&self) -> Option<DateTime<Utc>> {
         self.0.opens_at
     }
 
+    /// When the round is planned to close (informative).
     async fn closes_at(&self) -> Option<DateTime<Utc>> {
         self.0.closes_at
     }
@@ -122,11 +136,12 @@ impl SurveyRound {
     }
 }
 
-/// A follow-up area (uppföljningsområde).
 pub struct Area(pub area::Model);
 
+/// A follow-up area (uppföljningsområde).
 #[Object]
 impl Area {
+    /// Stable across rounds, e.g. `risk_management`.
     async fn key(&self) -> &str {
         &self.0.key
     }
@@ -146,6 +161,7 @@ impl Area {
         &self.0.title_en
     }
 
+    /// The area's questions in order.
     async fn questions(&self, ctx: &Context<'_>) -> Result<Vec<Question>> {
         let questions = ctx
             .data::<DataLoader<QuestionsByArea>>()?
@@ -162,13 +178,15 @@ impl Area {
 /// A question is asked only when another question has one of these answers.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct QuestionCondition {
+    /// The question whose answer decides.
     pub question_key: String,
+    /// The options of that question that make this one asked.
     pub option_keys: Vec<String>,
 }
 
-/// One question of a round's questionnaire.
 pub struct Question(pub question::Model);
 
+/// One question of a round's questionnaire.
 #[Object]
 impl Question {
     /// Stable across rounds, so that rounds can be compared question by question.
@@ -186,6 +204,7 @@ impl Question {
         &self.0.text_en
     }
 
+    /// How the question is answered.
     async fn kind(&self) -> QuestionKind {
         self.0.kind.into()
     }
@@ -195,6 +214,7 @@ impl Question {
         self.0.required
     }
 
+    /// The options of a choice question, in order; empty for NUMBER and TEXT.
     async fn options(&self, ctx: &Context<'_>) -> Result<Vec<AnswerOption>> {
         let options = ctx
             .data::<DataLoader<OptionsByQuestion>>()?
@@ -238,11 +258,12 @@ impl Question {
     }
 }
 
-/// A choice of a question.
 pub struct AnswerOption(pub answer_option::Model);
 
+/// A choice of a question.
 #[Object]
 impl AnswerOption {
+    /// Stable within the question across rounds, e.g. `yes_fully`.
     async fn key(&self) -> &str {
         &self.0.key
     }

@@ -7,9 +7,9 @@ use crate::principal::{Principal, Role};
 use crate::services::municipalities::{self, Filter};
 use crate::types::municipality::Municipality;
 
-/// Who the bearer token says the caller is. No token: role ANONYMOUS.
 pub struct Viewer(pub Principal);
 
+/// Who the bearer token says the caller is. No token: role ANONYMOUS.
 #[Object]
 impl Viewer {
     /// The token's `sub`; null for ANONYMOUS.
@@ -17,6 +17,7 @@ impl Viewer {
         self.0.subject()
     }
 
+    /// The token's role; ANONYMOUS without a token.
     async fn role(&self) -> Role {
         self.0.role()
     }
