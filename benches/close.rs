@@ -6,6 +6,11 @@
 //! MOGNAD_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench close
 //! ```
 //! With a PostgreSQL URL the bench creates and drops its own database there.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark stops at the first failure"
+)]
 
 use std::time::{Duration, Instant};
 

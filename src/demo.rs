@@ -57,7 +57,7 @@ pub async fn load(db: &DatabaseConnection, min_cell: i64) -> Result<Vec<i32>, De
             continue;
         }
         // Solved only for rounds that get the demo: a second run does no work.
-        let plan = migration::demo::plan(&spec, &members);
+        let plan = migration::demo::plan(&spec, &members)?;
         let written = migration::demo::write(&txn, round.id, &plan).await?;
         let description = format!(
             "{} {DEMO_NOTE}",

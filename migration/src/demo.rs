@@ -357,9 +357,11 @@ fn group_index(group: &str) -> Option<Option<usize>> {
 /// Solves the counts of every question of a round and deals them out to the
 /// municipalities: `members[g]` are the codes of group `g` under the round's
 /// classification.
-pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
-    let published: Published =
-        serde_json::from_str(PUBLISHED_JSON).expect("published-2023.json is valid");
+pub fn plan(
+    spec: &RoundSpec,
+    members: &[Vec<String>; 3],
+) -> Result<RoundPlan, reference::DataError> {
+    let published: Published = serde_json::from_str(PUBLISHED_JSON)?;
     let split = status_split(spec.year);
     let year = spec.year.to_string();
     let populations: [i64; 3] = std::array::from_fn(|g| members[g].len() as i64);
@@ -473,7 +475,7 @@ pub fn plan(spec: &RoundSpec, members: &[Vec<String>; 3]) -> RoundPlan {
     }
     plan.responses
         .sort_by(|a, b| a.municipality_code.cmp(&b.municipality_code));
-    plan
+    Ok(plan)
 }
 
 /// The published figures about one question as constraints (with a text for each).
@@ -662,13 +664,13 @@ pub fn reference_rounds() -> Result<Vec<(RoundSpec, Members)>, reference::DataEr
 
 /// The reference rounds with their demo plans.
 pub fn reference_plans() -> Result<Vec<(RoundSpec, RoundPlan)>, reference::DataError> {
-    Ok(reference_rounds()?
+    reference_rounds()?
         .into_iter()
         .map(|(spec, members)| {
-            let plan = plan(&spec, &members);
-            (spec, plan)
+            let plan = plan(&spec, &members)?;
+            Ok((spec, plan))
         })
-        .collect())
+        .collect()
 }
 
 /// The subject written into the audit trail of demo answers.

@@ -1,5 +1,10 @@
 //! The black-box test suite: the real server over HTTP, on SQLite and (with
 //! `MOGNAD_TEST_DATABASE_URL`) on PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test stops at the first failure"
+)]
 
 mod answers;
 mod auditor;
