@@ -1,0 +1,323 @@
+//! Writing a kommun's response: saving answers, submitting and reopening,
+//! each in one transaction that takes its locks in the documented order
+//! ([`begin_write`]).
+
+use chrono::Utc;
+use entity::{
+    ResponseStatus, RoundStatus, answer, answer_choice, answer_event, response, survey_round,
+};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
+
+use super::read::{answers, values_of, view, view_with};
+use super::validate::{
+    Checked, check_changes, check_conditions, check_version, require_open, unanswered_required,
+};
+use super::{AnswerChange, AnswerValue, ResponseView};
+use crate::error::{ApiError, ApiResult};
+use crate::services::questionnaire::Questionnaire;
+use crate::tenancy::KommunScope;
+
+/// Upserts answers in one transaction: all or nothing. Returns the response.
+///
+/// The transaction ([`begin_write`]) locks the round's and the response's
+/// rows, then reads and checks the version, status and answers inside the
+/// lock, so concurrent saves for one municipality apply one after the other
+/// and none is lost.
+pub async fn save(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: survey_round::Model,
+    changes: Vec<AnswerChange>,
+    expected_version: Option<i32>,
+) -> ApiResult<ResponseView> {
+    require_open(&round)?;
+    let q = Questionnaire::load(db, round.id).await?;
+    let checked = check_changes(&q, &changes)?;
+    let (txn, row) = begin_write(db, scope, &round).await?;
+    check_version(&row, expected_version)?;
+    if row.status == ResponseStatus::Submitted {
+        return Err(ApiError::FailedPrecondition(
+            "the response is submitted: reopen it before changing answers".into(),
+        ));
+    }
+    let current = answers(&txn, scope, round.id, &q).await?;
+    let mut values = values_of(&current);
+    let mut effective = Vec::new();
+    for c in &checked {
+        let before = values.get(&c.question.key).cloned();
+        let after = c.value.as_ref().map(|(v, _)| v.clone());
+        if before == after {
+            continue;
+        }
+        match &after {
+            Some(v) => values.insert(c.question.key.clone(), v.clone()),
+            None => values.remove(&c.question.key),
+        };
+        effective.push((c, before, after));
+    }
+    check_conditions(&q, &values)?;
+    if effective.is_empty() {
+        // Nothing changes: no version, no event, and no row for a response not yet started.
+        let unchanged = view_with(&txn, scope, round, &q).await?;
+        txn.rollback().await?;
+        return Ok(unchanged);
+    }
+    write(&txn, scope, &round, &row, &effective).await?;
+    // Read back inside the transaction: the response exactly as this call left it.
+    let saved = view_with(&txn, scope, round, &q).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Begins a kommun's writing transaction: the round must still be OPEN,
+/// and the scope's response row is locked for this transaction, created as
+/// NOT_STARTED (version 0) if missing (a created row the transaction does
+/// not go on to change is rolled back with it).
+///
+/// The lock order, as in every transaction on a round: on PostgreSQL the
+/// round's row first, shared (a close waits for this write and freezes
+/// scores that include it, or this write waits for the close and sees the
+/// round closed); then the transaction is narrowed to the municipality
+/// ([`KommunScope::enter`]) and its response row is locked. On SQLite the
+/// first write takes the database's one write lock.
+async fn begin_write(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+) -> ApiResult<(DatabaseTransaction, response::Model)> {
+    let txn = db.begin().await?;
+    let postgres = txn.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        still_open(&txn, round).await?;
+    }
+    scope.enter(&txn).await?;
+    response::Entity::insert(response::ActiveModel {
+        municipality_code: Set(scope.code().to_owned()),
+        round_id: Set(round.id),
+        status: Set(ResponseStatus::NotStarted),
+        version: Set(0),
+        created_at: Set(Utc::now()),
+        updated_at: Set(None),
+        submitted_at: Set(None),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            response::Column::MunicipalityCode,
+            response::Column::RoundId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let mut query = scope
+        .find::<response::Entity>()
+        .filter(response::Column::RoundId.eq(round.id));
+    if postgres {
+        query = query.lock_exclusive();
+    }
+    let row = query.one(&txn).await?.ok_or(ApiError::Internal)?;
+    if !postgres {
+        still_open(&txn, round).await?;
+    }
+    Ok((txn, row))
+}
+
+type Effective<'a, 'q> = (&'a Checked<'q>, Option<AnswerValue>, Option<AnswerValue>);
+
+/// Writes the changed answers and their events, and raises the version.
+async fn write(
+    txn: &DatabaseTransaction,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+    row: &response::Model,
+    effective: &[Effective<'_, '_>],
+) -> ApiResult<()> {
+    let now = Utc::now();
+    let code = scope.code().to_owned();
+    let new_version = row.version + 1;
+    scope
+        .update::<response::Entity>()
+        .col_expr(response::Column::Version, Expr::value(new_version))
+        .col_expr(
+            response::Column::Status,
+            Expr::value(ResponseStatus::InProgress),
+        )
+        .col_expr(response::Column::UpdatedAt, Expr::value(now))
+        .filter(response::Column::RoundId.eq(round.id))
+        .exec(txn)
+        .await?;
+    let mut events = Vec::with_capacity(effective.len());
+    for (c, before, after) in effective {
+        let question_id = c.question.id;
+        scope
+            .delete::<answer_choice::Entity>()
+            .filter(answer_choice::Column::RoundId.eq(round.id))
+            .filter(answer_choice::Column::QuestionId.eq(question_id))
+            .exec(txn)
+            .await?;
+        scope
+            .delete::<answer::Entity>()
+            .filter(answer::Column::RoundId.eq(round.id))
+            .filter(answer::Column::QuestionId.eq(question_id))
+            .exec(txn)
+            .await?;
+        if let Some((value, option_ids)) = &c.value {
+            answer::Entity::insert(answer::ActiveModel {
+                municipality_code: Set(code.clone()),
+                round_id: Set(round.id),
+                question_id: Set(question_id),
+                number_value: Set(match value {
+                    AnswerValue::Number(n) => Some(*n),
+                    _ => None,
+                }),
+                text_value: Set(match value {
+                    AnswerValue::Text(t) => Some(t.clone()),
+                    _ => None,
+                }),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(txn)
+            .await?;
+            if !option_ids.is_empty() {
+                answer_choice::Entity::insert_many(option_ids.iter().map(|option_id| {
+                    answer_choice::ActiveModel {
+                        municipality_code: Set(code.clone()),
+                        round_id: Set(round.id),
+                        question_id: Set(question_id),
+                        option_id: Set(*option_id),
+                    }
+                }))
+                .exec_without_returning(txn)
+                .await?;
+            }
+        }
+        events.push(answer_event::ActiveModel {
+            municipality_code: Set(code.clone()),
+            round_id: Set(round.id),
+            question_id: Set(question_id),
+            version: Set(new_version),
+            subject: Set(scope.subject().to_owned()),
+            at: Set(now),
+            before: Set(before.as_ref().map(AnswerValue::to_json)),
+            after: Set(after.as_ref().map(AnswerValue::to_json)),
+            ..Default::default()
+        });
+    }
+    answer_event::Entity::insert_many(events)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// Inside a writing transaction: the round must still be OPEN. On
+/// PostgreSQL its row is share-locked until the transaction ends.
+async fn still_open(txn: &DatabaseTransaction, round: &survey_round::Model) -> ApiResult<()> {
+    let mut query = survey_round::Entity::find_by_id(round.id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_shared();
+    }
+    let status = query.one(txn).await?.map(|r| r.status);
+    if status == Some(RoundStatus::Open) {
+        Ok(())
+    } else {
+        Err(ApiError::FailedPrecondition(format!(
+            "round {} is no longer OPEN: nothing was written",
+            round.year
+        )))
+    }
+}
+
+/// Marks the response submitted once every required (asked) question is answered.
+pub async fn submit(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: survey_round::Model,
+    expected_version: Option<i32>,
+) -> ApiResult<ResponseView> {
+    require_open(&round)?;
+    let q = Questionnaire::load(db, round.id).await?;
+    let (txn, row) = begin_write(db, scope, &round).await?;
+    check_version(&row, expected_version)?;
+    if row.status == ResponseStatus::Submitted {
+        return Err(ApiError::FailedPrecondition(
+            "the response is already submitted".into(),
+        ));
+    }
+    let current = answers(&txn, scope, round.id, &q).await?;
+    let missing = unanswered_required(&q, &values_of(&current));
+    if !missing.is_empty() {
+        return Err(ApiError::bad_input(format!(
+            "required questions are unanswered: {}",
+            missing.join(", ")
+        )));
+    }
+    set_status(&txn, scope, &round, &row, ResponseStatus::Submitted).await?;
+    let submitted = view_with(&txn, scope, round, &q).await?;
+    txn.commit().await?;
+    Ok(submitted)
+}
+
+/// Takes a submitted response back to IN_PROGRESS so it can be changed.
+pub async fn reopen(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: survey_round::Model,
+) -> ApiResult<ResponseView> {
+    require_open(&round)?;
+    let (txn, row) = begin_write(db, scope, &round).await?;
+    if row.status != ResponseStatus::Submitted {
+        let status = if row.version == 0 {
+            ResponseStatus::NotStarted
+        } else {
+            row.status
+        };
+        return Err(ApiError::FailedPrecondition(format!(
+            "only a submitted response can be reopened; this one is {}",
+            status.to_value()
+        )));
+    }
+    set_status(&txn, scope, &round, &row, ResponseStatus::InProgress).await?;
+    let reopened = view(&txn, scope, round).await?;
+    txn.commit().await?;
+    Ok(reopened)
+}
+
+/// Inside the locked transaction: a new status, and the version raised by one.
+async fn set_status(
+    txn: &DatabaseTransaction,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+    row: &response::Model,
+    to: ResponseStatus,
+) -> ApiResult<()> {
+    let now = Utc::now();
+    scope
+        .update::<response::Entity>()
+        .col_expr(response::Column::Version, Expr::value(row.version + 1))
+        .col_expr(response::Column::Status, Expr::value(to))
+        .col_expr(response::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            response::Column::SubmittedAt,
+            Expr::value(if to == ResponseStatus::Submitted {
+                Some(now)
+            } else {
+                None
+            }),
+        )
+        .filter(response::Column::RoundId.eq(round.id))
+        .exec(txn)
+        .await?;
+    tracing::info!(
+        kommun = scope.code(),
+        subject = scope.subject(),
+        round = round.year,
+        status = to.to_value(),
+        "response status changed"
+    );
+    Ok(())
+}
