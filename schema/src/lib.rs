@@ -6,6 +6,7 @@ pub mod admin;
 pub mod disclosure;
 pub mod error;
 pub mod figures;
+pub mod limits;
 pub mod my;
 pub mod policy;
 pub mod principal;
@@ -19,6 +20,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use error::{ApiError, ApiResult, ErrorCode};
+pub use limits::Limits;
 pub use principal::{Principal, Role};
 pub use tenancy::KommunScope;
 
@@ -31,22 +33,6 @@ pub struct Query(query::ReferenceQuery, my::MyQuery, figures::FiguresQuery);
 pub struct Mutation(admin::AdminMutation, my::MyMutation);
 
 pub type MognadSchema = Schema<Query, Mutation, EmptySubscription>;
-
-/// Limits that keep one request cheap while GraphiQL can still introspect.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    pub depth: usize,
-    pub complexity: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            depth: 15,
-            complexity: 5_000,
-        }
-    }
-}
 
 /// Settings the API reads from the configuration.
 #[derive(Clone, Copy, Debug)]
@@ -85,8 +71,7 @@ pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> Mogn
         .data(settings)
         .data(db)
         .extension(async_graphql::extensions::Tracing)
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
+        .extension(limits)
         .finish()
 }
 

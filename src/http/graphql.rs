@@ -1,0 +1,211 @@
+//! GraphQL over HTTP: POST (JSON or `application/graphql`, single or
+//! batched) and GET (queries only), the principal from the token, and the
+//! status under each media type. Limits and error codes are the schema's
+//! ([`schema::Limits`]); only the body size and the batch size are checked
+//! here, before anything is parsed.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Request};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::{AppState, MAX_BATCH, error_response};
+use schema::ErrorCode;
+
+pub(super) async fn post(
+    state: web::Data<Arc<AppState>>,
+    req: HttpRequest,
+    mut body: web::Payload,
+) -> HttpResponse {
+    let principal = match state.auth.authenticate(&req) {
+        Ok(p) => p,
+        Err(err) => return unauthorized(&err.to_string()),
+    };
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the request body could not be read",
+            );
+        };
+        if bytes.len() + chunk.len() > state.max_body_bytes {
+            let message = format!(
+                "the request body is larger than {} bytes",
+                state.max_body_bytes
+            );
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::QueryTooComplex,
+                &message,
+            );
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json")
+    {
+        match std::str::from_utf8(&bytes) {
+            Ok(query) => BatchRequest::Single(Request::new(query)),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadUserInput,
+                    "the query is not UTF-8",
+                );
+            }
+        }
+    } else {
+        match serde_json::from_slice::<BatchRequest>(&bytes) {
+            Ok(batch) => batch,
+            Err(e) => {
+                let message = format!("the body is not a GraphQL request: {e}");
+                return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
+            }
+        }
+    };
+    let requests = match batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(v) => v,
+    };
+    let batched = requests.len() > 1;
+    execute(&state, &req, requests, batched, principal).await
+}
+
+pub(super) async fn get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    if req.query_string().is_empty() && accepts(&req, "text/html") {
+        return HttpResponse::Ok().content_type(ContentType::html()).body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("mognad")
+                .finish(),
+        );
+    }
+    let principal = match state.auth.authenticate(&req) {
+        Ok(p) => p,
+        Err(err) => return unauthorized(&err.to_string()),
+    };
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(r) => r,
+        Err(e) => {
+            let message = format!("the query string is not a GraphQL request: {e}");
+            return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
+        }
+    };
+    if let Ok(doc) = async_graphql::parser::parse_query(&request.query)
+        && selected_operation(&doc, request.operation_name.as_deref()) != Some(OperationType::Query)
+    {
+        return HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED)
+            .insert_header((header::ALLOW, "POST"))
+            .json(json!({ "errors": [{
+                "message": "only queries are accepted over GET; send mutations with POST",
+                "extensions": { "code": ErrorCode::BadUserInput.as_str() }
+            }] }));
+    }
+    execute(&state, &req, vec![request], false, principal).await
+}
+
+async fn execute(
+    state: &AppState,
+    req: &HttpRequest,
+    requests: Vec<Request>,
+    batched: bool,
+    principal: schema::Principal,
+) -> HttpResponse {
+    if requests.len() > MAX_BATCH {
+        let message = format!("a batch may hold at most {MAX_BATCH} operations");
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::QueryTooComplex,
+            &message,
+        );
+    }
+    state
+        .graphql_requests
+        .fetch_add(requests.len() as u64, Ordering::Relaxed);
+    let requests: Vec<Request> = requests
+        .into_iter()
+        .map(|r| r.data(principal.clone()))
+        .collect();
+    let response = if batched {
+        state
+            .schema
+            .execute_batch(BatchRequest::Batch(requests))
+            .await
+    } else {
+        let Some(single) = requests.into_iter().next() else {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the batch is empty",
+            );
+        };
+        BatchResponse::Single(state.schema.execute(single).await)
+    };
+    let graphql_media = accepts(req, "application/graphql-response+json");
+    // A request error (the document could not run: no data and no error has a
+    // path) is a 400 under the GraphQL-over-HTTP media type; field errors are 200.
+    let failed = match &response {
+        BatchResponse::Single(r) => {
+            r.data == async_graphql::Value::Null
+                && !r.errors.is_empty()
+                && r.errors.iter().all(|e| e.path.is_empty())
+        }
+        BatchResponse::Batch(_) => false,
+    };
+    let status = if graphql_media && failed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let content_type = if graphql_media {
+        "application/graphql-response+json"
+    } else {
+        "application/json"
+    };
+    HttpResponse::build(status)
+        .content_type(content_type)
+        .json(response)
+}
+
+fn unauthorized(reason: &str) -> HttpResponse {
+    tracing::info!(reason, "token refused");
+    HttpResponse::build(StatusCode::UNAUTHORIZED)
+        .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
+        .json(json!({ "errors": [{ "message": "invalid token", "extensions": { "code": ErrorCode::Unauthenticated.as_str() } }] }))
+}
+
+fn accepts(req: &HttpRequest, media: &str) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(media))
+}
+
+/// The type of the operation a request would run, if it can be told.
+fn selected_operation(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        // Ambiguous: refuse over GET unless every operation is a query.
+        (DocumentOperations::Multiple(ops), None) => ops
+            .values()
+            .all(|op| op.node.ty == OperationType::Query)
+            .then_some(OperationType::Query),
+    }
+}

@@ -1,0 +1,69 @@
+//! The actix-web application: the shared state, the routes and the one
+//! shape of an error response. The GraphQL handler is in [`graphql`], the
+//! request ids and CORS in [`middleware`], health, SDL and metrics in
+//! [`endpoints`].
+
+mod endpoints;
+mod graphql;
+mod middleware;
+
+use std::sync::atomic::AtomicU64;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+
+use crate::auth::Authenticator;
+use crate::config::Secret;
+use schema::{ErrorCode, MognadSchema};
+
+pub use middleware::{REQUEST_ID, cors, trace_requests};
+
+/// Most operations one batch may carry.
+pub const MAX_BATCH: usize = 10;
+
+/// Shared state of all workers.
+pub struct AppState {
+    pub schema: MognadSchema,
+    pub db: DatabaseConnection,
+    pub auth: Authenticator,
+    pub max_body_bytes: usize,
+    pub graphql_requests: AtomicU64,
+    /// Where `/metrics` is served: behind a token on the public port, or
+    /// openly on a separate (internal) address.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics` on the public port.
+pub enum MetricsAccess {
+    /// A bearer token: the configured static one, or an SKR admin's JWT.
+    Token(Option<Secret>),
+    /// Nobody: metrics are served on a separate address.
+    Elsewhere,
+}
+
+/// Registers the routes on an actix-web app.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/graphql", web::post().to(graphql::post))
+        .route("/graphql", web::get().to(graphql::get))
+        .route("/schema.graphql", web::get().to(endpoints::sdl))
+        .route("/health/live", web::get().to(endpoints::live))
+        .route("/health/ready", web::get().to(endpoints::ready))
+        .route("/metrics", web::get().to(endpoints::public_metrics));
+}
+
+/// The routes of the separate metrics address (`MOGNAD_METRICS_LISTEN`).
+pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(endpoints::metrics));
+}
+
+/// A response with one GraphQL error carrying `code`.
+pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(ContentType::json())
+        .json(
+            json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }),
+        )
+}
