@@ -3,6 +3,7 @@
 
 use entity::{RoundStatus, response, survey_round};
 use schema::services::lifecycle;
+use schema::services::responses::AnswerValue;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
@@ -58,7 +59,10 @@ pub async fn load(db: &DatabaseConnection, min_cell: i64) -> Result<Vec<i32>, De
         }
         // Solved only for rounds that get the demo: a second run does no work.
         let plan = migration::demo::plan(&spec, &members)?;
-        let written = migration::demo::write(&txn, round.id, &plan).await?;
+        let written = migration::demo::write(&txn, round.id, &plan, |option| {
+            AnswerValue::Choice(option.to_owned()).to_json()
+        })
+        .await?;
         let description = format!(
             "{} {DEMO_NOTE}",
             round.description.clone().unwrap_or_default()

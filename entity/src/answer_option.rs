@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "answer_option")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -14,6 +14,13 @@ pub struct Model {
     pub position: i32,
     /// The level (1..4) this option gives on a maturity question; null elsewhere.
     pub maturity_level: Option<i32>,
+    /// The option says "Ja": on the implementation scale, the municipality
+    /// has an established process ("fastställd process").
+    pub affirmative: bool,
+    /// For an hours-per-week span: its lower bound, in hours.
+    pub hours_from: Option<f64>,
+    /// For an hours-per-week span: its upper bound, in hours.
+    pub hours_to: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

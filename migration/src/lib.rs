@@ -11,6 +11,7 @@ pub mod demo;
 mod m20261128_000001_init;
 mod m20261203_000001_release_plan;
 mod m20261203_000002_row_level_security;
+mod m20261203_000003_option_semantics;
 pub mod reference;
 pub mod seed;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_init::Migration),
             Box::new(m20261203_000001_release_plan::Migration),
             Box::new(m20261203_000002_row_level_security::Migration),
+            Box::new(m20261203_000003_option_semantics::Migration),
         ]
     }
 }

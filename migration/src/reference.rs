@@ -79,6 +79,39 @@ pub struct OptionSpec {
     pub label_sv: String,
     pub label_en: String,
     pub maturity_level: Option<i32>,
+    /// The option says "Ja" (on the implementation scale: the municipality
+    /// has an established process, "fastställd process").
+    pub affirmative: bool,
+    /// An hours-per-week span's bounds (31–40 h: 31 and 40).
+    pub hours: Option<(f64, f64)>,
+}
+
+impl OptionSpec {
+    /// An option with what its key means in the report's scales.
+    pub fn new(key: &str, label_sv: String, label_en: String) -> Self {
+        let (affirmative, hours) = semantics(key);
+        Self {
+            key: key.to_owned(),
+            label_sv,
+            label_en,
+            maturity_level: None,
+            affirmative,
+            hours,
+        }
+    }
+}
+
+/// What an option of the report's scales means beyond its label: whether it
+/// says "Ja" (`yes`, `yes_…`), and the bounds of an hour span
+/// (`h_<from>_<to>`). The one place that reads meaning from keys: it is
+/// stored with each option ([`entity::answer_option`]) and read from there.
+pub fn semantics(key: &str) -> (bool, Option<(f64, f64)>) {
+    let affirmative = key == "yes" || key.starts_with("yes_");
+    let hours = key.strip_prefix("h_").and_then(|span| {
+        let (from, to) = span.split_once('_')?;
+        Some((from.parse().ok()?, to.parse().ok()?))
+    });
+    (affirmative, hours)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -451,22 +484,12 @@ fn scale_options(name: &str, scale: &ScaleJson) -> Vec<(OptionSpec, bool)> {
         .options
         .iter()
         .map(|o| {
-            let spec = OptionSpec {
-                key: o.key.clone(),
-                label_sv: label(&o.label_sv),
-                label_en: label(&o.label_en),
-                maturity_level: None,
-            };
+            let spec = OptionSpec::new(&o.key, label(&o.label_sv), label(&o.label_en));
             (spec, o.not_in_2019)
         })
         .collect();
     for (after, key, sv, en) in additions(name) {
-        let spec = OptionSpec {
-            key: (*key).into(),
-            label_sv: (*sv).into(),
-            label_en: (*en).into(),
-            maturity_level: None,
-        };
+        let spec = OptionSpec::new(key, (*sv).into(), (*en).into());
         match after {
             Some("") => options.insert(0, (spec, false)),
             Some(after) => {
@@ -689,5 +712,20 @@ mod tests {
             ]
         );
         assert_eq!(q.options[0].label_sv, "Varje kvartal");
+    }
+}
+
+#[cfg(test)]
+mod semantics_tests {
+    use super::semantics;
+
+    #[test]
+    fn ja_and_hour_spans_are_read_from_the_keys() {
+        assert_eq!(semantics("yes"), (true, None));
+        assert_eq!(semantics("yes_partially"), (true, None));
+        assert_eq!(semantics("no"), (false, None));
+        assert_eq!(semantics("h_31_40"), (false, Some((31.0, 40.0))));
+        assert_eq!(semantics("h_x_10"), (false, None));
+        assert_eq!(semantics("cannot_assess"), (false, None));
     }
 }

@@ -302,6 +302,9 @@ async fn seed_round<C: ConnectionTrait>(
                     label_en: Set(o.label_en.clone()),
                     position: Set(i as i32),
                     maturity_level: Set(o.maturity_level),
+                    affirmative: Set(o.affirmative),
+                    hours_from: Set(o.hours.map(|(from, _)| from)),
+                    hours_to: Set(o.hours.map(|(_, to)| to)),
                 });
             }
         }

@@ -48,23 +48,18 @@ impl Ledger {
 #[derive(Default)]
 struct Distributions(BTreeMap<(i64, String, String), Counts>);
 
-/// Answer counts by (segment code, option key or "").
-type Counts = BTreeMap<(String, String), i64>;
+/// Answer counts by (segment code, option key or ""), with what the option
+/// means as the API says: (count, affirmative, maturity level).
+type Counts = BTreeMap<(String, String), (i64, bool, i64)>;
 
 impl Distributions {
-    async fn get(
-        &mut self,
-        app: &TestApp,
-        year: i64,
-        question: &str,
-        grouping: &str,
-    ) -> &BTreeMap<(String, String), i64> {
+    async fn get(&mut self, app: &TestApp, year: i64, question: &str, grouping: &str) -> &Counts {
         let key = (year, question.to_owned(), grouping.to_owned());
         if !self.0.contains_key(&key) {
             let data = app
                 .data(
                     "query($r: ID!, $q: String!, $g: Grouping!) { answerDistribution(roundId: $r, questionKey: $q, grouping: $g) { \
-                     segment { code } suppressed counts { option { key } count } } }",
+                     segment { code } suppressed counts { option { key affirmative maturityLevel } count } } }",
                     json!({ "r": round_id(year), "q": question, "g": grouping }),
                 )
                 .await;
@@ -74,7 +69,12 @@ impl Distributions {
                 let seg = d["segment"]["code"].as_str().unwrap().to_owned();
                 for c in d["counts"].as_array().unwrap() {
                     let option = c["option"]["key"].as_str().unwrap_or("").to_owned();
-                    counts.insert((seg.clone(), option), c["count"].as_i64().unwrap());
+                    let meaning = (
+                        c["count"].as_i64().unwrap(),
+                        c["option"]["affirmative"] == true,
+                        c["option"]["maturityLevel"].as_i64().unwrap_or(0),
+                    );
+                    counts.insert((seg.clone(), option), meaning);
                 }
             }
             self.0.insert(key.clone(), counts);
@@ -85,20 +85,25 @@ impl Distributions {
 
 /// The count a published measure stands for, from one segment's answer counts.
 fn measure(counts: &Counts, segment: &str, option: &str) -> Option<i64> {
-    let sum = |f: &dyn Fn(&str) -> bool| -> i64 {
+    let sum = |f: &dyn Fn(&str, bool, i64) -> bool| -> i64 {
         counts
             .iter()
-            .filter(|((s, o), _)| s == segment && !o.is_empty() && f(o))
-            .map(|(_, n)| n)
+            .filter(|((s, o), (_, ja, level))| s == segment && !o.is_empty() && f(o, *ja, *level))
+            .map(|(_, (n, _, _))| n)
             .sum()
     };
+    let count = |key: &str| {
+        counts
+            .get(&(segment.to_owned(), key.to_owned()))
+            .map(|c| c.0)
+    };
     match option {
-        "no_answer" => counts.get(&(segment.to_owned(), String::new())).copied(),
-        "has_process" => Some(sum(&|o| o.starts_with("yes_"))),
-        "in_progress" => Some(sum(&|o| o.starts_with("yes_") && o != "yes_fully")),
-        "level2" => Some(sum(&|o| o == "yes_fully" || o == "yes_partially")),
-        "adopted" => Some(sum(&|o| o != "dont_know")),
-        key => counts.get(&(segment.to_owned(), key.to_owned())).copied(),
+        "no_answer" => count(""),
+        "has_process" => Some(sum(&|_, ja, _| ja)),
+        "in_progress" => Some(sum(&|o, ja, _| ja && o != "yes_fully")),
+        "level2" => Some(sum(&|_, _, level| level >= 2)),
+        "adopted" => Some(sum(&|o, _, _| o != "dont_know")),
+        key => count(key),
     }
 }
 

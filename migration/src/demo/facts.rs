@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::GROUPS;
-use crate::reference::QuestionSpec;
+use crate::reference::{OptionSpec, QuestionSpec};
 
 pub(super) const PUBLISHED_JSON: &str = include_str!("../../data/published-2023.json");
 
@@ -32,14 +32,10 @@ pub struct Fact {
     pub figure: Option<String>,
 }
 
-/// Option keys that say "Ja" on the implementation scale ("har en fastställd process").
-pub fn is_ja(option: &str) -> bool {
-    option.starts_with("yes_")
-}
-
-/// The options a published measure counts, or `None` for "no answer".
-fn measure(option: &str, options: &[String]) -> Option<Vec<usize>> {
-    let pick = |f: &dyn Fn(&str) -> bool| {
+/// The options a published measure counts, or `None` for "no answer", by
+/// what the options mean (their `affirmative` flag and maturity level).
+fn measure(option: &str, options: &[OptionSpec]) -> Option<Vec<usize>> {
+    let pick = |f: &dyn Fn(&OptionSpec) -> bool| {
         options
             .iter()
             .enumerate()
@@ -49,11 +45,12 @@ fn measure(option: &str, options: &[String]) -> Option<Vec<usize>> {
     };
     Some(match option {
         "no_answer" => return None,
-        "has_process" => pick(&|o| is_ja(o)),
-        "in_progress" => pick(&|o| is_ja(o) && o != "yes_fully"),
-        "level2" => pick(&|o| o == "yes_fully" || o == "yes_partially"),
-        "adopted" => pick(&|o| o != "dont_know"),
-        key => pick(&|o| o == key),
+        "has_process" => pick(&|o| o.affirmative),
+        // Ja, but not "fullt genomfört": the processes being put in place.
+        "in_progress" => pick(&|o| o.affirmative && o.key != "yes_fully"),
+        "level2" => pick(&|o| o.maturity_level.is_some_and(|l| l >= 2)),
+        "adopted" => pick(&|o| o.key != "dont_know"),
+        key => pick(&|o| o.key == key),
     })
 }
 
@@ -94,9 +91,9 @@ pub(super) fn constraints_for(
     published: &Published,
     year: i32,
     q: &QuestionSpec,
-    options: &[String],
     populations: [i64; 3],
 ) -> (Vec<Constraint>, Vec<String>) {
+    let options = &q.options;
     let mut constraints = Vec::new();
     let mut describe = Vec::new();
     let all: Vec<(usize, i64)> = (0..options.len()).map(|i| (i, 1)).collect();
@@ -160,10 +157,11 @@ pub(super) fn constraints_for(
     }
     if q.key == "function_hours" {
         for (group, value) in weekly_hours(&published.derived, year) {
+            // Twice each span's midpoint (1-10 h: 11 half-hours).
             let terms: Vec<(usize, i64)> = options
                 .iter()
                 .enumerate()
-                .filter_map(|(i, o)| midpoint_x2(o).map(|w| (i, w)))
+                .filter_map(|(i, o)| o.hours.map(|(from, to)| (i, (from + to) as i64)))
                 .collect();
             // The report rounds its estimates to whole hours: within half an hour.
             // Where they cannot all be met, the earlier groups are met first.
@@ -183,17 +181,6 @@ pub(super) fn constraints_for(
         }
     }
     (constraints, describe)
-}
-
-/// Twice the span midpoint of an hours option (5.5 h -> 11), `None` for the rest.
-fn midpoint_x2(option: &str) -> Option<i64> {
-    match option {
-        "h_1_10" => Some(11),
-        "h_11_20" => Some(31),
-        "h_21_30" => Some(51),
-        "h_31_40" => Some(71),
-        _ => None,
-    }
 }
 
 /// The report's weekly-hours estimates per group for a round.

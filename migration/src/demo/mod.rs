@@ -34,7 +34,7 @@ use deal::status_split;
 use facts::{PUBLISHED_JSON, Published, constraints_for};
 use solver::Search;
 
-pub use facts::{Fact, is_ja, published_facts};
+pub use facts::{Fact, published_facts};
 pub use solver::QuestionCounts;
 pub use write::write;
 
@@ -81,8 +81,7 @@ pub fn plan(
     };
     for q in spec.areas.iter().flat_map(|a| a.questions.iter()) {
         let options: Vec<String> = q.options.iter().map(|o| o.key.clone()).collect();
-        let (constraints, describe) =
-            constraints_for(&published, spec.year, q, &options, populations);
+        let (constraints, describe) = constraints_for(&published, spec.year, q, populations);
         let eligible = deal::eligible(&respondents, &answers, q, &split, &year);
         // Submitting responses must answer every question they are asked.
         let hi: [i64; 3] = std::array::from_fn(|g| eligible[g].len() as i64);

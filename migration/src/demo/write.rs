@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use super::{DEMO_SUBJECT, RoundPlan};
 
 /// Writes a plan's responses, answers, chosen options and audit events into
-/// round `round_id` (whose questionnaire has the plan's keys). Returns the
-/// number of responses written.
+/// round `round_id` (whose questionnaire has the plan's keys). `audit_value`
+/// gives the audit trail's JSON of a chosen option: the API's own, so the
+/// trail has one shape. Returns the number of responses written.
 pub async fn write(
     db: &impl sea_orm::ConnectionTrait,
     round_id: uuid::Uuid,
     plan: &RoundPlan,
+    audit_value: impl Fn(&str) -> String,
 ) -> Result<usize, sea_orm::DbErr> {
     use entity::{
         ResponseStatus, answer, answer_choice, answer_event, answer_option, question, response,
@@ -82,7 +84,7 @@ pub async fn write(
                 subject: Set(DEMO_SUBJECT.into()),
                 at: Set(r.finished_at),
                 before: Set(None),
-                after: Set(Some(serde_json::json!({ "choice": option }).to_string())),
+                after: Set(Some(audit_value(option))),
                 ..Default::default()
             });
         }

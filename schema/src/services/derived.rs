@@ -1,5 +1,6 @@
 //! Measures derived from answer distributions, as the report counts them:
-//! the share with an established process per area, and weekly hours.
+//! the share with an established process per area, and weekly hours. What
+//! an option means ("Ja", an hour span) is the option's own data.
 
 use entity::{area, question, survey_round};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -8,12 +9,6 @@ use crate::disclosure::Reason;
 use crate::error::ApiResult;
 use crate::services::aggregates::{FigureCache, Grouping, SegmentRef, distribution};
 use crate::services::questionnaire::maturity_areas;
-
-/// True for the options that say "Ja" (keys starting with `yes`): on the
-/// implementation scale, the municipality has a process ("fastställd process").
-pub fn affirmative(option_key: &str) -> bool {
-    option_key.starts_with("yes")
-}
 
 /// Municipalities with any "Ja" answer to an area's maturity question, per segment.
 #[derive(Clone, Debug)]
@@ -50,7 +45,7 @@ pub async fn process_share(
             let count: i64 = d
                 .counts
                 .iter()
-                .filter(|(o, _)| o.as_ref().is_some_and(|o| affirmative(&o.key)))
+                .filter(|(o, _)| o.as_ref().is_some_and(|o| o.affirmative))
                 .map(|(_, n)| n)
                 .sum();
             rows.push(ProcessRow {
@@ -65,15 +60,13 @@ pub async fn process_share(
     Ok(rows)
 }
 
-/// The question whose answers are hour spans, and the span an option stands for.
+/// The question whose answers are hour spans.
 pub const HOURS_QUESTION: &str = "function_hours";
 
-/// The midpoint of an hour span option `h_<from>_<to>` (31-40 -> 35.5).
-pub fn span_midpoint(option_key: &str) -> Option<f64> {
-    let mut parts = option_key.strip_prefix("h_")?.split('_');
-    let from: f64 = parts.next()?.parse().ok()?;
-    let to: f64 = parts.next()?.parse().ok()?;
-    Some((from + to) / 2.0)
+/// The midpoint of an hour span option (31-40 h: 35.5), from the bounds the
+/// option carries; `None` for options that are no span.
+pub fn span_midpoint(option: &entity::answer_option::Model) -> Option<f64> {
+    Some((option.hours_from? + option.hours_to?) / 2.0)
 }
 
 /// Estimated weekly hours of the information-security function per segment.
@@ -101,11 +94,7 @@ pub async fn weekly_hours(
             let spans: Vec<(f64, i64)> = d
                 .counts
                 .iter()
-                .filter_map(|(o, n)| {
-                    o.as_ref()
-                        .and_then(|o| span_midpoint(&o.key))
-                        .map(|m| (m, *n))
-                })
+                .filter_map(|(o, n)| o.as_ref().and_then(span_midpoint).map(|m| (m, *n)))
                 .collect();
             HoursRow {
                 segment: d.segment.clone(),
@@ -130,9 +119,20 @@ mod tests {
 
     #[test]
     fn hour_spans_have_the_reports_midpoints() {
-        assert_eq!(span_midpoint("h_1_10"), Some(5.5));
-        assert_eq!(span_midpoint("h_31_40"), Some(35.5));
-        assert_eq!(span_midpoint("cannot_assess"), None);
-        assert_eq!(span_midpoint("h_x_10"), None);
+        let option = |from: Option<f64>, to: Option<f64>| entity::answer_option::Model {
+            id: uuid::Uuid::nil(),
+            question_id: uuid::Uuid::nil(),
+            key: "any".into(),
+            label_sv: String::new(),
+            label_en: String::new(),
+            position: 0,
+            maturity_level: None,
+            affirmative: false,
+            hours_from: from,
+            hours_to: to,
+        };
+        assert_eq!(span_midpoint(&option(Some(1.0), Some(10.0))), Some(5.5));
+        assert_eq!(span_midpoint(&option(Some(31.0), Some(40.0))), Some(35.5));
+        assert_eq!(span_midpoint(&option(None, None)), None);
     }
 }

@@ -94,6 +94,29 @@ pub struct Questionnaire {
     pub questions: Vec<question::Model>,
     /// Options per question id, in the question's order.
     pub options: HashMap<Uuid, Vec<answer_option::Model>>,
+    /// The conditions of conditional questions, by question id, parsed once.
+    pub conditions: HashMap<Uuid, Condition>,
+}
+
+/// A question is asked only when another question's answer is one of `options`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    pub question_key: String,
+    pub option_keys: Vec<String>,
+}
+
+/// A question's condition, from its stored columns (the option keys are a JSON array).
+pub fn condition(question: &question::Model) -> Option<Condition> {
+    let question_key = question.condition_question_key.clone()?;
+    let option_keys = question
+        .condition_option_keys
+        .as_deref()
+        .and_then(|keys| serde_json::from_str(keys).ok())
+        .unwrap_or_default();
+    Some(Condition {
+        question_key,
+        option_keys,
+    })
 }
 
 impl Questionnaire {
@@ -124,10 +147,15 @@ impl Questionnaire {
             .order_by_asc(answer_option::Column::Position)
             .all(db)
             .await?;
+        let conditions = questions
+            .iter()
+            .filter_map(|q| Some((q.id, condition(q)?)))
+            .collect();
         Ok(Self {
             areas,
             questions,
             options: group(options, |o| o.question_id),
+            conditions,
         })
     }
 

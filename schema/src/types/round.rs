@@ -7,7 +7,9 @@ use entity::{answer_option, area, question, survey_round};
 
 use crate::policy;
 use crate::principal::Principal;
-use crate::services::questionnaire::{AreasByRound, OptionsByQuestion, QuestionsByArea, RoundById};
+use crate::services::questionnaire::{
+    self, AreasByRound, OptionsByQuestion, QuestionsByArea, RoundById,
+};
 
 /// Life cycle of a round: DRAFT -> OPEN -> CLOSED -> PUBLISHED.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -234,11 +236,10 @@ impl Question {
 
     /// Set where the question is asked only after a given answer to another question.
     async fn condition(&self) -> Option<QuestionCondition> {
-        let key = self.0.condition_question_key.clone()?;
-        let options = self.0.condition_option_keys.as_deref().unwrap_or("[]");
+        let c = questionnaire::condition(&self.0)?;
         Some(QuestionCondition {
-            question_key: key,
-            option_keys: serde_json::from_str(options).unwrap_or_default(),
+            question_key: c.question_key,
+            option_keys: c.option_keys,
         })
     }
 
@@ -281,5 +282,21 @@ impl AnswerOption {
     /// The maturity level this option gives, on maturity questions; null elsewhere.
     async fn maturity_level(&self) -> Option<i32> {
         self.0.maturity_level
+    }
+
+    /// True where the option says "Ja": on the implementation scale, an
+    /// established process ("fastställd process"; `processShare` counts these).
+    async fn affirmative(&self) -> bool {
+        self.0.affirmative
+    }
+
+    /// For an hours-per-week span, its lower bound (`estimatedWeeklyHours` uses the midpoint).
+    async fn hours_from(&self) -> Option<f64> {
+        self.0.hours_from
+    }
+
+    /// For an hours-per-week span, its upper bound.
+    async fn hours_to(&self) -> Option<f64> {
+        self.0.hours_to
     }
 }

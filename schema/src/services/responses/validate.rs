@@ -11,18 +11,19 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::questionnaire::Questionnaire;
 
 /// Whether a question is asked, given the answers (its condition holds).
-pub(super) fn asked(question: &question::Model, values: &HashMap<String, AnswerValue>) -> bool {
-    let Some(on) = &question.condition_question_key else {
+pub(super) fn asked(
+    q: &Questionnaire,
+    question: &question::Model,
+    values: &HashMap<String, AnswerValue>,
+) -> bool {
+    let Some(condition) = q.conditions.get(&question.id) else {
         return true;
     };
-    let wanted: Vec<String> = question
-        .condition_option_keys
-        .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
-    values
-        .get(on)
-        .is_some_and(|v| v.choices().iter().any(|c| wanted.contains(c)))
+    values.get(&condition.question_key).is_some_and(|v| {
+        v.choices()
+            .iter()
+            .any(|c| condition.option_keys.contains(c))
+    })
 }
 
 /// Required questions that are asked and not answered, in questionnaire order.
@@ -33,7 +34,7 @@ pub(super) fn unanswered_required(
     q.questions
         .iter()
         .filter(|question| {
-            question.required && asked(question, values) && !values.contains_key(&question.key)
+            question.required && asked(q, question, values) && !values.contains_key(&question.key)
         })
         .map(|question| question.key.clone())
         .collect()
@@ -42,7 +43,7 @@ pub(super) fn unanswered_required(
 pub(super) fn required_count(q: &Questionnaire, values: &HashMap<String, AnswerValue>) -> i32 {
     q.questions
         .iter()
-        .filter(|question| question.required && asked(question, values))
+        .filter(|question| question.required && asked(q, question, values))
         .count() as i32
 }
 
@@ -184,14 +185,14 @@ pub(super) fn check_conditions(
     values: &HashMap<String, AnswerValue>,
 ) -> ApiResult<()> {
     for question in &q.questions {
-        if values.contains_key(&question.key) && !asked(question, values) {
-            let on = question
-                .condition_question_key
-                .as_deref()
+        if values.contains_key(&question.key) && !asked(q, question, values) {
+            let (on, wanted) = q
+                .conditions
+                .get(&question.id)
+                .map(|c| (c.question_key.as_str(), c.option_keys.join(", ")))
                 .unwrap_or_default();
-            let wanted = question.condition_option_keys.as_deref().unwrap_or("[]");
             return Err(ApiError::bad_input(format!(
-                "question {}: asked only when {on} is answered with one of {wanted}; answer {on} first or clear {}",
+                "question {}: asked only when {on} is answered with one of [{wanted}]; answer {on} first or clear {}",
                 question.key, question.key
             )));
         }
@@ -232,6 +233,9 @@ mod tests {
             label_en: key.into(),
             position: 0,
             maturity_level: None,
+            affirmative: false,
+            hours_from: None,
+            hours_to: None,
         }
     }
 
@@ -256,10 +260,15 @@ mod tests {
             (hours.id, vec![option(&hours, "h_1_10")]),
             (tools.id, vec![option(&tools, "a"), option(&tools, "b")]),
         ]);
+        let conditions = [&hours]
+            .iter()
+            .filter_map(|q| Some((q.id, crate::services::questionnaire::condition(q)?)))
+            .collect();
         Questionnaire {
             areas: Vec::new(),
             questions: vec![exists, hours, count, note, tools],
             options,
+            conditions,
         }
     }
 
