@@ -17,6 +17,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use schema::domain::KommunCode;
 use schema::{Principal, Role};
 use serde::{Deserialize, Serialize};
 
@@ -295,9 +296,12 @@ impl Authenticator {
         match claims.role.as_str() {
             "kommun" => {
                 let code = claims.kommun.ok_or(AuthError::MissingKommun)?;
-                if !self.municipalities.contains(&code) {
+                let known = KommunCode::parse(&code)
+                    .ok()
+                    .filter(|c| self.municipalities.contains(c.as_str()));
+                let Some(code) = known else {
                     return Err(AuthError::UnknownKommun(code));
-                }
+                };
                 Ok(Principal::kommun(claims.sub, code))
             }
             "skr_analyst" => Ok(Principal::skr(claims.sub, Role::SkrAnalyst)),

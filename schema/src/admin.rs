@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
+use crate::domain::RoundYear;
 use crate::policy::{self, AdminScope, Needs};
 use crate::principal::Principal;
 use crate::services::lifecycle::{self, NewRound};
@@ -29,7 +30,7 @@ impl AdminMutation {
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         let new = NewRound {
-            year: input.year,
+            year: RoundYear::parse(input.year)?,
             title: input.title,
             description: input.description,
             opens_at: input.opens_at,

@@ -9,6 +9,7 @@ use entity::{RoundStatus, survey_round};
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
+use crate::domain::QuestionKey;
 use crate::error::ApiError;
 use crate::policy::{self, Needs};
 use crate::principal::Principal;
@@ -75,7 +76,7 @@ impl FiguresQuery {
             f.db,
             f.cache,
             &round,
-            &question_key,
+            &QuestionKey::parse(&question_key)?,
             grouping.into(),
             f.min_cell,
         )

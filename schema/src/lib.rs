@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod disclosure;
+pub mod domain;
 pub mod error;
 pub mod figures;
 pub mod limits;

@@ -103,7 +103,10 @@ impl MyMutation {
         expected_version: Option<i32>,
     ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
-        let changes = answers.into_iter().map(Into::into).collect();
+        let changes = answers
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
         Ok(Response(
             responses::save(db, &scope, round, changes, expected_version).await?,
         ))

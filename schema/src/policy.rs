@@ -74,7 +74,7 @@ pub fn kommun(principal: &Principal) -> ApiResult<KommunScope> {
         principal.subject(),
     ) {
         (Role::Kommun, Some(code), Some(subject)) => {
-            Ok(KommunScope::new(code.to_owned(), subject.to_owned()))
+            Ok(KommunScope::new(code.clone(), subject.to_owned()))
         }
         _ => Err(refuse(principal, &[Role::Kommun])),
     }
@@ -162,6 +162,11 @@ impl Guard for Needs {
 )]
 mod tests {
     use super::*;
+    use crate::domain::KommunCode;
+
+    fn code(c: &str) -> KommunCode {
+        KommunCode::parse(c).unwrap()
+    }
 
     fn round(status: RoundStatus) -> survey_round::Model {
         let now = chrono::Utc::now();
@@ -183,7 +188,7 @@ mod tests {
 
     #[test]
     fn only_a_kommun_principal_gets_a_scope_of_its_own_municipality() {
-        let scope = kommun(&Principal::kommun("u1".into(), "1280".into())).unwrap();
+        let scope = kommun(&Principal::kommun("u1".into(), code("1280"))).unwrap();
         assert_eq!(scope.code(), "1280");
         assert_eq!(scope.subject(), "u1");
         assert!(matches!(
@@ -200,7 +205,7 @@ mod tests {
     #[test]
     fn the_table_row_by_row() {
         let anonymous = Principal::anonymous();
-        let kommun_principal = Principal::kommun("k".into(), "1280".into());
+        let kommun_principal = Principal::kommun("k".into(), code("1280"));
         let analyst = Principal::skr("a".into(), Role::SkrAnalyst);
         let admin_principal = Principal::skr("a".into(), Role::SkrAdmin);
         let code = |r: ApiResult<()>| r.err().map(|e| e.code());

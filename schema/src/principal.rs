@@ -6,6 +6,8 @@
 
 use async_graphql::{Context, Enum};
 
+use crate::domain::KommunCode;
+
 /// The caller's role, from the token's `role` claim.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -36,7 +38,7 @@ impl Role {
 pub struct Principal {
     subject: Option<String>,
     role: Role,
-    kommun: Option<String>,
+    kommun: Option<KommunCode>,
 }
 
 static ANONYMOUS: Principal = Principal {
@@ -51,7 +53,7 @@ impl Principal {
     }
 
     /// A kommun user of municipality `code` (already verified to exist).
-    pub fn kommun(subject: String, code: String) -> Self {
+    pub fn kommun(subject: String, code: KommunCode) -> Self {
         Self {
             subject: Some(subject),
             role: Role::Kommun,
@@ -83,7 +85,7 @@ impl Principal {
     }
 
     /// The code of the caller's own municipality, for role KOMMUN.
-    pub fn kommun_code(&self) -> Option<&str> {
-        self.kommun.as_deref()
+    pub fn kommun_code(&self) -> Option<&KommunCode> {
+        self.kommun.as_ref()
     }
 }

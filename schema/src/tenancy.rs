@@ -24,6 +24,7 @@ use sea_orm::{
     EntityTrait, QueryFilter, Select, Statement, TransactionTrait, UpdateMany,
 };
 
+use crate::domain::KommunCode;
 use crate::error::ApiResult;
 
 /// The PostgreSQL role a kommun's transactions run as.
@@ -52,18 +53,18 @@ tenant_owned!(response, answer, answer_choice, answer_event, area_score);
 /// [`crate::Principal::kommun_scope`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KommunScope {
-    code: String,
+    code: KommunCode,
     subject: String,
 }
 
 impl KommunScope {
-    pub(crate) fn new(code: String, subject: String) -> Self {
+    pub(crate) fn new(code: KommunCode, subject: String) -> Self {
         Self { code, subject }
     }
 
     /// The municipality's code, for the rows the scope inserts.
     pub fn code(&self) -> &str {
-        &self.code
+        self.code.as_str()
     }
 
     /// The token subject, written into the audit trail.
@@ -73,17 +74,17 @@ impl KommunScope {
 
     /// The scope's own rows of a tenant table.
     pub fn find<E: TenantOwned>(&self) -> Select<E> {
-        E::find().filter(E::municipality().eq(self.code.as_str()))
+        E::find().filter(E::municipality().eq(self.code()))
     }
 
     /// An update of the scope's own rows of a tenant table.
     pub fn update<E: TenantOwned>(&self) -> UpdateMany<E> {
-        E::update_many().filter(E::municipality().eq(self.code.as_str()))
+        E::update_many().filter(E::municipality().eq(self.code()))
     }
 
     /// A delete of the scope's own rows of a tenant table.
     pub fn delete<E: TenantOwned>(&self) -> DeleteMany<E> {
-        E::delete_many().filter(E::municipality().eq(self.code.as_str()))
+        E::delete_many().filter(E::municipality().eq(self.code()))
     }
 
     /// A transaction in which the database shows this municipality's tenant
@@ -103,7 +104,7 @@ impl KommunScope {
             txn.query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT set_config('mognad.kommun', $1, true)",
-                [self.code.clone().into()],
+                [self.code().into()],
             ))
             .await?;
         }

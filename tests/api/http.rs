@@ -447,3 +447,39 @@ async fn every_response_carries_a_request_id() {
         "odd ids are replaced"
     );
 }
+
+#[tokio::test]
+async fn malformed_keys_and_years_are_refused_before_the_database() {
+    let app = spawn_app().await;
+    let body = app
+        .gql(
+            Some(&analyst_token()),
+            "query($q: String!) { answerDistribution(roundId: \"00000000-0000-0000-0000-000000002023\", questionKey: $q, grouping: NATIONAL) { respondents } }",
+            json!({ "q": "risk\u{0}managed" }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\\0")
+    );
+    let round = app.open_round(2027).await;
+    let body = app
+        .gql(
+            Some(&kommun_token("1280")),
+            "mutation($r: ID!) { saveAnswers(roundId: $r, answers: [{ questionKey: \"Risk Managed\", value: { choice: \"no\" } }]) { version } }",
+            json!({ "r": round }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+    let body = app
+        .gql(
+            Some(&admin_token()),
+            "mutation { createSurveyRound(input: { year: 1999, title: \"t\", copyFrom: \"00000000-0000-0000-0000-000000002023\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+}

@@ -37,11 +37,12 @@ async fn a_wrong_query_in_a_kommuns_transaction_sees_no_other_kommun() {
     }
     app.transition("closeSurveyRound", &round).await;
 
+    let code = schema::domain::KommunCode::parse("1280").unwrap();
     #[expect(
         clippy::disallowed_methods,
         reason = "the test plays the server's authentication"
     )]
-    let principal = schema::Principal::kommun("rls-test".into(), "1280".into());
+    let principal = schema::Principal::kommun("rls-test".into(), code);
     let scope = schema::policy::kommun(&principal).unwrap();
     let txn = scope.begin(&app.db).await.unwrap();
     // Deliberately without the scope's filter.

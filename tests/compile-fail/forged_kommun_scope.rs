@@ -1,7 +1,8 @@
 // A kommun's scope cannot be written out by hand.
 fn main() {
+    let code = schema::domain::KommunCode::parse("1280").unwrap();
     let _ = schema::KommunScope {
-        code: "1280".into(),
+        code,
         subject: "me".into(),
     };
 }

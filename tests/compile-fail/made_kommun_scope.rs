@@ -1,4 +1,5 @@
 // Only the policy makes a kommun's scope, from a verified principal.
 fn main() {
-    let _ = schema::KommunScope::new("1280".into(), "me".into());
+    let code = schema::domain::KommunCode::parse("1280").unwrap();
+    let _ = schema::KommunScope::new(code, "me".into());
 }

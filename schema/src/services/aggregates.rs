@@ -15,6 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::disclosure::Reason;
+use crate::domain::QuestionKey;
 use crate::error::{ApiError, ApiResult};
 use crate::services::memo::{Shared, cached, remember};
 use crate::services::questionnaire::maturity_areas;
@@ -249,13 +250,13 @@ pub async fn distribution(
     db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
-    question_key: &str,
+    question_key: &QuestionKey,
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Arc<Vec<DistributionRow>>> {
     let question = question::Entity::find()
         .filter(question::Column::RoundId.eq(round.id))
-        .filter(question::Column::Key.eq(question_key))
+        .filter(question::Column::Key.eq(question_key.as_str()))
         .one(db)
         .await?
         .ok_or_else(|| {

@@ -6,6 +6,7 @@ use entity::{area, question, survey_round};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::disclosure::Reason;
+use crate::domain::QuestionKey;
 use crate::error::ApiResult;
 use crate::services::aggregates::{FigureCache, Grouping, SegmentRef, distribution};
 use crate::services::questionnaire::maturity_areas;
@@ -38,7 +39,8 @@ pub async fn process_share(
         let Some(q) = questions.iter().find(|q| q.area_id == a.id) else {
             continue;
         };
-        for d in distribution(db, cache, round, &q.key, grouping, min_cell)
+        let key = QuestionKey::parse(&q.key)?;
+        for d in distribution(db, cache, round, &key, grouping, min_cell)
             .await?
             .iter()
         {
@@ -87,7 +89,8 @@ pub async fn weekly_hours(
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<HoursRow>> {
-    let rows = distribution(db, cache, round, HOURS_QUESTION, grouping, min_cell).await?;
+    let key = QuestionKey::parse(HOURS_QUESTION)?;
+    let rows = distribution(db, cache, round, &key, grouping, min_cell).await?;
     Ok(rows
         .iter()
         .map(|d| {

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::RoundYear;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::AdminScope;
 use crate::services::questionnaire::Questionnaire;
@@ -21,7 +22,7 @@ use crate::services::{release, rounds, scoring, segments};
 /// What `createSurveyRound` asks for.
 #[derive(Clone, Debug)]
 pub struct NewRound {
-    pub year: i32,
+    pub year: RoundYear,
     pub title: String,
     pub description: Option<String>,
     pub opens_at: Option<DateTime<Utc>>,
@@ -50,12 +51,6 @@ pub async fn create(
     admin: &AdminScope,
     input: NewRound,
 ) -> ApiResult<survey_round::Model> {
-    if !(2000..=2100).contains(&input.year) {
-        return Err(ApiError::bad_input(format!(
-            "year {} is outside 2000..2100",
-            input.year
-        )));
-    }
     let title = input.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(ApiError::bad_input(
@@ -81,7 +76,7 @@ pub async fn create(
         None => segments::current_classification(db).await?,
     };
     if survey_round::Entity::find()
-        .filter(survey_round::Column::Year.eq(input.year))
+        .filter(survey_round::Column::Year.eq(input.year.get()))
         .one(db)
         .await?
         .is_some()
@@ -97,7 +92,7 @@ pub async fn create(
     let txn = db.begin().await?;
     survey_round::Entity::insert(survey_round::ActiveModel {
         id: Set(id),
-        year: Set(input.year),
+        year: Set(input.year.get()),
         title: Set(title.to_owned()),
         description: Set(input.description.clone()),
         status: Set(RoundStatus::Draft),
@@ -113,7 +108,7 @@ pub async fn create(
     .await?;
     copy_questionnaire(&txn, &q, id).await?;
     txn.commit().await?;
-    tracing::info!(admin = admin.actor(), year = input.year, round = %id, copy_from = source.year, "round created");
+    tracing::info!(admin = admin.actor(), year = input.year.get(), round = %id, copy_from = source.year, "round created");
     survey_round::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, Result,
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use crate::domain::QuestionKey;
 use crate::services::municipalities::{self, Filter};
 use crate::services::responses::{self, AnswerChange, ResponseView, StoredAnswer};
 use crate::types::municipality::Municipality;
@@ -178,17 +179,19 @@ pub struct AnswerInput {
     pub value: Option<AnswerValue>,
 }
 
-impl From<AnswerInput> for AnswerChange {
-    fn from(input: AnswerInput) -> Self {
-        Self {
-            question_key: input.question_key,
+impl TryFrom<AnswerInput> for AnswerChange {
+    type Error = crate::ApiError;
+
+    fn try_from(input: AnswerInput) -> Result<Self, Self::Error> {
+        Ok(Self {
+            question_key: QuestionKey::parse(&input.question_key)?,
             value: input.value.map(|v| match v {
                 AnswerValue::Choice(c) => responses::AnswerValue::Choice(c),
                 AnswerValue::Choices(c) => responses::AnswerValue::Choices(c),
                 AnswerValue::Number(n) => responses::AnswerValue::Number(n),
                 AnswerValue::Text(t) => responses::AnswerValue::Text(t),
             }),
-        }
+        })
     }
 }
 

@@ -29,7 +29,7 @@ impl Viewer {
         };
         let db = ctx.data::<DatabaseConnection>()?;
         let filter = Filter {
-            code: Some(code.to_owned()),
+            code: Some(code.to_string()),
             ..Filter::default()
         };
         Ok(municipalities::list(db, filter)

@@ -13,6 +13,7 @@ use entity::{ResponseStatus, response, survey_round};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::QuestionKey;
 use crate::tenancy::KommunScope;
 
 pub use read::{answers, history, read};
@@ -50,7 +51,7 @@ impl AnswerValue {
 /// One requested change: `value: None` clears the answer.
 #[derive(Clone, Debug)]
 pub struct AnswerChange {
-    pub question_key: String,
+    pub question_key: QuestionKey,
     pub value: Option<AnswerValue>,
 }
 

@@ -151,11 +151,11 @@ pub(super) fn check_changes<'q>(
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(changes.len());
     for change in changes {
-        let key = &change.question_key;
+        let key = change.question_key.as_str();
         let question = q.question_by_key(key).ok_or_else(|| {
             ApiError::bad_input(format!("question {key}: no such question in this round"))
         })?;
-        if !seen.insert(key.as_str()) {
+        if !seen.insert(key) {
             return Err(ApiError::bad_input(format!(
                 "question {key}: answered more than once in one call"
             )));
@@ -274,7 +274,7 @@ mod tests {
 
     fn change(key: &str, value: Option<AnswerValue>) -> AnswerChange {
         AnswerChange {
-            question_key: key.into(),
+            question_key: crate::domain::QuestionKey::parse(key).unwrap(),
             value,
         }
     }
