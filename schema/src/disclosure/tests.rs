@@ -4,6 +4,8 @@
 //! the shown cells (found by floating-point elimination over the atoms, not
 //! by the module's own algebra).
 
+use std::collections::BTreeSet;
+
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 

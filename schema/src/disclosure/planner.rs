@@ -1,0 +1,258 @@
+//! The planner's machinery: released cells as a linear system over atoms
+//! ([`System`]) and the rules applied cell by cell ([`Planner`]).
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::Members;
+use super::algebra::{Row, in_span, light_vector};
+use super::{Reason, Released, Table, Undecided, limit};
+
+/// A combination found by the audit, by municipality; `None` when the audit
+/// was undecided.
+pub(super) type Witness = Option<HashMap<usize, i128>>;
+
+/// Released cells as a linear system over atoms: the groups of
+/// municipalities that every cell (and the optional extra vector) treats
+/// alike. Column weights are the atoms' sizes.
+pub(super) struct System {
+    pub(super) rows: Vec<Row>,
+    pub(super) weights: Vec<usize>,
+    /// The municipalities of each atom.
+    pub(super) atoms: Vec<Vec<usize>>,
+    pub(super) extra: Option<Row>,
+}
+
+impl System {
+    pub(super) fn new(sets: &[&Members], extra: Option<&HashMap<usize, i128>>) -> Self {
+        let mut everyone: BTreeSet<usize> = sets.iter().flat_map(|s| s.iter()).collect();
+        if let Some(extra) = extra {
+            everyone.extend(extra.keys());
+        }
+        let mut index: HashMap<(Vec<bool>, i128), usize> = HashMap::new();
+        let mut atoms: Vec<Vec<usize>> = Vec::new();
+        let mut signatures = Vec::new();
+        for m in everyone {
+            let key = (
+                sets.iter().map(|s| s.contains(m)).collect::<Vec<bool>>(),
+                extra.and_then(|e| e.get(&m).copied()).unwrap_or(0),
+            );
+            let atom = *index.entry(key.clone()).or_insert_with(|| {
+                atoms.push(Vec::new());
+                signatures.push(key);
+                atoms.len() - 1
+            });
+            atoms[atom].push(m);
+        }
+        let rows = (0..sets.len())
+            .map(|s| {
+                signatures
+                    .iter()
+                    .map(|(inside, _)| i128::from(inside[s]))
+                    .collect()
+            })
+            .collect();
+        Self {
+            rows,
+            weights: atoms.iter().map(Vec::len).collect(),
+            extra: extra.map(|_| signatures.iter().map(|(_, x)| *x).collect()),
+            atoms,
+        }
+    }
+
+    /// A vector over atoms as coefficients per municipality.
+    pub(super) fn municipalities(&self, v: &Row) -> HashMap<usize, i128> {
+        self.atoms
+            .iter()
+            .zip(v)
+            .filter(|(_, x)| **x != 0)
+            .flat_map(|(atom, &x)| atom.iter().map(move |&m| (m, x)))
+            .collect()
+    }
+}
+
+pub(super) struct Planner<'a> {
+    pub(super) limit: usize,
+    pub(super) released: &'a [Released],
+    pub(super) tables: &'a [Table],
+    /// Per table and cell: `None` while shown.
+    pub(super) hidden: Vec<Vec<Option<Reason>>>,
+}
+
+impl<'a> Planner<'a> {
+    pub(super) fn new(min_cell: i64, released: &'a [Released], tables: &'a [Table]) -> Self {
+        Self {
+            limit: limit(min_cell),
+            released,
+            tables,
+            hidden: tables.iter().map(|t| vec![None; t.cells.len()]).collect(),
+        }
+    }
+
+    /// Rule 1.
+    pub(super) fn primary(&mut self) {
+        for (t, table) in self.tables.iter().enumerate() {
+            for (c, cell) in table.cells.iter().enumerate() {
+                if cell.members.len() < self.limit {
+                    self.hidden[t][c] = Some(Reason::SmallCell);
+                }
+            }
+        }
+    }
+
+    /// Rule 2, to a fixed point.
+    pub(super) fn complement(&mut self) {
+        for (t, table) in self.tables.iter().enumerate() {
+            let hidden = &mut self.hidden[t];
+            loop {
+                let mut changed = false;
+                for whole in 0..table.cells.len() {
+                    let parts: Vec<usize> = (0..table.cells.len())
+                        .filter(|&p| {
+                            table.cells[p].parent.as_deref()
+                                == Some(table.cells[whole].code.as_str())
+                        })
+                        .collect();
+                    if parts.len() < 2 {
+                        continue;
+                    }
+                    let hidden_parts = parts.iter().filter(|&&p| hidden[p].is_some()).count();
+                    let needs_another =
+                        hidden_parts == 1 || (hidden_parts == 0 && hidden[whole].is_some());
+                    let smallest_shown =
+                        parts
+                            .iter()
+                            .filter(|&&p| hidden[p].is_none())
+                            .min_by(|&&a, &&b| {
+                                let (x, y) = (&table.cells[a], &table.cells[b]);
+                                x.members
+                                    .len()
+                                    .cmp(&y.members.len())
+                                    .then_with(|| x.code.cmp(&y.code))
+                            });
+                    if needs_another && let Some(&p) = smallest_shown {
+                        hidden[p] = Some(Reason::Complementary);
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The released and shown cells that count the answers of `family`.
+    pub(super) fn sets(&self, family: usize) -> Vec<&'a Members> {
+        let released = self
+            .released
+            .iter()
+            .filter(|r| r.family == family)
+            .map(|r| &r.members);
+        let shown = self
+            .tables
+            .iter()
+            .zip(&self.hidden)
+            .filter(|(t, _)| t.families.contains(&family))
+            .flat_map(|(t, hidden)| {
+                t.cells
+                    .iter()
+                    .zip(hidden)
+                    .filter(|(_, h)| h.is_none())
+                    .map(|(c, _)| &c.members)
+            });
+        released.chain(shown).collect()
+    }
+
+    /// The first of `families` whose released cells combine into a figure
+    /// about too few municipalities, with that combination.
+    pub(super) fn disclosure(&self, families: &[usize]) -> Option<(usize, Witness)> {
+        for &family in families {
+            let sets = self.sets(family);
+            let system = System::new(&sets, None);
+            match light_vector(&system.rows, &system.weights, self.limit) {
+                Ok(None) => {}
+                Ok(Some(v)) => return Some((family, Some(system.municipalities(&v)))),
+                Err(Undecided) => return Some((family, None)),
+            }
+        }
+        None
+    }
+
+    /// Every family any table or released cell counts.
+    pub(super) fn families(&self) -> Vec<usize> {
+        let all: BTreeSet<usize> = self
+            .tables
+            .iter()
+            .flat_map(|t| t.families.iter().copied())
+            .chain(self.released.iter().map(|r| r.family))
+            .collect();
+        all.into_iter().collect()
+    }
+
+    /// Rule 3 (with rule 2 after each step, if `complement`) until the audit passes.
+    pub(super) fn repair(&mut self, complement: bool) {
+        let families = self.families();
+        loop {
+            if complement {
+                self.complement();
+            }
+            let Some((family, witness)) = self.disclosure(&families) else {
+                return;
+            };
+            if !self.hide_for(family, witness.as_ref()) {
+                // Only released cells are left to blame; nothing this plan
+                // shows can be taken back from them.
+                tracing::error!(family, "released cells fail the disclosure audit");
+                return;
+            }
+        }
+    }
+
+    /// Hides the smallest shown cell counting `family` (ties: the lowest
+    /// code) whose suppression takes `witness` out of the released span, or
+    /// else the smallest one. False when no shown cell counts `family`.
+    pub(super) fn hide_for(
+        &mut self,
+        family: usize,
+        witness: Option<&HashMap<usize, i128>>,
+    ) -> bool {
+        let mut candidates: Vec<(usize, usize)> = Vec::new();
+        for (t, table) in self.tables.iter().enumerate() {
+            if table.families.contains(&family) {
+                candidates.extend(
+                    (0..table.cells.len())
+                        .filter(|&c| self.hidden[t][c].is_none())
+                        .map(|c| (t, c)),
+                );
+            }
+        }
+        candidates.sort_by(|&(ta, a), &(tb, b)| {
+            let (x, y) = (&self.tables[ta].cells[a], &self.tables[tb].cells[b]);
+            x.members
+                .len()
+                .cmp(&y.members.len())
+                .then_with(|| x.code.cmp(&y.code))
+                .then_with(|| ta.cmp(&tb))
+        });
+        let Some(&first) = candidates.first() else {
+            return false;
+        };
+        let chosen = witness
+            .and_then(|w| {
+                candidates.iter().copied().find(|&(t, c)| {
+                    self.hidden[t][c] = Some(Reason::Differencing);
+                    let sets = self.sets(family);
+                    let system = System::new(&sets, Some(w));
+                    let reachable = system
+                        .extra
+                        .as_ref()
+                        .is_none_or(|v| in_span(&system.rows, v).unwrap_or(true));
+                    self.hidden[t][c] = None;
+                    !reachable
+                })
+            })
+            .unwrap_or(first);
+        self.hidden[chosen.0][chosen.1] = Some(Reason::Differencing);
+        true
+    }
+}

@@ -1,0 +1,135 @@
+//! Who is where: the municipalities behind every cell of a plan.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{answer, municipality_segment};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use super::PlannedTable;
+use crate::disclosure::{self, Members, Released};
+use crate::error::ApiResult;
+use crate::services::segments::{self, NATIONAL_CODE, SegmentDirectory};
+
+/// Who is where: every municipality's segments under some classifications,
+/// and who responded in some rounds, as [`Members`] sets.
+pub(super) struct Population {
+    /// (classification, municipality index) -> (group, subgroup)
+    segments: HashMap<(String, usize), (String, String)>,
+    directories: HashMap<String, SegmentDirectory>,
+    respondents: HashMap<Uuid, Members>,
+    nobody: Members,
+}
+
+impl Population {
+    pub(super) async fn load(
+        db: &impl ConnectionTrait,
+        classifications: &[String],
+        rounds: &[Uuid],
+    ) -> ApiResult<Self> {
+        let rows = municipality_segment::Entity::find()
+            .filter(municipality_segment::Column::ClassificationId.is_in(classifications.to_vec()))
+            .all(db)
+            .await?;
+        let codes: BTreeSet<&str> = rows.iter().map(|r| r.municipality_code.as_str()).collect();
+        let index: HashMap<&str, usize> = codes.into_iter().zip(0..).collect();
+        let segments = rows
+            .iter()
+            .map(|r| {
+                (
+                    (
+                        r.classification_id.clone(),
+                        index[r.municipality_code.as_str()],
+                    ),
+                    (r.group_code.clone(), r.subgroup_code.clone()),
+                )
+            })
+            .collect();
+        let mut directories = HashMap::new();
+        for c in classifications {
+            directories.insert(c.clone(), segments::directory(db, c).await?);
+        }
+        let answered: Vec<(Uuid, String)> = answer::Entity::find()
+            .select_only()
+            .column(answer::Column::RoundId)
+            .column(answer::Column::MunicipalityCode)
+            .distinct()
+            .filter(answer::Column::RoundId.is_in(rounds.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut respondents: HashMap<Uuid, Members> = HashMap::new();
+        for (round, code) in answered {
+            if let Some(&i) = index.get(code.as_str()) {
+                respondents.entry(round).or_default().insert(i);
+            }
+        }
+        Ok(Self {
+            segments,
+            directories,
+            respondents,
+            nobody: Members::default(),
+        })
+    }
+
+    pub(super) fn respondents(&self, round: Uuid) -> &Members {
+        self.respondents.get(&round).unwrap_or(&self.nobody)
+    }
+
+    /// The municipalities that responded in every one of `rounds`.
+    pub(super) fn panel(&self, rounds: impl IntoIterator<Item = Uuid>) -> Members {
+        rounds
+            .into_iter()
+            .map(|r| self.respondents(r).clone())
+            .reduce(|x, y| x.and(&y))
+            .unwrap_or_default()
+    }
+
+    /// The members of `who` in the segment `code` of a classification.
+    pub(super) fn segment(&self, classification: &str, code: &str, who: &Members) -> Members {
+        who.iter()
+            .filter(|&m| {
+                self.segments
+                    .get(&(classification.to_owned(), m))
+                    .is_some_and(|(g, s)| code == NATIONAL_CODE || g == code || s == code)
+            })
+            .collect()
+    }
+
+    /// The nation, groups and subgroups of a classification over `who`.
+    pub(super) fn table(
+        &self,
+        classification: &str,
+        who: &Members,
+        families: Vec<usize>,
+    ) -> disclosure::Table {
+        let mut cells = vec![disclosure::Cell {
+            code: NATIONAL_CODE.into(),
+            parent: None,
+            members: self.segment(classification, NATIONAL_CODE, who),
+        }];
+        if let Some(directory) = self.directories.get(classification) {
+            for s in &directory.segments {
+                cells.push(disclosure::Cell {
+                    code: s.code.clone(),
+                    parent: Some(s.parent.clone().unwrap_or_else(|| NATIONAL_CODE.into())),
+                    members: self.segment(classification, &s.code, who),
+                });
+            }
+        }
+        disclosure::Table { families, cells }
+    }
+
+    /// The shown cells of a stored table as released sets over `who`.
+    pub(super) fn released<'a>(
+        &'a self,
+        family: usize,
+        table: &'a PlannedTable,
+        who: &'a Members,
+    ) -> impl Iterator<Item = Released> + 'a {
+        table.shown().map(move |code| Released {
+            family,
+            members: self.segment(&table.classification_id, code, who),
+        })
+    }
+}
