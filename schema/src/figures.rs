@@ -15,10 +15,9 @@ use crate::policy::{self, Needs};
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
 use crate::services::{derived, participation, release, rounds, trends};
-use crate::types::figures::{
-    Distribution, Grouping, MaturityAggregate, MaturityTrend, Participation, ProcessShare,
-    WeeklyHours,
-};
+use crate::types::figures::{Distribution, Grouping, MaturityAggregate};
+use crate::types::participation::Participation;
+use crate::types::trends::{MaturityTrend, ProcessShare, WeeklyHours};
 
 /// What every figure needs: the database, the cache and the cell threshold.
 struct Figures<'a> {

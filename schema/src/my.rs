@@ -12,8 +12,8 @@ use crate::principal::Principal;
 use crate::services::aggregates::FigureCache;
 use crate::services::{comparison, responses, rounds, scoring};
 use crate::tenancy::KommunScope;
-use crate::types::figures::AreaComparison;
 use crate::types::response::{AnswerInput, AreaScore, Response};
+use crate::types::trends::AreaComparison;
 
 /// The caller's scope, the database and a round the caller may see.
 async fn own<'a>(

@@ -3,6 +3,8 @@
 
 pub mod figures;
 pub mod municipality;
+pub mod participation;
 pub mod response;
 pub mod round;
+pub mod trends;
 pub mod viewer;
