@@ -52,9 +52,13 @@ impl MigrationTrait for Migration {
         let db = m.get_connection();
         // Roles belong to the cluster: another database may have made it,
         // or be making it right now. Membership lets the server SET ROLE.
+        // A DBA may have made it already (README), for a server role that
+        // may not create roles.
         db.execute_unprepared(
             "DO $$ BEGIN \
-               CREATE ROLE mognad_kommun NOLOGIN NOBYPASSRLS; \
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mognad_kommun') THEN \
+                 CREATE ROLE mognad_kommun NOLOGIN NOBYPASSRLS; \
+               END IF; \
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
         )
         .await?;
