@@ -146,7 +146,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         address,
         metrics_address,
         statements,
-        client: reqwest::Client::new(),
+        // Idle connections are dropped before the server's keep-alive (5 s)
+        // ends them, so a request never races the server closing its connection.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .expect("an HTTP client"),
         db,
         database_url,
         cleanup,
