@@ -6,7 +6,7 @@
 //! through [`ApiError::from`], which logs the cause and shows a generic message.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// The values of `extensions.code`: every error the API returns carries one.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,10 @@ pub enum ApiError {
     BadUserInput(String),
     Conflict(String),
     FailedPrecondition(String),
+    /// The database gave up the transaction in a race it could not foresee
+    /// (a deadlock, a serialization failure, SQLite's busy lock): nothing
+    /// was written, and trying again may well succeed. [`retrying`] does.
+    Busy,
     Internal,
 }
 
@@ -79,6 +83,7 @@ impl ApiError {
             Self::BadUserInput(_) => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            Self::Busy => ErrorCode::Conflict,
             Self::Internal => ErrorCode::InternalServerError,
         }
     }
@@ -92,6 +97,9 @@ impl ApiError {
             | Self::BadUserInput(m)
             | Self::Conflict(m)
             | Self::FailedPrecondition(m) => m,
+            Self::Busy => {
+                "the database was busy with other changes; nothing was written: try again"
+            }
             Self::Internal => "internal server error",
         }
     }
@@ -118,8 +126,57 @@ impl ApiError {
     }
 }
 
+/// Whether the database gave a transaction up in a race: PostgreSQL's
+/// serialization failure (40001) or deadlock (40P01), SQLite's busy or
+/// locked database (5, 6 and their extended codes).
+fn transient(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let Some(code) = e.as_database_error().and_then(|d| d.code()) else {
+        return false;
+    };
+    match code.as_ref() {
+        "40001" | "40P01" => true,
+        sqlite => sqlite
+            .parse::<i32>()
+            .is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+    }
+}
+
+/// How many times [`retrying`] runs a transaction at most.
+pub const ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` (a whole transaction) again while the database gives it
+/// up in a race ([`ApiError::Busy`]), at most [`ATTEMPTS`] times with a
+/// short, growing pause; then the client gets CONFLICT ("try again"), never
+/// an internal error.
+pub async fn retrying<T, F>(mut attempt: impl FnMut() -> F) -> ApiResult<T>
+where
+    F: std::future::Future<Output = ApiResult<T>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(ApiError::Busy) if tries < ATTEMPTS => {
+                tracing::info!(tries, "transaction given up by the database; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(5 << tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
+        if transient(&err) {
+            tracing::info!(error = %err, "the database gave a transaction up");
+            return Self::Busy;
+        }
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             tracing::info!(error = %err, "unique constraint violated");
             return Self::Conflict("the change conflicts with data that already exists".into());

@@ -241,3 +241,111 @@ async fn the_life_cycle_moves_one_way_and_close_freezes_scores() {
         );
     }
 }
+
+/// A close while fifty kommuner save as fast as they can: the close succeeds
+/// at its first attempt, every writer gets success or FAILED_PRECONDITION
+/// (never anything else), and each frozen level is the one the kommun's
+/// last acknowledged save gave.
+#[tokio::test]
+async fn a_close_under_fifty_writers_freezes_every_acknowledged_save() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let app = Arc::new(spawn_app().await);
+    let round = app.open_round(2027).await;
+    let areas = app
+        .data(
+            "query($r: ID!) { surveyRound(id: $r) { areas { number questions { key } } } }",
+            json!({ "r": round }),
+        )
+        .await;
+    let area = areas["surveyRound"]["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|q| q["key"] == "risk_managed")
+        })
+        .unwrap()["number"]
+        .clone();
+    let codes: Vec<String> =
+        app.data("{ municipalities { code } }", json!({})).await["municipalities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .take(50)
+            .map(|m| m["code"].as_str().unwrap().to_owned())
+            .collect();
+    let started = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for code in codes.clone() {
+        let (app, round, started) = (app.clone(), round.clone(), started.clone());
+        writers.push(tokio::spawn(async move {
+            let token = kommun_token(&code);
+            let mut last_acknowledged: Option<&str> = None;
+            for i in 0.. {
+                let choice = if i % 2 == 0 { "yes_fully" } else { "no" };
+                let body = app
+                    .gql(
+                        Some(&token),
+                        "mutation($r: ID!, $c: String!) { saveAnswers(roundId: $r, answers: [{ questionKey: \"risk_managed\", value: { choice: $c } }]) { version } }",
+                        json!({ "r": round, "c": choice }),
+                    )
+                    .await;
+                match error_codes(&body).as_slice() {
+                    [] => last_acknowledged = Some(choice),
+                    [code] if code == "FAILED_PRECONDITION" => break,
+                    other => panic!("{code}: {other:?} {body}"),
+                }
+                started.store(true, Ordering::Relaxed);
+            }
+            (code, last_acknowledged)
+        }));
+    }
+    // The writers are saving (a writer that fails ends the test instead).
+    for _ in 0..3000 {
+        if started.load(Ordering::Relaxed) || writers.iter().any(|w| w.is_finished()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(started.load(Ordering::Relaxed), "no save went through");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let closed = app.transition("closeSurveyRound", &round).await;
+    assert_eq!(
+        closed["data"]["closeSurveyRound"]["status"], "CLOSED",
+        "{closed}"
+    );
+    let mut saved = 0;
+    for writer in writers {
+        let (code, last) = writer.await.expect("a writer ends");
+        let scores = app
+            .ok(
+                &kommun_token(&code),
+                "query($r: ID!) { myScores(roundId: $r) { area { number } level } }",
+                json!({ "r": round }),
+            )
+            .await;
+        let level = scores["myScores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["area"]["number"] == area)
+            .unwrap()["level"]
+            .clone();
+        let expected = if last == Some("yes_fully") { 2 } else { 1 };
+        assert_eq!(
+            level, expected,
+            "{code}: frozen level vs last acknowledged save {last:?}"
+        );
+        saved += usize::from(last.is_some());
+    }
+    assert!(
+        saved >= 25,
+        "most writers got saves through before the close: {saved}"
+    );
+}

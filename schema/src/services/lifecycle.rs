@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::RoundYear;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, retrying};
 use crate::policy::AdminScope;
 use crate::services::questionnaire::Questionnaire;
 use crate::services::{release, rounds, scoring, segments};
@@ -228,8 +228,11 @@ pub async fn open(
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let statuses = (RoundStatus::Draft, RoundStatus::Open);
-    let (round, txn) = start(db, id, statuses).await?;
-    finish(db, txn, admin, round, statuses).await
+    retrying(|| async move {
+        let (round, txn) = start(db, id, statuses).await?;
+        finish(db, txn, admin, round, statuses).await
+    })
+    .await
 }
 
 /// Closes a round: in one transaction, the status, the frozen scores and the
@@ -241,11 +244,14 @@ pub async fn close(
     min_cell: i64,
 ) -> ApiResult<survey_round::Model> {
     let statuses = (RoundStatus::Open, RoundStatus::Closed);
-    let (round, txn) = start(db, id, statuses).await?;
-    let frozen = scoring::freeze(&txn, round.id).await?;
-    tracing::info!(round = round.year, rows = frozen, "scores frozen");
-    release::plan_closing_round(&txn, &round, min_cell).await?;
-    finish(db, txn, admin, round, statuses).await
+    retrying(|| async move {
+        let (round, txn) = start(db, id, statuses).await?;
+        let frozen = scoring::freeze(&txn, round.id).await?;
+        tracing::info!(round = round.year, rows = frozen, "scores frozen");
+        release::plan_closing_round(&txn, &round, min_cell).await?;
+        finish(db, txn, admin, round, statuses).await
+    })
+    .await
 }
 
 pub async fn publish(
@@ -254,8 +260,11 @@ pub async fn publish(
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let statuses = (RoundStatus::Closed, RoundStatus::Published);
-    let (round, txn) = start(db, id, statuses).await?;
-    finish(db, txn, admin, round, statuses).await
+    retrying(|| async move {
+        let (round, txn) = start(db, id, statuses).await?;
+        finish(db, txn, admin, round, statuses).await
+    })
+    .await
 }
 
 /// Publishes a CLOSED round whose answers were loaded as a whole (the demo

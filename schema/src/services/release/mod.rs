@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::disclosure::Reason;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memo::{Shared, cached, remember};
 use crate::services::participation::ParticipationCounts;
 use make::{store_pair_plan, store_round_plan};
@@ -168,7 +168,7 @@ async fn fetch<V: for<'de> Deserialize<'de>>(
     let plan = match load(db, &key).await? {
         Some(plan) => plan,
         None => {
-            ensure(db, rounds, min_cell).await?;
+            retrying(|| ensure(db, rounds, min_cell)).await?;
             load(db, &key).await?.ok_or(ApiError::Internal)?
         }
     };

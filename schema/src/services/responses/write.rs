@@ -17,7 +17,7 @@ use super::validate::{
     Checked, check_changes, check_conditions, check_version, require_open, unanswered_required,
 };
 use super::{AnswerChange, AnswerValue, ResponseView};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::questionnaire::Questionnaire;
 use crate::tenancy::KommunScope;
 
@@ -37,6 +37,18 @@ pub async fn save(
     require_open(&round)?;
     let q = Questionnaire::load(db, round.id).await?;
     let checked = check_changes(&q, &changes)?;
+    retrying(|| save_once(db, scope, round.clone(), &q, &checked, expected_version)).await
+}
+
+/// One attempt of [`save`]: the whole transaction.
+async fn save_once(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: survey_round::Model,
+    q: &Questionnaire,
+    checked: &[Checked<'_>],
+    expected_version: Option<i32>,
+) -> ApiResult<ResponseView> {
     let (txn, row) = begin_write(db, scope, &round).await?;
     check_version(&row, expected_version)?;
     if row.status == ResponseStatus::Submitted {
@@ -44,10 +56,10 @@ pub async fn save(
             "the response is submitted: reopen it before changing answers".into(),
         ));
     }
-    let current = answers(&txn, scope, round.id, &q).await?;
+    let current = answers(&txn, scope, round.id, q).await?;
     let mut values = values_of(&current);
     let mut effective = Vec::new();
-    for c in &checked {
+    for c in checked {
         let before = values.get(&c.question.key).cloned();
         let after = c.value.as_ref().map(|(v, _)| v.clone());
         if before == after {
@@ -59,16 +71,16 @@ pub async fn save(
         };
         effective.push((c, before, after));
     }
-    check_conditions(&q, &values)?;
+    check_conditions(q, &values)?;
     if effective.is_empty() {
         // Nothing changes: no version, no event, and no row for a response not yet started.
-        let unchanged = view_with(&txn, scope, round, &q).await?;
+        let unchanged = view_with(&txn, scope, round, q).await?;
         txn.rollback().await?;
         return Ok(unchanged);
     }
     write(&txn, scope, &round, &row, &effective).await?;
     // Read back inside the transaction: the response exactly as this call left it.
-    let saved = view_with(&txn, scope, round, &q).await?;
+    let saved = view_with(&txn, scope, round, q).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -241,6 +253,17 @@ pub async fn submit(
 ) -> ApiResult<ResponseView> {
     require_open(&round)?;
     let q = Questionnaire::load(db, round.id).await?;
+    retrying(|| submit_once(db, scope, round.clone(), &q, expected_version)).await
+}
+
+/// One attempt of [`submit`].
+async fn submit_once(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: survey_round::Model,
+    q: &Questionnaire,
+    expected_version: Option<i32>,
+) -> ApiResult<ResponseView> {
     let (txn, row) = begin_write(db, scope, &round).await?;
     check_version(&row, expected_version)?;
     if row.status == ResponseStatus::Submitted {
@@ -248,8 +271,8 @@ pub async fn submit(
             "the response is already submitted".into(),
         ));
     }
-    let current = answers(&txn, scope, round.id, &q).await?;
-    let missing = unanswered_required(&q, &values_of(&current));
+    let current = answers(&txn, scope, round.id, q).await?;
+    let missing = unanswered_required(q, &values_of(&current));
     if !missing.is_empty() {
         return Err(ApiError::bad_input(format!(
             "required questions are unanswered: {}",
@@ -257,7 +280,7 @@ pub async fn submit(
         )));
     }
     set_status(&txn, scope, &round, &row, ResponseStatus::Submitted).await?;
-    let submitted = view_with(&txn, scope, round, &q).await?;
+    let submitted = view_with(&txn, scope, round, q).await?;
     txn.commit().await?;
     Ok(submitted)
 }
@@ -269,6 +292,15 @@ pub async fn reopen(
     round: survey_round::Model,
 ) -> ApiResult<ResponseView> {
     require_open(&round)?;
+    retrying(|| reopen_once(db, scope, round.clone())).await
+}
+
+/// One attempt of [`reopen`].
+async fn reopen_once(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round: survey_round::Model,
+) -> ApiResult<ResponseView> {
     let (txn, row) = begin_write(db, scope, &round).await?;
     if row.status != ResponseStatus::Submitted {
         let status = if row.version == 0 {
