@@ -15,7 +15,9 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    Name, PathSegment, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+};
 
 use crate::error::ErrorCode;
 
@@ -59,6 +61,31 @@ fn too_complex(message: String) -> ServerError {
     coded(ServerError::new(message, None), ErrorCode::QueryTooComplex)
 }
 
+/// Puts `null` where `path` ends, if its parent object is there and lacks it.
+fn null_at(data: &mut Value, path: &[PathSegment]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut here = data;
+    for segment in parents {
+        let next = match (segment, here) {
+            (PathSegment::Field(name), Value::Object(fields)) => fields.get_mut(name.as_str()),
+            (PathSegment::Index(i), Value::List(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return;
+        };
+        here = next;
+    }
+    if let (PathSegment::Field(name), Value::Object(fields)) = (last, here) {
+        let key = Name::new(name);
+        if !fields.contains_key(&key) {
+            fields.insert(key, Value::Null);
+        }
+    }
+}
+
 /// Aliases in the document's operations and fragments.
 fn count_aliases(doc: &ExecutableDocument) -> usize {
     fn walk(set: &SelectionSet) -> usize {
@@ -90,6 +117,11 @@ fn count_aliases(doc: &ExecutableDocument) -> usize {
 impl Extension for LimitsExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
+        // A field that failed is null in `data`, not missing (async-graphql
+        // leaves a failed nullable field out).
+        for error in &response.errors {
+            null_at(&mut response.data, &error.path);
+        }
         // Whatever is left: the request could not run (an operation name
         // missing or unknown), or a field's argument could not be taken.
         response.errors = std::mem::take(&mut response.errors)

@@ -16,6 +16,7 @@ use async_graphql::{BatchRequest, BatchResponse, Request};
 use futures_util::StreamExt;
 use serde_json::json;
 
+use super::media::{Media, is_graphql_body, negotiate};
 use super::{AppState, MAX_BATCH, error_response};
 use schema::ErrorCode;
 
@@ -24,6 +25,16 @@ pub(super) async fn post(
     req: HttpRequest,
     mut body: web::Payload,
 ) -> HttpResponse {
+    let Some(media) = negotiate(&req) else {
+        return not_acceptable();
+    };
+    if !is_graphql_body(&req) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            "send the request as application/json (UTF-8)",
+        );
+    }
     let principal = match state.auth.authenticate(&req) {
         Ok(p) => p,
         Err(err) => return unauthorized(&err.to_string()),
@@ -50,30 +61,23 @@ pub(super) async fn post(
         }
         bytes.extend_from_slice(&chunk);
     }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json")
-    {
-        match std::str::from_utf8(&bytes) {
-            Ok(query) => BatchRequest::Single(Request::new(query)),
-            Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadUserInput,
-                    "the query is not UTF-8",
-                );
+    let parsed = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|body| {
+            if body.as_array().is_some_and(Vec::is_empty) {
+                return Err("the batch is empty".to_owned());
             }
-        }
-    } else {
-        match serde_json::from_slice::<BatchRequest>(&bytes) {
-            Ok(batch) => batch,
-            Err(e) => {
-                let message = format!("the body is not a GraphQL request: {e}");
-                return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
+            let requests = body.as_array().map_or(vec![&body], |b| b.iter().collect());
+            if requests.iter().any(|r| !r["query"].is_string()) {
+                return Err("every request needs a string `query`".to_owned());
             }
+            serde_json::from_value::<BatchRequest>(body).map_err(|e| e.to_string())
+        });
+    let batch = match parsed {
+        Ok(batch) => batch,
+        Err(e) => {
+            let message = format!("the body is not a GraphQL request: {e}");
+            return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
         }
     };
     let requests = match batch {
@@ -81,7 +85,7 @@ pub(super) async fn post(
         BatchRequest::Batch(v) => v,
     };
     let batched = requests.len() > 1;
-    execute(&state, &req, requests, batched, principal).await
+    execute(&state, media, requests, batched, principal).await
 }
 
 pub(super) async fn get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
@@ -93,6 +97,9 @@ pub(super) async fn get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> Ht
                 .finish(),
         );
     }
+    let Some(media) = negotiate(&req) else {
+        return not_acceptable();
+    };
     let principal = match state.auth.authenticate(&req) {
         Ok(p) => p,
         Err(err) => return unauthorized(&err.to_string()),
@@ -114,12 +121,12 @@ pub(super) async fn get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> Ht
                 "extensions": { "code": ErrorCode::BadUserInput.as_str() }
             }] }));
     }
-    execute(&state, &req, vec![request], false, principal).await
+    execute(&state, media, vec![request], false, principal).await
 }
 
 async fn execute(
     state: &AppState,
-    req: &HttpRequest,
+    media: Media,
     requests: Vec<Request>,
     batched: bool,
     principal: schema::Principal,
@@ -154,9 +161,9 @@ async fn execute(
         };
         BatchResponse::Single(state.schema.execute(single).await)
     };
-    let graphql_media = accepts(req, "application/graphql-response+json");
     // A request error (the document could not run: no data and no error has a
-    // path) is a 400 under the GraphQL-over-HTTP media type; field errors are 200.
+    // path) is a 400 under the GraphQL-over-HTTP media type, and has no `data`
+    // entry under either; field errors are 200.
     let failed = match &response {
         BatchResponse::Single(r) => {
             r.data == async_graphql::Value::Null
@@ -165,19 +172,28 @@ async fn execute(
         }
         BatchResponse::Batch(_) => false,
     };
-    let status = if graphql_media && failed {
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    if failed && let Some(fields) = body.as_object_mut() {
+        fields.remove("data");
+    }
+    let status = if media == Media::GraphqlResponse && failed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let content_type = if graphql_media {
-        "application/graphql-response+json"
-    } else {
-        "application/json"
-    };
     HttpResponse::build(status)
-        .content_type(content_type)
-        .json(response)
+        .content_type(media.as_str())
+        .json(body)
+}
+
+/// 406: the client accepts neither response type.
+fn not_acceptable() -> HttpResponse {
+    HttpResponse::build(StatusCode::NOT_ACCEPTABLE)
+        .content_type(ContentType::json())
+        .json(json!({ "errors": [{
+            "message": "the response is application/graphql-response+json or application/json; accept one of them",
+            "extensions": { "code": ErrorCode::BadUserInput.as_str() }
+        }] }))
 }
 
 fn unauthorized(reason: &str) -> HttpResponse {
@@ -187,6 +203,7 @@ fn unauthorized(reason: &str) -> HttpResponse {
         .json(json!({ "errors": [{ "message": "invalid token", "extensions": { "code": ErrorCode::Unauthenticated.as_str() } }] }))
 }
 
+/// Whether the client names `media` in `Accept` (a browser asks for HTML).
 fn accepts(req: &HttpRequest, media: &str) -> bool {
     req.headers()
         .get(header::ACCEPT)

@@ -5,6 +5,7 @@
 
 mod endpoints;
 mod graphql;
+mod media;
 mod middleware;
 
 use std::sync::atomic::AtomicU64;

@@ -483,3 +483,120 @@ async fn malformed_keys_and_years_are_refused_before_the_database() {
         .await;
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
 }
+
+#[tokio::test]
+async fn a_post_that_is_not_json_is_refused_unrun_with_415() {
+    let app = spawn_app().await;
+    let mutation = r#"{"query":"mutation { createSurveyRound(input: { year: 2031, title: \"csrf\", copyFrom: \"00000000-0000-0000-0000-000000002023\" }) { id } }"}"#;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/graphql"),
+        Some("application/json; charset=latin1"),
+        None,
+    ] {
+        let mut req = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(admin_token())
+            .body(mutation);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 415, "{content_type:?}");
+        assert_eq!(error_codes(&resp.json().await.unwrap()), ["BAD_USER_INPUT"]);
+    }
+    let rounds = app
+        .ok(&admin_token(), "{ surveyRounds { year } }", json!({}))
+        .await;
+    assert!(
+        rounds["surveyRounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["year"] != 2031),
+        "no refused mutation ran"
+    );
+    // An empty batch is a bad request.
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_codes(&resp.json().await.unwrap()), ["BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn the_response_type_follows_accept_with_q_values() {
+    let app = spawn_app().await;
+    let post = |accept: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .json(&json!({ "query": "{ viewer { role } }" }));
+        if let Some(a) = accept {
+            req = req.header("accept", a);
+        }
+        req.send()
+    };
+    for (accept, expected) in [
+        (None, "application/json"),
+        (Some("*/*"), "application/json"),
+        (
+            Some("application/graphql-response+json;q=0.4, application/json;q=0.8"),
+            "application/json",
+        ),
+        (
+            Some("application/json;q=0.5, application/graphql-response+json"),
+            "application/graphql-response+json",
+        ),
+    ] {
+        let resp = post(accept).await.unwrap();
+        assert_eq!(resp.status(), 200, "{accept:?}");
+        let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with(expected),
+            "{accept:?}: {content_type}"
+        );
+    }
+    for unacceptable in ["text/plain", "application/json;q=0"] {
+        let resp = post(Some(unacceptable)).await.unwrap();
+        assert_eq!(resp.status(), 406, "{unacceptable}");
+    }
+    // A request that cannot run has no `data` entry.
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("data").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn a_refused_nullable_field_is_null_in_data() {
+    let app = spawn_app().await;
+    let body = app
+        .gql(
+            Some(&analyst_token()),
+            "{ participation(roundId: \"00000000-0000-0000-0000-000000002023\") { population byMunicipality { status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    let participation = body["data"]["participation"].as_object().unwrap();
+    assert!(
+        participation.contains_key("byMunicipality") && participation["byMunicipality"].is_null(),
+        "{body}"
+    );
+}
