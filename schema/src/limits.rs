@@ -8,18 +8,35 @@
 //! breaks GRAPHQL_VALIDATION_FAILED, a limit QUERY_TOO_COMPLEX, a field
 //! error without a code of its own (an argument async-graphql could not
 //! take) BAD_USER_INPUT — never from an error's text.
+//!
+//! It also keeps input honest before anything reaches a service: every
+//! string in the variables and in the document's arguments is refused with
+//! BAD_USER_INPUT if it carries a control character (other than tab and
+//! line breaks) or is longer than [`MAX_STRING`] characters; and it caps a
+//! response's errors at [`MAX_ERRORS`].
 
 use std::sync::Arc;
 
+use async_graphql::Value as ConstValue;
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
-    Name, PathSegment, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+    Name, PathSegment, Request, Response, ServerError, ServerResult, ValidationResult, Value,
+    Variables,
 };
 
 use crate::error::ErrorCode;
+
+/// The longest string any argument may be, in characters. Fields have
+/// smaller limits of their own (a title 200, a description 2,000, a text
+/// answer its question's).
+pub const MAX_STRING: usize = 10_000;
+
+/// Most errors one response lists; the rest are counted in one more.
+pub const MAX_ERRORS: usize = 20;
 
 /// Limits that keep one request cheap while GraphiQL can still introspect.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +45,8 @@ pub struct Limits {
     pub complexity: usize,
     /// Most aliases one document may use.
     pub aliases: usize,
+    /// Most directives one document may use (`@include`, `@skip`).
+    pub directives: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +55,7 @@ impl Default for Limits {
             depth: 15,
             complexity: 5_000,
             aliases: 30,
+            directives: 50,
         }
     }
 }
@@ -61,6 +81,70 @@ fn too_complex(message: String) -> ServerError {
     coded(ServerError::new(message, None), ErrorCode::QueryTooComplex)
 }
 
+/// Why a string may not be an argument, if it may not.
+fn bad_string(s: &str) -> Option<&'static str> {
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Some("holds a control character")
+    } else if s.chars().count() > MAX_STRING {
+        Some("is longer than 10000 characters")
+    } else {
+        None
+    }
+}
+
+fn refused(place: &str, why: &str) -> ServerError {
+    coded(
+        ServerError::new(format!("{place} {why}"), None),
+        ErrorCode::BadUserInput,
+    )
+}
+
+/// Every string of a variable's value.
+fn check_const(value: &ConstValue, place: &str) -> ServerResult<()> {
+    match value {
+        ConstValue::String(s) => bad_string(s).map_or(Ok(()), |why| Err(refused(place, why))),
+        ConstValue::List(items) => items.iter().try_for_each(|v| check_const(v, place)),
+        ConstValue::Object(fields) => fields
+            .iter()
+            .try_for_each(|(k, v)| check_const(v, &format!("{place}.{k}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Every string literal of the document's arguments.
+fn check_document(doc: &ExecutableDocument) -> ServerResult<()> {
+    fn walk(set: &SelectionSet) -> ServerResult<()> {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    for (name, value) in &f.node.arguments {
+                        let place = format!("argument {} of {}", name.node, f.node.name.node);
+                        // Variables are checked where they are given.
+                        let literal = value
+                            .node
+                            .clone()
+                            .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
+                            .unwrap_or_default();
+                        check_const(&literal, &place)?;
+                    }
+                    walk(&f.node.selection_set.node)?;
+                }
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node)?,
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        Ok(())
+    }
+    for (_, op) in doc.operations.iter() {
+        walk(&op.node.selection_set.node)?;
+    }
+    doc.fragments
+        .values()
+        .try_for_each(|f| walk(&f.node.selection_set.node))
+}
+
 /// Puts `null` where `path` ends, if its parent object is there and lacks it.
 fn null_at(data: &mut Value, path: &[PathSegment]) {
     let Some((last, parents)) = path.split_last() else {
@@ -84,6 +168,33 @@ fn null_at(data: &mut Value, path: &[PathSegment]) {
             fields.insert(key, Value::Null);
         }
     }
+}
+
+/// Directives anywhere in the document.
+fn count_directives(doc: &ExecutableDocument) -> usize {
+    fn walk(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => f.node.directives.len() + walk(&f.node.selection_set.node),
+                Selection::InlineFragment(f) => {
+                    f.node.directives.len() + walk(&f.node.selection_set.node)
+                }
+                Selection::FragmentSpread(f) => f.node.directives.len(),
+            })
+            .sum()
+    }
+    let operations: usize = doc
+        .operations
+        .iter()
+        .map(|(_, op)| op.node.directives.len() + walk(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = doc
+        .fragments
+        .values()
+        .map(|f| f.node.directives.len() + walk(&f.node.selection_set.node))
+        .sum();
+    operations + fragments
 }
 
 /// Aliases in the document's operations and fragments.
@@ -117,6 +228,22 @@ fn count_aliases(doc: &ExecutableDocument) -> usize {
 impl Extension for LimitsExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
+        if response.errors.len() > MAX_ERRORS {
+            let more = response.errors.len() - MAX_ERRORS;
+            response.errors.truncate(MAX_ERRORS);
+            let code = response.errors[MAX_ERRORS - 1]
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("code").cloned());
+            let mut summary = ServerError::new(format!("… and {more} more errors"), None);
+            if let Some(code) = code {
+                summary
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", code);
+            }
+            response.errors.push(summary);
+        }
         // A field that failed is null in `data`, not missing (async-graphql
         // leaves a failed nullable field out).
         for error in &response.errors {
@@ -138,6 +265,18 @@ impl Extension for LimitsExtension {
         response
     }
 
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        for (name, value) in request.variables.iter() {
+            check_const(value, &format!("${name}"))?;
+        }
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -149,6 +288,14 @@ impl Extension for LimitsExtension {
             .run(ctx, query, variables)
             .await
             .map_err(|e| coded(e, ErrorCode::GraphqlParseFailed))?;
+        check_document(&doc)?;
+        let directives = count_directives(&doc);
+        if directives > self.0.directives {
+            return Err(too_complex(format!(
+                "the query uses {directives} directives; at most {} are allowed",
+                self.0.directives
+            )));
+        }
         let aliases = count_aliases(&doc);
         if aliases > self.0.aliases {
             return Err(too_complex(format!(

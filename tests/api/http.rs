@@ -463,7 +463,8 @@ async fn malformed_keys_and_years_are_refused_before_the_database() {
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("\\0")
+            .contains("$q holds a control character"),
+        "{body}"
     );
     let round = app.open_round(2027).await;
     let body = app
@@ -598,5 +599,28 @@ async fn a_refused_nullable_field_is_null_in_data() {
     assert!(
         participation.contains_key("byMunicipality") && participation["byMunicipality"].is_null(),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn many_directives_or_errors_do_not_amplify() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 64 * 1024).await;
+    let directives = "@nosuch ".repeat(5_000);
+    let body = app
+        .query(&format!("{{ viewer {directives} {{ role }} }}"), json!({}))
+        .await;
+    assert_eq!(
+        error_codes(&body),
+        ["QUERY_TOO_COMPLEX"],
+        "one error, not 5,000"
+    );
+    let unknown: String = (0..25).map(|i| format!("nosuch{i} ")).collect();
+    let body = app.query(&format!("{{ {unknown} }}"), json!({})).await;
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 21, "20 errors and a count of the rest");
+    assert_eq!(errors[20]["message"], "… and 5 more errors");
+    assert_eq!(
+        errors[20]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
     );
 }

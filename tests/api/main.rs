@@ -15,6 +15,7 @@ mod fidelity;
 mod figures;
 mod helpers;
 mod http;
+mod input;
 mod isolation;
 mod lifecycle;
 mod readme;

@@ -57,6 +57,15 @@ pub async fn create(
             "the title must have 1 to 200 characters",
         ));
     }
+    if input
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 2000)
+    {
+        return Err(ApiError::bad_input(
+            "the description may have at most 2000 characters",
+        ));
+    }
     if let (Some(a), Some(b)) = (input.opens_at, input.closes_at)
         && a >= b
     {
