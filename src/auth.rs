@@ -335,20 +335,9 @@ pub fn sign_hs256(
 
 /// Parses a lifetime such as `90s`, `30m`, `1h`, `7d` or `3600` (seconds).
 pub fn parse_ttl(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
-    let factor = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(factor)
+    crate::config::parse_duration(text)
+        .filter(|d| d.as_secs() > 0)
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
 #[cfg(test)]

@@ -16,12 +16,16 @@
 //! | `MOGNAD_MAX_BODY_BYTES` | `65536` | largest accepted request body |
 //! | `MOGNAD_METRICS_TOKEN` | none | bearer token (at least 32 bytes) for `/metrics` on the public port |
 //! | `MOGNAD_METRICS_LISTEN` | none | a separate address serving `/metrics` without a token; the public port then has none |
+//! | `MOGNAD_REQUEST_TIMEOUT` | `10s` | longest a request may run; then 503 TIMEOUT |
+//! | `MOGNAD_STATEMENT_TIMEOUT` | `5s` | longest one SQL statement may run (PostgreSQL) |
+//! | `MOGNAD_DB_ACQUIRE_TIMEOUT` | `1s` | longest a request waits for a database connection; then 503 UNAVAILABLE |
 //! | `MOGNAD_CONFIG` | `./mognad.toml` if present | the configuration file |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,6 +74,12 @@ pub struct Config {
     /// Serve `/metrics` on this address (meant for an internal network), and
     /// not on the public one.
     pub metrics_listen: Option<String>,
+    /// Longest a request may run before it is answered 503 TIMEOUT.
+    pub request_timeout: Duration,
+    /// Longest one SQL statement may run (PostgreSQL's `statement_timeout`).
+    pub statement_timeout: Duration,
+    /// Longest a request waits for a database connection.
+    pub acquire_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,11 +110,14 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             metrics_token: None,
             metrics_listen: None,
+            request_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(1),
         }
     }
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 15] = [
     "DATABASE_URL",
     "DATA_DIR",
     "LISTEN",
@@ -117,6 +130,9 @@ const KEYS: [&str; 12] = [
     "MAX_BODY_BYTES",
     "METRICS_TOKEN",
     "METRICS_LISTEN",
+    "REQUEST_TIMEOUT",
+    "STATEMENT_TIMEOUT",
+    "DB_ACQUIRE_TIMEOUT",
 ];
 
 impl Config {
@@ -215,6 +231,32 @@ impl Config {
             c.metrics_token = Some(Secret::new(token.clone()));
         }
         c.metrics_listen = get("METRICS_LISTEN");
+        for (key, name, field) in [
+            (
+                "REQUEST_TIMEOUT",
+                "MOGNAD_REQUEST_TIMEOUT",
+                &mut c.request_timeout,
+            ),
+            (
+                "STATEMENT_TIMEOUT",
+                "MOGNAD_STATEMENT_TIMEOUT",
+                &mut c.statement_timeout,
+            ),
+            (
+                "DB_ACQUIRE_TIMEOUT",
+                "MOGNAD_DB_ACQUIRE_TIMEOUT",
+                &mut c.acquire_timeout,
+            ),
+        ] {
+            if let Some(text) = get(key) {
+                *field = parse_duration(&text)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: name,
+                        message: format!("{text:?} is not a duration like 500ms, 5s or 2m"),
+                    })?;
+            }
+        }
         Ok(c)
     }
 
@@ -230,6 +272,25 @@ impl Config {
             }
         }
     }
+}
+
+/// A duration written `500ms`, `5s`, `2m`, `1h` or `1d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().ok()?;
+    let millis = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(millis).map(Duration::from_millis)
 }
 
 fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
@@ -311,6 +372,13 @@ mod tests {
         assert!(err.to_string().contains("MOGNAD_DATABASE_URL"));
         let err = Config::from_values(&values(&[("METRICS_TOKEN", "short")])).unwrap_err();
         assert!(err.to_string().contains("MOGNAD_METRICS_TOKEN"));
+        let err = Config::from_values(&values(&[("REQUEST_TIMEOUT", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("MOGNAD_REQUEST_TIMEOUT"));
+        let c = Config::from_values(&values(&[("STATEMENT_TIMEOUT", "250ms")])).unwrap();
+        assert_eq!(c.statement_timeout, Duration::from_millis(250));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_duration("7 weeks"), None);
     }
 
     #[test]

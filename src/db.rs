@@ -92,7 +92,8 @@ pub async fn connect(
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(config.acquire_timeout);
+    let statement_timeout = config.statement_timeout;
     if url.starts_with("sqlite:") {
         // Writers wait for the lock instead of failing (the file is in WAL
         // mode already). An in-memory database lives in one connection, kept open.
@@ -105,7 +106,7 @@ pub async fn connect(
         options.map_sqlx_sqlite_opts(move |o| {
             let o = o
                 .create_if_missing(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(statement_timeout)
                 .foreign_keys(true);
             if memory {
                 o
@@ -115,6 +116,10 @@ pub async fn connect(
         });
     } else {
         options.max_connections(16).min_connections(1);
+        // No statement runs longer, whoever holds what lock.
+        let millis = statement_timeout.as_millis().to_string();
+        options
+            .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", millis.as_str())]));
     }
     let mut db = Database::connect(options).await?;
     let counter = StatementCounter::default();

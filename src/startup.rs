@@ -81,6 +81,7 @@ impl Application {
             auth,
             max_body_bytes: config.max_body_bytes,
             graphql_requests: AtomicU64::new(0),
+            request_timeout: config.request_timeout,
             metrics: match metrics_listener {
                 Some(_) => MetricsAccess::Elsewhere,
                 None => MetricsAccess::Token(config.metrics_token.clone()),

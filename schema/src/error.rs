@@ -28,6 +28,11 @@ pub enum ErrorCode {
     QueryTooComplex,
     /// Something failed on the server; the cause is logged, never shown.
     InternalServerError,
+    /// The request, or one of its statements, ran out of time (HTTP 503);
+    /// nothing it wrote was kept.
+    Timeout,
+    /// The database cannot be reached right now (HTTP 503); try again shortly.
+    Unavailable,
     /// The document is not GraphQL.
     GraphqlParseFailed,
     /// The document does not fit the schema (unknown field, wrong argument type).
@@ -46,6 +51,8 @@ impl ErrorCode {
             Self::FailedPrecondition => "FAILED_PRECONDITION",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::Timeout => "TIMEOUT",
+            Self::Unavailable => "UNAVAILABLE",
             Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
         }
@@ -65,6 +72,10 @@ pub enum ApiError {
     /// (a deadlock, a serialization failure, SQLite's busy lock): nothing
     /// was written, and trying again may well succeed. [`retrying`] does.
     Busy,
+    /// A statement ran out of time (PostgreSQL's `statement_timeout`).
+    Timeout,
+    /// No database connection could be had in time.
+    Unavailable,
     Internal,
 }
 
@@ -84,6 +95,8 @@ impl ApiError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             Self::Busy => ErrorCode::Conflict,
+            Self::Timeout => ErrorCode::Timeout,
+            Self::Unavailable => ErrorCode::Unavailable,
             Self::Internal => ErrorCode::InternalServerError,
         }
     }
@@ -100,6 +113,8 @@ impl ApiError {
             Self::Busy => {
                 "the database was busy with other changes; nothing was written: try again"
             }
+            Self::Timeout => "the request took too long and was stopped; nothing it wrote was kept",
+            Self::Unavailable => "the database cannot be reached right now; try again shortly",
             Self::Internal => "internal server error",
         }
     }
@@ -147,6 +162,29 @@ fn transient(err: &DbErr) -> bool {
     }
 }
 
+/// A statement that ran out of time (PostgreSQL 57014), or a database that
+/// could not be reached: no connection in time, a connection lost.
+fn unreachable(err: &DbErr) -> Option<ApiError> {
+    match err {
+        DbErr::ConnectionAcquire(_) => Some(ApiError::Unavailable),
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sea_orm::sqlx::Error::Database(d) if d.code().as_deref() == Some("57014") => {
+                Some(ApiError::Timeout)
+            }
+            sea_orm::sqlx::Error::PoolTimedOut
+            | sea_orm::sqlx::Error::PoolClosed
+            | sea_orm::sqlx::Error::Io(_)
+            | sea_orm::sqlx::Error::Tls(_)
+            | sea_orm::sqlx::Error::WorkerCrashed => Some(ApiError::Unavailable),
+            _ => None,
+        },
+        DbErr::Conn(_) => Some(ApiError::Unavailable),
+        _ => None,
+    }
+}
+
 /// How many times [`retrying`] runs a transaction at most.
 pub const ATTEMPTS: u32 = 5;
 
@@ -176,6 +214,10 @@ impl From<DbErr> for ApiError {
         if transient(&err) {
             tracing::info!(error = %err, "the database gave a transaction up");
             return Self::Busy;
+        }
+        if let Some(unavailable) = unreachable(&err) {
+            tracing::warn!(error = %err, "the database is not reachable");
+            return unavailable;
         }
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             tracing::info!(error = %err, "unique constraint violated");
@@ -226,8 +268,8 @@ mod codes {
         }
         assert_eq!(
             items.len(),
-            10,
-            "the contract's eight codes and the parser's and validator's two"
+            12,
+            "the contract's eight codes, the parser's and validator's two, TIMEOUT and UNAVAILABLE"
         );
     }
 }

@@ -20,11 +20,18 @@ pub(super) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// Readiness: the database answers a ping within a second.
 pub(super) async fn ready(state: web::Data<Arc<AppState>>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })),
-        Err(e) => {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.db.ping()).await;
+    match ping {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": "unreachable" }))
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: no answer from the database within a second");
             HttpResponse::ServiceUnavailable()
                 .json(json!({ "status": "unavailable", "database": "unreachable" }))
         }

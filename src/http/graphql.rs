@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
@@ -17,10 +17,54 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::media::{Media, is_graphql_body, negotiate};
-use super::{AppState, MAX_BATCH, error_response};
+use super::{AppState, MAX_BATCH, RequestId, error_response};
 use schema::ErrorCode;
 
 pub(super) async fn post(
+    state: web::Data<Arc<AppState>>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let work = post_within_deadline(state.clone(), req.clone(), body);
+    within_deadline(&state, &req, work).await
+}
+
+pub(super) async fn get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+    let work = get_within_deadline(state.clone(), req.clone());
+    within_deadline(&state, &req, work).await
+}
+
+/// Answers 503 TIMEOUT (with the request id and `Retry-After`) when `work`
+/// runs longer than `MOGNAD_REQUEST_TIMEOUT`. The work is dropped: an open
+/// transaction rolls back, so nothing it wrote is kept.
+async fn within_deadline(
+    state: &AppState,
+    req: &HttpRequest,
+    work: impl Future<Output = HttpResponse>,
+) -> HttpResponse {
+    let limit = state.request_timeout;
+    match tokio::time::timeout(limit, work).await {
+        Ok(response) => response,
+        Err(_) => {
+            let id = request_id(req);
+            tracing::warn!(
+                ms = limit.as_millis() as u64,
+                "request stopped at its deadline"
+            );
+            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
+                .insert_header((header::RETRY_AFTER, "1"))
+                .json(json!({ "errors": [{
+                    "message": format!(
+                        "the request took longer than {} ms and was stopped; nothing it wrote was kept (request {id})",
+                        limit.as_millis()
+                    ),
+                    "extensions": { "code": ErrorCode::Timeout.as_str(), "requestId": id }
+                }] }))
+        }
+    }
+}
+
+async fn post_within_deadline(
     state: web::Data<Arc<AppState>>,
     req: HttpRequest,
     mut body: web::Payload,
@@ -85,10 +129,18 @@ pub(super) async fn post(
         BatchRequest::Batch(v) => v,
     };
     let batched = requests.len() > 1;
-    execute(&state, media, requests, batched, principal).await
+    execute(
+        &state,
+        media,
+        requests,
+        batched,
+        principal,
+        &request_id(&req),
+    )
+    .await
 }
 
-pub(super) async fn get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
+async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
     if req.query_string().is_empty() && accepts(&req, "text/html") {
         return HttpResponse::Ok().content_type(ContentType::html()).body(
             GraphiQLSource::build()
@@ -121,7 +173,15 @@ pub(super) async fn get(state: web::Data<Arc<AppState>>, req: HttpRequest) -> Ht
                 "extensions": { "code": ErrorCode::BadUserInput.as_str() }
             }] }));
     }
-    execute(&state, media, vec![request], false, principal).await
+    execute(
+        &state,
+        media,
+        vec![request],
+        false,
+        principal,
+        &request_id(&req),
+    )
+    .await
 }
 
 async fn execute(
@@ -130,6 +190,7 @@ async fn execute(
     requests: Vec<Request>,
     batched: bool,
     principal: schema::Principal,
+    request_id: &str,
 ) -> HttpResponse {
     if requests.len() > MAX_BATCH {
         let message = format!("a batch may hold at most {MAX_BATCH} operations");
@@ -176,14 +237,49 @@ async fn execute(
     if failed && let Some(fields) = body.as_object_mut() {
         fields.remove("data");
     }
-    let status = if media == Media::GraphqlResponse && failed {
+    // The database gone or a statement out of time: 503, to be tried again.
+    let unavailable = match &response {
+        BatchResponse::Single(r) => r.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| {
+                    *c == async_graphql::Value::from(ErrorCode::Timeout.as_str())
+                        || *c == async_graphql::Value::from(ErrorCode::Unavailable.as_str())
+                })
+        }),
+        BatchResponse::Batch(_) => false,
+    };
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if media == Media::GraphqlResponse && failed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    HttpResponse::build(status)
-        .content_type(media.as_str())
-        .json(body)
+    let mut builder = HttpResponse::build(status);
+    if unavailable {
+        builder.insert_header((header::RETRY_AFTER, "1"));
+        // The request id goes with the error, for the operator's logs.
+        if let Some(errors) = body.get_mut("errors").and_then(|e| e.as_array_mut()) {
+            for error in errors {
+                if let Some(extensions) =
+                    error.get_mut("extensions").and_then(|x| x.as_object_mut())
+                {
+                    extensions.insert("requestId".to_owned(), json!(request_id));
+                }
+            }
+        }
+    }
+    builder.content_type(media.as_str()).json(body)
+}
+
+/// The id [`super::trace_requests`] gave the request.
+fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|RequestId(id)| id.clone())
+        .unwrap_or_default()
 }
 
 /// 406: the client accepts neither response type.

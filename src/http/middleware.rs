@@ -1,11 +1,16 @@
 //! Middleware: a request id and a tracing span for every request, and CORS.
 
 use actix_cors::Cors;
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use tracing::Instrument;
+
+/// A request's id, for the handlers and middleware after [`trace_requests`].
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
 
 /// Gives every request an id (the client's `X-Request-Id` when it is a
 /// plain token, else a new UUID), runs it inside a tracing span carrying
@@ -25,6 +30,7 @@ pub async fn trace_requests(
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
     let start = std::time::Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;

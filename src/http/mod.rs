@@ -20,7 +20,7 @@ use crate::auth::Authenticator;
 use crate::config::Secret;
 use schema::{ErrorCode, MognadSchema};
 
-pub use middleware::{REQUEST_ID, cors, trace_requests};
+pub use middleware::{REQUEST_ID, RequestId, cors, trace_requests};
 
 /// Most operations one batch may carry.
 pub const MAX_BATCH: usize = 10;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub auth: Authenticator,
     pub max_body_bytes: usize,
     pub graphql_requests: AtomicU64,
+    /// Longest a request may run.
+    pub request_timeout: std::time::Duration,
     /// Where `/metrics` is served: behind a token on the public port, or
     /// openly on a separate (internal) address.
     pub metrics: MetricsAccess,

@@ -11,6 +11,7 @@ mod auditor;
 mod auth;
 mod compile_fail;
 mod disclosure;
+mod faults;
 mod fidelity;
 mod figures;
 mod helpers;
