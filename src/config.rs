@@ -80,6 +80,23 @@ pub struct Config {
     pub statement_timeout: Duration,
     /// Longest a request waits for a database connection.
     pub acquire_timeout: Duration,
+    /// Most a request's complexity may be (figures weigh what they cost).
+    pub max_complexity: usize,
+    /// `MOGNAD_ENV=production`: no GraphiQL, no field suggestions, no
+    /// introspection unless asked for, rate limits on, JSON logs, keys required.
+    pub production: bool,
+    /// Whether introspection is answered (default: not in production).
+    pub introspection: Option<bool>,
+    /// Requests per second one client may make to `/graphql` (0: no limit;
+    /// default: 20 in production, none otherwise).
+    pub rate_limit: Option<u32>,
+    /// How many requests a client may make at once before the rate applies
+    /// (default: twice the rate).
+    pub rate_burst: Option<u32>,
+    /// Logs as JSON lines (default in production) or as text.
+    pub json_logs: Option<bool>,
+    /// How long a stopping server lets requests in flight finish.
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,11 +130,18 @@ impl Default for Config {
             request_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(1),
+            max_complexity: 1_000,
+            production: false,
+            introspection: None,
+            rate_limit: None,
+            rate_burst: None,
+            json_logs: None,
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 22] = [
     "DATABASE_URL",
     "DATA_DIR",
     "LISTEN",
@@ -133,6 +157,13 @@ const KEYS: [&str; 15] = [
     "REQUEST_TIMEOUT",
     "STATEMENT_TIMEOUT",
     "DB_ACQUIRE_TIMEOUT",
+    "MAX_COMPLEXITY",
+    "ENV",
+    "INTROSPECTION",
+    "RATE_LIMIT",
+    "RATE_BURST",
+    "LOG_FORMAT",
+    "SHUTDOWN_TIMEOUT",
 ];
 
 impl Config {
@@ -247,6 +278,11 @@ impl Config {
                 "MOGNAD_DB_ACQUIRE_TIMEOUT",
                 &mut c.acquire_timeout,
             ),
+            (
+                "SHUTDOWN_TIMEOUT",
+                "MOGNAD_SHUTDOWN_TIMEOUT",
+                &mut c.shutdown_timeout,
+            ),
         ] {
             if let Some(text) = get(key) {
                 *field = parse_duration(&text)
@@ -257,7 +293,93 @@ impl Config {
                     })?;
             }
         }
+        let number = |key: &'static str, name: &'static str, least: u64| {
+            get(key)
+                .map(|n| {
+                    n.parse::<u64>()
+                        .ok()
+                        .filter(|v| *v >= least)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            key: name,
+                            message: format!("{n:?} is not a whole number of at least {least}"),
+                        })
+                })
+                .transpose()
+        };
+        if let Some(n) = number("MAX_COMPLEXITY", "MOGNAD_MAX_COMPLEXITY", 100)? {
+            c.max_complexity = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        c.rate_limit = number("RATE_LIMIT", "MOGNAD_RATE_LIMIT", 0)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        c.rate_burst = number("RATE_BURST", "MOGNAD_RATE_BURST", 1)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        if let Some(env) = get("ENV") {
+            c.production = match env.as_str() {
+                "production" => true,
+                "development" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: "MOGNAD_ENV",
+                        message: format!("{env:?} is neither production nor development"),
+                    });
+                }
+            };
+        }
+        let flag = |key: &str, name: &'static str| {
+            get(key)
+                .map(|v| match v.as_str() {
+                    "true" | "1" | "on" => Ok(true),
+                    "false" | "0" | "off" => Ok(false),
+                    _ => Err(ConfigError::Invalid {
+                        key: name,
+                        message: format!("{v:?} is neither true nor false"),
+                    }),
+                })
+                .transpose()
+        };
+        c.introspection = flag("INTROSPECTION", "MOGNAD_INTROSPECTION")?;
+        if let Some(format) = get("LOG_FORMAT") {
+            c.json_logs = Some(match format.as_str() {
+                "json" => true,
+                "text" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: "MOGNAD_LOG_FORMAT",
+                        message: format!("{format:?} is neither json nor text"),
+                    });
+                }
+            });
+        }
+        if c.production && c.jwt_secret.is_none() && c.jwks_file.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "MOGNAD_ENV",
+                message: "production needs MOGNAD_JWT_SECRET or MOGNAD_JWKS_FILE (no dev mode)"
+                    .into(),
+            });
+        }
         Ok(c)
+    }
+
+    /// Whether introspection is answered.
+    pub fn introspection(&self) -> bool {
+        self.introspection.unwrap_or(!self.production)
+    }
+
+    /// Requests per second per client (0: unlimited).
+    pub fn rate_limit(&self) -> u32 {
+        self.rate_limit
+            .unwrap_or(if self.production { 20 } else { 0 })
+    }
+
+    /// The burst a client may send before the rate applies.
+    pub fn rate_burst(&self) -> u32 {
+        self.rate_burst
+            .unwrap_or_else(|| self.rate_limit().saturating_mul(2).max(1))
+    }
+
+    /// Whether logs are JSON lines.
+    pub fn json_logs(&self) -> bool {
+        self.json_logs.unwrap_or(self.production)
     }
 
     /// The database URL to connect to.

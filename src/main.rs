@@ -11,8 +11,20 @@ use mognad::{Application, Config, db, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
-    match run(cli.command.unwrap_or(Command::Serve)).await {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The configuration decides the log format, so it is read first.
+    let config = match command {
+        Command::Schema => None,
+        _ => match Config::load() {
+            Ok(config) => Some(config),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    telemetry::init(config.as_ref().is_some_and(Config::json_logs));
+    match run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
@@ -22,12 +34,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<(), String> {
-    if let Command::Schema = command {
+async fn run(command: Command, config: Option<Config>) -> Result<(), String> {
+    let Some(config) = config else {
         print!("{}", schema::sdl());
         return Ok(());
-    }
-    let config = Config::load().map_err(|e| e.to_string())?;
+    };
     match command {
         Command::Serve => {
             let app = Application::build(config)

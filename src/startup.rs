@@ -3,7 +3,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
@@ -32,6 +31,8 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("MOGNAD_RATE_LIMIT / MOGNAD_RATE_BURST give no usable rate")]
+    RateLimit,
 }
 
 /// A bound, not yet running server.
@@ -69,18 +70,26 @@ impl Application {
         let auth = Authenticator::new(&config, codes)?;
         let (listener, port) = bind(&config.listen)?;
         let metrics_listener = config.metrics_listen.as_deref().map(bind).transpose()?;
+        let limits = schema::Limits {
+            complexity: config.max_complexity,
+            ..schema::Limits::default()
+        };
         let state = Arc::new(AppState {
             schema: schema::build(
                 db.clone(),
-                schema::Limits::default(),
+                limits,
                 schema::Settings {
                     min_cell: i64::from(config.min_cell),
+                    introspection: config.introspection(),
+                    suggestions: !config.production,
                 },
             ),
             db: db.clone(),
             auth,
             max_body_bytes: config.max_body_bytes,
-            graphql_requests: AtomicU64::new(0),
+            limits,
+            graphiql: !config.production,
+            meters: http::Meters::default(),
             request_timeout: config.request_timeout,
             metrics: match metrics_listener {
                 Some(_) => MetricsAccess::Elsewhere,
@@ -109,21 +118,37 @@ impl Application {
             None => None,
         };
         let origins = config.cors_origins.clone();
+        let rate = config.rate_limit();
+        let limiter = http::limiter(state.clone(), rate, config.rate_burst())
+            .ok_or(StartupError::RateLimit)?;
+        if rate > 0 {
+            tracing::info!(
+                per_second = rate,
+                burst = config.rate_burst(),
+                "rate limit on /graphql"
+            );
+        }
+        let shutdown = config.shutdown_timeout.as_secs().max(1);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(http::cors(&origins))
+                .wrap(tracing_actix_web::TracingLogger::<http::RequestSpan>::new())
                 .wrap(actix_web::middleware::from_fn(http::trace_requests))
                 .app_data(web::Data::new(state.clone()))
-                .configure(http::routes)
+                .configure(|cfg| http::routes(cfg, &limiter, rate > 0))
         })
-        .shutdown_timeout(10)
+        .shutdown_timeout(shutdown)
         .listen(listener)
         .map_err(|source| StartupError::Listen {
             addr: config.listen.clone(),
             source,
         })?
         .run();
-        tracing::info!(port, "mognad listening; GraphiQL at /graphql");
+        if config.production {
+            tracing::info!(port, "mognad listening (production)");
+        } else {
+            tracing::info!(port, "mognad listening; GraphiQL at /graphql");
+        }
         Ok(Self {
             port,
             server,
@@ -154,7 +179,15 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Runs until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    /// Stops the server from outside (as SIGTERM does): with `graceful`, it
+    /// stops accepting and lets requests in flight finish, within
+    /// `MOGNAD_SHUTDOWN_TIMEOUT`.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until SIGTERM or Ctrl-C, then stops accepting connections and
+    /// lets the requests in flight finish (at most `MOGNAD_SHUTDOWN_TIMEOUT`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         match self.metrics {
             Some((_, metrics)) => {

@@ -33,6 +33,9 @@ pub enum ErrorCode {
     Timeout,
     /// The database cannot be reached right now (HTTP 503); try again shortly.
     Unavailable,
+    /// The client sent more requests than its rate allows (HTTP 429, with
+    /// `Retry-After`).
+    RateLimited,
     /// The document is not GraphQL.
     GraphqlParseFailed,
     /// The document does not fit the schema (unknown field, wrong argument type).
@@ -53,6 +56,7 @@ impl ErrorCode {
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
             Self::Timeout => "TIMEOUT",
             Self::Unavailable => "UNAVAILABLE",
+            Self::RateLimited => "RATE_LIMITED",
             Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
         }
@@ -166,21 +170,22 @@ fn transient(err: &DbErr) -> bool {
 /// could not be reached: no connection in time, a connection lost.
 fn unreachable(err: &DbErr) -> Option<ApiError> {
     match err {
-        DbErr::ConnectionAcquire(_) => Some(ApiError::Unavailable),
-        DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            sea_orm::sqlx::Error::Database(d) if d.code().as_deref() == Some("57014") => {
-                Some(ApiError::Timeout)
+        // No connection could be had or made: the database is not there.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Some(ApiError::Unavailable),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sea_orm::sqlx::Error::Database(d) if d.code().as_deref() == Some("57014") => {
+                    Some(ApiError::Timeout)
+                }
+                sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::Io(_)
+                | sea_orm::sqlx::Error::Tls(_)
+                | sea_orm::sqlx::Error::Protocol(_)
+                | sea_orm::sqlx::Error::WorkerCrashed => Some(ApiError::Unavailable),
+                _ => None,
             }
-            sea_orm::sqlx::Error::PoolTimedOut
-            | sea_orm::sqlx::Error::PoolClosed
-            | sea_orm::sqlx::Error::Io(_)
-            | sea_orm::sqlx::Error::Tls(_)
-            | sea_orm::sqlx::Error::WorkerCrashed => Some(ApiError::Unavailable),
-            _ => None,
-        },
-        DbErr::Conn(_) => Some(ApiError::Unavailable),
+        }
         _ => None,
     }
 }
@@ -268,8 +273,8 @@ mod codes {
         }
         assert_eq!(
             items.len(),
-            12,
-            "the contract's eight codes, the parser's and validator's two, TIMEOUT and UNAVAILABLE"
+            13,
+            "the contract's eight codes, the parser's and validator's two, TIMEOUT, UNAVAILABLE and RATE_LIMITED"
         );
     }
 }

@@ -3,6 +3,7 @@
 //! verifies tokens and hands each request a [`Principal`].
 
 pub mod admin;
+pub mod cost;
 pub mod disclosure;
 pub mod domain;
 pub mod error;
@@ -21,7 +22,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use error::{ApiError, ApiResult, ErrorCode};
-pub use limits::Limits;
+pub use limits::{Limits, OperationLabel};
 pub use principal::{Principal, Role};
 pub use tenancy::KommunScope;
 
@@ -40,17 +41,32 @@ pub type MognadSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct Settings {
     /// Fewest respondents a shown aggregate or distribution cell may have.
     pub min_cell: i64,
+    /// Whether introspection queries are answered.
+    pub introspection: bool,
+    /// Whether an unknown field's error suggests the names it may have meant.
+    pub suggestions: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { min_cell: 5 }
+        Self {
+            min_cell: 5,
+            introspection: true,
+            suggestions: true,
+        }
     }
 }
 
 /// Builds the schema over a database connection.
 pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> MognadSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
+    if !settings.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !settings.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder
         .data(DataLoader::new(
             services::questionnaire::AreasByRound(db.clone()),
             tokio::spawn,

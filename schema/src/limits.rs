@@ -16,6 +16,7 @@
 //! response's errors at [`MAX_ERRORS`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::Value as ConstValue;
 use async_graphql::extensions::{
@@ -28,7 +29,9 @@ use async_graphql::{
     Variables,
 };
 
+use crate::cost::{self, BatchBudget};
 use crate::error::ErrorCode;
+use crate::services::aggregates::FigureCache;
 
 /// The longest string any argument may be, in characters. Fields have
 /// smaller limits of their own (a title 200, a description 2,000, a text
@@ -53,7 +56,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             depth: 15,
-            complexity: 5_000,
+            complexity: 1_000,
             aliases: 30,
             directives: 50,
         }
@@ -62,11 +65,70 @@ impl Default for Limits {
 
 impl ExtensionFactory for Limits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsExtension(*self))
+        Arc::new(LimitsExtension {
+            limits: *self,
+            surcharge: AtomicUsize::new(0),
+            label: std::sync::Mutex::new(None),
+            operation: std::sync::Mutex::new(None),
+        })
     }
 }
 
-struct LimitsExtension(Limits);
+/// Where the limits extension leaves a request's operation label (its type
+/// and first root field, e.g. `query maturityTrend`) for the HTTP layer's
+/// logs and metrics, once the document has passed validation: a label is
+/// always a name the schema has, so metrics stay bounded whatever clients send.
+#[derive(Clone, Debug, Default)]
+pub struct OperationLabel(Arc<std::sync::Mutex<Option<String>>>);
+
+impl OperationLabel {
+    /// The label, once the request has been validated.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|l| l.clone())
+    }
+
+    fn set(&self, label: String) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(label);
+        }
+    }
+}
+
+/// `query maturityTrend`: the type and first root field of the operation
+/// the request runs.
+fn label_of(doc: &ExecutableDocument, name: Option<&str>) -> Option<String> {
+    let op = match name {
+        Some(name) => {
+            doc.operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?
+                .1
+        }
+        None => doc.operations.iter().next()?.1,
+    };
+    let field = op
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|s| match &s.node {
+            Selection::Field(f) => Some(f.node.name.node.to_string()),
+            _ => None,
+        });
+    Some(format!("{} {}", op.node.ty, field.unwrap_or_default()))
+}
+
+/// One request's limits (a new one for every request).
+struct LimitsExtension {
+    limits: Limits,
+    /// What the request's figures add to its complexity ([`crate::cost`]).
+    surcharge: AtomicUsize,
+    /// The operation's label, published once validation passes.
+    label: std::sync::Mutex<Option<String>>,
+    /// The operation name the request asks for.
+    operation: std::sync::Mutex<Option<String>>,
+}
 
 /// `error` with `code`, unless it carries one already.
 fn coded(mut error: ServerError, code: ErrorCode) -> ServerError {
@@ -274,6 +336,9 @@ impl Extension for LimitsExtension {
         for (name, value) in request.variables.iter() {
             check_const(value, &format!("${name}"))?;
         }
+        if let Ok(mut operation) = self.operation.lock() {
+            operation.clone_from(&request.operation_name);
+        }
         next.run(ctx, request).await
     }
 
@@ -290,17 +355,25 @@ impl Extension for LimitsExtension {
             .map_err(|e| coded(e, ErrorCode::GraphqlParseFailed))?;
         check_document(&doc)?;
         let directives = count_directives(&doc);
-        if directives > self.0.directives {
+        if directives > self.limits.directives {
             return Err(too_complex(format!(
                 "the query uses {directives} directives; at most {} are allowed",
-                self.0.directives
+                self.limits.directives
             )));
         }
+        let operation = self.operation.lock().ok().and_then(|o| o.clone());
+        if let Ok(mut label) = self.label.lock() {
+            *label = label_of(&doc, operation.as_deref());
+        }
+        if let Some(cache) = ctx.data_opt::<FigureCache>() {
+            let cost = cost::surcharge(&doc, variables, cache);
+            self.surcharge.store(cost, Ordering::Relaxed);
+        }
         let aliases = count_aliases(&doc);
-        if aliases > self.0.aliases {
+        if aliases > self.limits.aliases {
             return Err(too_complex(format!(
                 "the query uses {aliases} aliases; at most {} are allowed",
-                self.0.aliases
+                self.limits.aliases
             )));
         }
         Ok(doc)
@@ -317,17 +390,33 @@ impl Extension for LimitsExtension {
                 .map(|e| coded(e, ErrorCode::GraphqlValidationFailed))
                 .collect::<Vec<_>>()
         })?;
-        if result.depth > self.0.depth {
+        if result.depth > self.limits.depth {
             return Err(vec![too_complex(format!(
                 "the query is nested too deep: {} levels; at most {} are allowed",
-                result.depth, self.0.depth
+                result.depth, self.limits.depth
             ))]);
         }
-        if result.complexity > self.0.complexity {
+        let complexity = result.complexity + self.surcharge.load(Ordering::Relaxed);
+        if complexity > self.limits.complexity {
             return Err(vec![too_complex(format!(
-                "the query is too complex: {}; at most {} is allowed",
-                result.complexity, self.0.complexity
+                "the query is too complex: {complexity}; at most {} is allowed (figures not in memory weigh {}, panel trends {})",
+                self.limits.complexity,
+                cost::FIGURE,
+                cost::PANEL
             ))]);
+        }
+        if let Some(budget) = ctx.data_opt::<BatchBudget>()
+            && !budget.take(complexity)
+        {
+            return Err(vec![too_complex(format!(
+                "the batch is too complex: its operations together may weigh at most {}",
+                self.limits.complexity
+            ))]);
+        }
+        if let (Some(slot), Ok(label)) = (ctx.data_opt::<OperationLabel>(), self.label.lock())
+            && let Some(label) = label.clone()
+        {
+            slot.set(label);
         }
         Ok(result)
     }

@@ -1,7 +1,6 @@
 //! Health, the SDL and the metrics.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -94,16 +93,10 @@ fn same_secret(given: &str, expected: &str) -> bool {
             == 0
 }
 
-/// The Prometheus text. Nothing here moves with the content of a request:
-/// no counter of statements, answers or rows, only of operations.
+/// The Prometheus text ([`super::observe`]). Nothing here moves with the
+/// content of a request: no counter of statements, answers or rows.
 pub(super) async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
-    let body = format!(
-        "# HELP mognad_graphql_requests_total GraphQL operations the server has executed.\n\
-         # TYPE mognad_graphql_requests_total counter\n\
-         mognad_graphql_requests_total {}\n",
-        state.graphql_requests.load(Ordering::Relaxed),
-    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body)
+        .body(state.meters.render(&state.db))
 }

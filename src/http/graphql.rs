@@ -5,7 +5,6 @@
 //! here, before anything is parsed.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
@@ -18,7 +17,8 @@ use serde_json::json;
 
 use super::media::{Media, is_graphql_body, negotiate};
 use super::{AppState, MAX_BATCH, RequestId, error_response};
-use schema::ErrorCode;
+use schema::{ErrorCode, OperationLabel};
+use tracing_actix_web::RootSpan;
 
 pub(super) async fn post(
     state: web::Data<Arc<AppState>>,
@@ -129,19 +129,11 @@ async fn post_within_deadline(
         BatchRequest::Batch(v) => v,
     };
     let batched = requests.len() > 1;
-    execute(
-        &state,
-        media,
-        requests,
-        batched,
-        principal,
-        &request_id(&req),
-    )
-    .await
+    execute(&state, media, requests, batched, principal, &req).await
 }
 
 async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
-    if req.query_string().is_empty() && accepts(&req, "text/html") {
+    if state.graphiql && req.query_string().is_empty() && accepts(&req, "text/html") {
         return HttpResponse::Ok().content_type(ContentType::html()).body(
             GraphiQLSource::build()
                 .endpoint("/graphql")
@@ -173,15 +165,7 @@ async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) 
                 "extensions": { "code": ErrorCode::BadUserInput.as_str() }
             }] }));
     }
-    execute(
-        &state,
-        media,
-        vec![request],
-        false,
-        principal,
-        &request_id(&req),
-    )
-    .await
+    execute(&state, media, vec![request], false, principal, &req).await
 }
 
 async fn execute(
@@ -190,8 +174,16 @@ async fn execute(
     requests: Vec<Request>,
     batched: bool,
     principal: schema::Principal,
-    request_id: &str,
+    req: &HttpRequest,
 ) -> HttpResponse {
+    let request_id = &request_id(req);
+    let span = req.extensions().get::<RootSpan>().cloned();
+    if let Some(span) = &span {
+        span.record("role", principal.role().name());
+        if let Some(code) = principal.kommun_code() {
+            span.record("kommun", code.as_str());
+        }
+    }
     if requests.len() > MAX_BATCH {
         let message = format!("a batch may hold at most {MAX_BATCH} operations");
         return error_response(
@@ -200,13 +192,18 @@ async fn execute(
             &message,
         );
     }
-    state
-        .graphql_requests
-        .fetch_add(requests.len() as u64, Ordering::Relaxed);
+    // The operations of a batch share one complexity budget.
+    let budget = schema::cost::BatchBudget::new(state.limits.complexity);
+    let labels: Vec<OperationLabel> = requests.iter().map(|_| OperationLabel::default()).collect();
     let requests: Vec<Request> = requests
         .into_iter()
-        .map(|r| r.data(principal.clone()))
+        .zip(&labels)
+        .map(|(r, label)| {
+            let r = r.data(principal.clone()).data(label.clone());
+            if batched { r.data(budget.clone()) } else { r }
+        })
         .collect();
+    let started = std::time::Instant::now();
     let response = if batched {
         state
             .schema
@@ -222,6 +219,7 @@ async fn execute(
         };
         BatchResponse::Single(state.schema.execute(single).await)
     };
+    observe(state, span.as_ref(), &labels, &response, started.elapsed());
     // A request error (the document could not run: no data and no error has a
     // path) is a 400 under the GraphQL-over-HTTP media type, and has no `data`
     // entry under either; field errors are 200.
@@ -272,6 +270,50 @@ async fn execute(
         }
     }
     builder.content_type(media.as_str()).json(body)
+}
+
+/// Counts each operation by its label and outcome, times it, and names it
+/// in the request span.
+fn observe(
+    state: &AppState,
+    span: Option<&RootSpan>,
+    labels: &[OperationLabel],
+    response: &BatchResponse,
+    took: std::time::Duration,
+) {
+    let responses: Vec<&async_graphql::Response> = match response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(v) => v.iter().collect(),
+    };
+    let mut names = Vec::new();
+    for (label, response) in labels.iter().zip(responses) {
+        let operation = label.get().unwrap_or_else(|| "invalid".to_owned());
+        let outcome = response.errors.first().map_or("ok".to_owned(), |e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .and_then(|c| match c {
+                    async_graphql::Value::String(s) => Some(s.clone()),
+                    async_graphql::Value::Enum(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .filter(|c| c.len() <= 32 && c.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                .unwrap_or_else(|| "OTHER".to_owned())
+        });
+        state.meters.count(
+            "mognad_graphql_requests_total",
+            &[("operation", operation.clone()), ("outcome", outcome)],
+        );
+        state.meters.observe(
+            "mognad_graphql_request_duration_seconds",
+            &[("operation", operation.clone())],
+            took.as_secs_f64(),
+        );
+        names.push(operation);
+    }
+    if let Some(span) = span {
+        span.record("operation", names.join(", "));
+    }
 }
 
 /// The id [`super::trace_requests`] gave the request.

@@ -1,4 +1,4 @@
-//! Middleware: a request id and a tracing span for every request, and CORS.
+//! Middleware: a request id and HTTP metrics for every request, and CORS.
 
 use actix_cors::Cors;
 use actix_web::HttpMessage;
@@ -6,15 +6,20 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use tracing::Instrument;
+use actix_web::web;
+use std::sync::Arc;
+
+use super::AppState;
 
 /// A request's id, for the handlers and middleware after [`trace_requests`].
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
 /// Gives every request an id (the client's `X-Request-Id` when it is a
-/// plain token, else a new UUID), runs it inside a tracing span carrying
-/// that id, logs its status and duration, and returns the id in the response.
+/// plain token, else a new UUID) for the request span ([`super::observe`])
+/// and the handlers, counts it in the HTTP metrics, and returns the id in
+/// the response. It runs outside the rate limiter, so refusals are counted
+/// and carry an id too.
 pub async fn trace_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -31,15 +36,24 @@ pub async fn trace_requests(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
+    let state = req.app_data::<web::Data<Arc<AppState>>>().cloned();
     let start = std::time::Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let mut res = next.call(req).await?;
     if let Ok(value) = header::HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(header::HeaderName::from_static(REQUEST_ID), value);
     }
-    let status = res.status().as_u16();
-    span.in_scope(|| tracing::info!(status, ms = start.elapsed().as_millis() as u64, "handled"));
+    if let Some(state) = state {
+        let status = res.status().as_u16().to_string();
+        state
+            .meters
+            .count("mognad_http_requests_total", &[("status", status)]);
+        state.meters.observe(
+            "mognad_http_request_duration_seconds",
+            &[],
+            start.elapsed().as_secs_f64(),
+        );
+    }
     Ok(res)
 }
 

@@ -7,8 +7,8 @@ mod endpoints;
 mod graphql;
 mod media;
 mod middleware;
-
-use std::sync::atomic::AtomicU64;
+mod observe;
+mod ratelimit;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
@@ -21,6 +21,8 @@ use crate::config::Secret;
 use schema::{ErrorCode, MognadSchema};
 
 pub use middleware::{REQUEST_ID, RequestId, cors, trace_requests};
+pub use observe::{Meters, RequestSpan};
+pub use ratelimit::{Limiter, limiter};
 
 /// Most operations one batch may carry.
 pub const MAX_BATCH: usize = 10;
@@ -31,7 +33,12 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Authenticator,
     pub max_body_bytes: usize,
-    pub graphql_requests: AtomicU64,
+    /// The schema's limits (a batch shares one complexity budget).
+    pub limits: schema::Limits,
+    /// Whether `GET /graphql` from a browser serves GraphiQL (not in production).
+    pub graphiql: bool,
+    /// The server's metrics.
+    pub meters: Meters,
     /// Longest a request may run.
     pub request_timeout: std::time::Duration,
     /// Where `/metrics` is served: behind a token on the public port, or
@@ -47,14 +54,22 @@ pub enum MetricsAccess {
     Elsewhere,
 }
 
-/// Registers the routes on an actix-web app.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/graphql", web::post().to(graphql::post))
-        .route("/graphql", web::get().to(graphql::get))
-        .route("/schema.graphql", web::get().to(endpoints::sdl))
-        .route("/health/live", web::get().to(endpoints::live))
-        .route("/health/ready", web::get().to(endpoints::ready))
-        .route("/metrics", web::get().to(endpoints::public_metrics));
+/// Registers the routes on an actix-web app; `/graphql` behind the rate
+/// limiter when `limited`.
+pub fn routes(cfg: &mut web::ServiceConfig, limiter: &Limiter, limited: bool) {
+    cfg.service(
+        web::resource("/graphql")
+            .wrap(actix_web::middleware::Condition::new(
+                limited,
+                actix_governor::Governor::new(limiter),
+            ))
+            .route(web::post().to(graphql::post))
+            .route(web::get().to(graphql::get)),
+    )
+    .route("/schema.graphql", web::get().to(endpoints::sdl))
+    .route("/health/live", web::get().to(endpoints::live))
+    .route("/health/ready", web::get().to(endpoints::ready))
+    .route("/metrics", web::get().to(endpoints::public_metrics));
 }
 
 /// The routes of the separate metrics address (`MOGNAD_METRICS_LISTEN`).

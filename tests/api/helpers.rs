@@ -24,8 +24,13 @@ pub struct TestApp {
 }
 
 enum Cleanup {
+    /// The database belongs to another TestApp.
+    Nothing,
     Dir(PathBuf),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 /// The PostgreSQL server the suite runs against, if any.
@@ -129,9 +134,23 @@ pub async fn spawn_app() -> TestApp {
 /// Spawns the app after `adjust` has changed the test configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var_os("RUST_LOG").is_some() {
-        mognad::telemetry::init();
+        mognad::telemetry::init(std::env::var_os("MOGNAD_TEST_JSON_LOGS").is_some());
     }
     let (database_url, cleanup) = fresh_database().await;
+    start(database_url, cleanup, adjust).await
+}
+
+/// Spawns another app on a database that exists already (another TestApp's,
+/// which removes it).
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    start(database_url.to_owned(), Cleanup::Nothing, |_| {}).await
+}
+
+async fn start(
+    database_url: String,
+    cleanup: Cleanup,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = test_config(&database_url);
     adjust(&mut config);
     let app = Application::build(config)
@@ -291,6 +310,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         match &self.cleanup {
+            Cleanup::Nothing => {}
             Cleanup::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }

@@ -14,6 +14,7 @@ mod disclosure;
 mod faults;
 mod fidelity;
 mod figures;
+mod hardening;
 mod helpers;
 mod http;
 mod input;

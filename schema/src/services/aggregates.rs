@@ -163,6 +163,18 @@ pub struct FigureCache {
     distributions: Shared<(Uuid, Uuid, Grouping), Vec<DistributionRow>>,
 }
 
+impl FigureCache {
+    /// Whether a round's mean maturity per `grouping` is in memory already.
+    pub fn has_aggregates(&self, round: Uuid, grouping: Grouping) -> bool {
+        cached(&self.aggregates, &(round, grouping)).is_some()
+    }
+
+    /// Whether a round's segments and plan are in memory already.
+    pub fn has_cells(&self, round: Uuid) -> bool {
+        cached(&self.cells, &round).is_some()
+    }
+}
+
 /// A closed round's segments and release plan (kept in memory).
 pub async fn cells(
     db: &DatabaseConnection,

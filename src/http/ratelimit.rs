@@ -1,0 +1,90 @@
+//! Rate limits on `/graphql` (`actix-governor`): a client is the verified
+//! token's subject, or, without a valid token, the peer's IP address (the
+//! address the connection comes from: behind a proxy, every caller shares
+//! the proxy's, so put the limit in the proxy or give callers tokens).
+//! A client over its limit gets 429 with `Retry-After` and the code
+//! RATE_LIMITED, and the refusal is counted in `mognad_rate_limited_total`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_governor::governor::NotUntil;
+use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
+use actix_governor::governor::middleware::NoOpMiddleware;
+use actix_governor::{
+    GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
+};
+use actix_web::dev::ServiceRequest;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use schema::ErrorCode;
+use serde_json::json;
+
+use super::AppState;
+
+/// Whom a request counts against.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// A verified token's role and subject.
+    Subject(String),
+    /// No valid token: the peer address.
+    Ip(IpAddr),
+}
+
+/// Finds the [`Client`] of a request (the token is verified first: a forged
+/// subject does not buy a fresh quota).
+#[derive(Clone)]
+pub struct ClientKey(pub Arc<AppState>);
+
+impl KeyExtractor for ClientKey {
+    type Key = Client;
+    type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
+
+    fn extract(&self, req: &ServiceRequest) -> Result<Client, Self::KeyExtractionError> {
+        if let Ok(principal) = self.0.auth.authenticate(req.request())
+            && let Some(subject) = principal.subject()
+        {
+            return Ok(Client::Subject(format!(
+                "{}:{subject}",
+                principal.role().name()
+            )));
+        }
+        let ip = req
+            .peer_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        Ok(Client::Ip(ip))
+    }
+
+    fn exceed_rate_limit_response(
+        &self,
+        negative: &NotUntil<QuantaInstant>,
+        mut response: HttpResponseBuilder,
+    ) -> HttpResponse {
+        let wait = negative.wait_time_from(DefaultClock::default().now());
+        // Retry-After is whole seconds, rounded up (actix-governor sets it too).
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.0.meters.count("mognad_rate_limited_total", &[]);
+        response
+            .insert_header(("retry-after", seconds.max(1).to_string()))
+            .content_type(ContentType::json())
+            .json(json!({ "errors": [{
+                "message": format!("too many requests; try again in {} s", seconds.max(1)),
+                "extensions": { "code": ErrorCode::RateLimited.as_str() }
+            }] }))
+    }
+}
+
+/// The limiter all workers share, when a rate is configured.
+pub type Limiter = GovernorConfig<ClientKey, NoOpMiddleware<QuantaInstant>>;
+
+/// `per_second` requests a second with bursts of `burst` (a rate of 0 is
+/// no limit: the caller then leaves the limiter out).
+pub fn limiter(state: Arc<AppState>, per_second: u32, burst: u32) -> Option<Limiter> {
+    // One request's worth of quota comes back every 1/rate seconds.
+    let nanos = 1_000_000_000u64 / u64::from(per_second.max(1));
+    GovernorConfigBuilder::default()
+        .nanoseconds_per_request(nanos.max(1))
+        .burst_size(burst.max(1))
+        .key_extractor(ClientKey(state))
+        .finish()
+}
