@@ -15,9 +15,11 @@
 //! | `myComparison` (the kommun's own scores beside two aggregates) | 2 × [`FIGURE`] |
 //! | `participation` | [`FIGURE`] / 2 |
 //!
-//! The weights follow measurements on PostgreSQL with the demo data: an
-//! uncached figure is a few milliseconds of database time, a panel trend
-//! about ten, a figure in memory microseconds.
+//! The weights follow what the figures took on PostgreSQL with the demo data
+//! (a debug build, one request at a time, subgroups): `viewer` 0.8 ms; an
+//! aggregate table in memory 2 ms (mostly writing the response); the same
+//! table not in memory 7–40 ms (the first of a round loads its plan);
+//! `processShare` 11 ms; a panel trend 48 ms.
 //!
 //! The operations of one batch share one budget ([`BatchBudget`]), so a
 //! batch cannot multiply what one request may cost.
