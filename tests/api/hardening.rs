@@ -307,12 +307,18 @@ async fn metrics_count_operations_by_name_and_outcome_with_latency_and_pool() {
 /// the process exits within the shutdown bound.
 #[tokio::test]
 async fn the_binary_logs_json_and_shuts_down_gracefully() {
-    if postgres_url().is_some() {
-        eprintln!("skipped on PostgreSQL: the binary runs on its own SQLite file");
-        return;
-    }
     let dir = std::env::temp_dir().join(format!("mognad-bin-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
+    // On PostgreSQL the binary gets a fresh test database (made, with its
+    // reference data, by a TestApp that also drops it); else a file of its own.
+    let owner = match postgres_url() {
+        Some(_) => Some(spawn_app().await),
+        None => None,
+    };
+    let database_url = owner.as_ref().map_or_else(
+        || format!("sqlite://{}?mode=rwc", dir.join("m.sqlite").display()),
+        |app| app.database_url.clone(),
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -323,10 +329,7 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("MOGNAD_ENV", "production")
         .env("MOGNAD_JWT_SECRET", SECRET)
-        .env(
-            "MOGNAD_DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.join("m.sqlite").display()),
-        )
+        .env("MOGNAD_DATABASE_URL", &database_url)
         .env("MOGNAD_LISTEN", format!("127.0.0.1:{port}"))
         .env("MOGNAD_SHUTDOWN_TIMEOUT", "5s")
         .env("MOGNAD_STATEMENT_TIMEOUT", "20s")
@@ -335,6 +338,13 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Read the logs as they come, so a full pipe never blocks the server.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut logs = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut logs).unwrap();
+        logs
+    });
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut up = false;
@@ -373,15 +383,24 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
 
     // A request in flight when SIGTERM comes: it waits for a write lock
     // another connection holds, which lets go 1 s after the signal.
-    let mut options = sea_orm::ConnectOptions::new(format!(
-        "sqlite://{}?mode=rwc",
-        dir.join("m.sqlite").display()
-    ));
+    let mut options = sea_orm::ConnectOptions::new(database_url.clone());
     options.max_connections(1).min_connections(1);
     let locker = sea_orm::Database::connect(options).await.unwrap();
-    sea_orm::ConnectionTrait::execute_unprepared(&locker, "BEGIN IMMEDIATE")
-        .await
-        .unwrap();
+    if owner.is_some() {
+        // The round's row, as a transition holds it: a save waits for it first.
+        for sql in [
+            "BEGIN".to_owned(),
+            format!("SELECT id FROM survey_round WHERE id = '{round}' FOR UPDATE"),
+        ] {
+            sea_orm::ConnectionTrait::execute_unprepared(&locker, &sql)
+                .await
+                .unwrap();
+        }
+    } else {
+        sea_orm::ConnectionTrait::execute_unprepared(&locker, "BEGIN IMMEDIATE")
+            .await
+            .unwrap();
+    }
     let in_flight = tokio::spawn(post(
         token.clone(),
         json!({ "query": "mutation($r: ID!) { saveAnswers(roundId: $r, answers: [{ questionKey: \"risk_managed\", value: { choice: \"no\" } }]) { version } }", "variables": { "r": round } }),
@@ -421,8 +440,7 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
     };
     assert!(status.success(), "{status:?}");
 
-    let mut logs = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    let logs = reader.join().unwrap();
     let lines: Vec<Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
