@@ -87,7 +87,6 @@ pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> Mogn
         .register_output_type::<ErrorCode>()
         .data(settings)
         .data(db)
-        .extension(async_graphql::extensions::Tracing)
         .extension(limits)
         .finish()
 }
