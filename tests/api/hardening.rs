@@ -133,16 +133,7 @@ async fn a_client_over_its_rate_gets_429_with_retry_after_and_others_go_on() {
     assert_eq!(response.status(), 429);
     // Health is never limited, and the refusals are counted.
     assert_eq!(app.get("/health/ready").await.status(), 200);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .bearer_auth(admin_token())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     let limited = metrics
         .lines()
         .find(|l| l.starts_with("mognad_rate_limited_total"))
@@ -277,16 +268,7 @@ async fn metrics_count_operations_by_name_and_outcome_with_latency_and_pool() {
     let app = spawn_app().await;
     app.query("{ municipalities { code } }", json!({})).await;
     app.query("{ nope }", json!({})).await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .bearer_auth(admin_token())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     for needle in [
         "mognad_graphql_requests_total{operation=\"query municipalities\",outcome=\"ok\"} 1",
         "mognad_graphql_requests_total{operation=\"invalid\",outcome=\"GRAPHQL_VALIDATION_FAILED\"} 1",

@@ -300,6 +300,19 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// The Prometheus text of `/metrics`, read with an SKR admin's token.
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.address))
+            .bearer_auth(admin_token())
+            .send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("a text body")
+    }
+
     /// The server's count of SQL statements so far (read in process: it is
     /// not published).
     pub fn statements(&self) -> u64 {
