@@ -17,6 +17,7 @@ use crate::domain::RoundYear;
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::policy::AdminScope;
 use crate::services::questionnaire::Questionnaire;
+use crate::services::rounds::Gate;
 use crate::services::{release, rounds, scoring, segments};
 
 /// What `createSurveyRound` asks for.
@@ -191,6 +192,7 @@ async fn start(
 ) -> ApiResult<(survey_round::Model, DatabaseTransaction)> {
     let round = round_by_id(db, id, "round").await?;
     let txn = db.begin().await?;
+    rounds::enter_gate(&txn, round.id, Gate::Exclusive).await?;
     let updated = survey_round::Entity::update_many()
         .col_expr(survey_round::Column::Status, Expr::value(to))
         .col_expr(survey_round::Column::UpdatedAt, Expr::value(Utc::now()))

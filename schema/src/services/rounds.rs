@@ -81,3 +81,40 @@ pub async fn get_any(db: &impl ConnectionTrait, id: &str) -> ApiResult<survey_ro
         .await?
         .ok_or_else(not_found)
 }
+
+/// How a transaction enters a round's gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// A kommun's write: many at once.
+    Shared,
+    /// A transition or a release plan: alone.
+    Exclusive,
+}
+
+/// The first lock of every transaction on a round, on PostgreSQL: a
+/// transaction-scoped advisory lock keyed by the round, shared by a
+/// kommun's writes and exclusive for a transition. Unlike the row locks
+/// after it, the lock manager queues it fairly: once a close waits, new
+/// writes wait behind it, so a close is never starved by a stream of saves
+/// (row share locks are granted past a waiting updater). Nothing on SQLite,
+/// where the first write takes the database's one write lock.
+pub async fn enter_gate(txn: &impl ConnectionTrait, round: Uuid, gate: Gate) -> ApiResult<()> {
+    if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let bytes = round.as_bytes();
+    let key = i64::from_be_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ]);
+    let function = match gate {
+        Gate::Shared => "pg_advisory_xact_lock_shared",
+        Gate::Exclusive => "pg_advisory_xact_lock",
+    };
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        format!("SELECT {function}($1)"),
+        [key.into()],
+    ))
+    .await?;
+    Ok(())
+}

@@ -11,9 +11,9 @@
 //! plans through [`round_plan`] and [`pair_plan`] and suppress nothing
 //! themselves.
 //!
-//! Plans are computed under a lock on the rows of the rounds they concern,
-//! taken first in the transaction and in id order (`FOR NO KEY UPDATE` on
-//! PostgreSQL; SQLite's one write lock), so two plans that share a round are
+//! Plans are computed under a lock on the rounds they concern, taken first
+//! in the transaction and in id order (on PostgreSQL each round's gate,
+//! exclusive, then its row `FOR NO KEY UPDATE`; SQLite's one write lock), so two plans that share a round are
 //! never made side by side without seeing each other. A round's own plan is
 //! made inside its close, which holds the round's row from its first
 //! statement.
@@ -41,6 +41,7 @@ use crate::disclosure::Reason;
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memo::{Shared, cached, remember};
 use crate::services::participation::ParticipationCounts;
+use crate::services::rounds::{self, Gate};
 use make::{store_pair_plan, store_round_plan};
 
 /// What the plan decided for one cell.
@@ -250,6 +251,7 @@ async fn ensure(
     ids.sort();
     for (i, id) in ids.iter().enumerate() {
         if txn.get_database_backend() == DbBackend::Postgres {
+            rounds::enter_gate(&txn, *id, Gate::Exclusive).await?;
             survey_round::Entity::find_by_id(*id)
                 .lock(LockType::NoKeyUpdate)
                 .one(&txn)

@@ -19,6 +19,7 @@ use super::validate::{
 use super::{AnswerChange, AnswerValue, ResponseView};
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::questionnaire::Questionnaire;
+use crate::services::rounds::{self, Gate};
 use crate::tenancy::KommunScope;
 
 /// Upserts answers in one transaction: all or nothing. Returns the response.
@@ -91,9 +92,9 @@ async fn save_once(
 /// not go on to change is rolled back with it).
 ///
 /// The lock order, as in every transaction on a round: on PostgreSQL the
-/// round's row first, shared (a close waits for this write and freezes
-/// scores that include it, or this write waits for the close and sees the
-/// round closed); then the transaction is narrowed to the municipality
+/// round's gate and then its row, both shared (a close waits for this write
+/// and freezes scores that include it, or this write waits for the close
+/// and sees the round closed); then the transaction is narrowed to the municipality
 /// ([`KommunScope::enter`]) and its response row is locked. On SQLite the
 /// first write takes the database's one write lock.
 async fn begin_write(
@@ -104,6 +105,7 @@ async fn begin_write(
     let txn = db.begin().await?;
     let postgres = txn.get_database_backend() == DbBackend::Postgres;
     if postgres {
+        rounds::enter_gate(&txn, round.id, Gate::Shared).await?;
         still_open(&txn, round).await?;
     }
     scope.enter(&txn).await?;
