@@ -37,7 +37,7 @@ impl<'a> Figures<'a> {
 
     /// A round whose figures the caller may read (the contract's status rule).
     async fn round(&self, ctx: &Context<'_>, id: &str) -> Result<survey_round::Model> {
-        let round = rounds::get_any(self.db, id).await?;
+        let round = rounds::get_any(self.db, &self.cache.rounds, id).await?;
         policy::figures(Principal::of(ctx), &round)?;
         Ok(round)
     }
@@ -162,7 +162,7 @@ impl FiguresQuery {
         #[graphql(desc = "The round's id.")] round_id: ID,
     ) -> Result<Participation> {
         let f = Figures::of(ctx)?;
-        let round = rounds::get_any(f.db, &round_id).await?;
+        let round = rounds::get_any(f.db, &f.cache.rounds, &round_id).await?;
         let counts = match round.status {
             RoundStatus::Closed | RoundStatus::Published => {
                 release::round_plan(f.db, &f.cache.plans, &round, f.min_cell)

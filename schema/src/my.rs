@@ -23,7 +23,8 @@ async fn own<'a>(
     let principal = Principal::of(ctx);
     let scope = policy::kommun(principal)?;
     let db = ctx.data::<DatabaseConnection>()?;
-    let round = rounds::get(db, principal, round_id).await?;
+    let published = &ctx.data::<FigureCache>()?.rounds;
+    let round = rounds::get(db, published, principal, round_id).await?;
     Ok((scope, db, round))
 }
 
@@ -69,14 +70,17 @@ impl MyQuery {
     ) -> Result<Vec<AreaComparison>> {
         let (scope, db, round) = own(ctx, &round_id).await?;
         let principal = Principal::of(ctx);
+        let cache = ctx.data::<FigureCache>()?;
+        let published = &cache.rounds;
         let baseline = match (&baseline_round_id, round.baseline_id) {
-            (Some(id), _) => Some(rounds::get(db, principal, id).await?),
+            (Some(id), _) => Some(rounds::get(db, published, principal, id).await?),
             // A default baseline the kommun may not see (a DRAFT round) is no baseline.
-            (None, Some(id)) => rounds::get(db, principal, &id.to_string()).await.ok(),
+            (None, Some(id)) => rounds::get(db, published, principal, &id.to_string())
+                .await
+                .ok(),
             (None, None) => None,
         };
         let min_cell = ctx.data::<Settings>()?.min_cell;
-        let cache = ctx.data::<FigureCache>()?;
         let rows =
             comparison::compare(db, cache, &scope, &round, baseline.as_ref(), min_cell).await?;
         Ok(rows.into_iter().map(AreaComparison).collect())

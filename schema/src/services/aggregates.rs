@@ -157,6 +157,8 @@ pub struct DistributionRow {
 #[derive(Default)]
 pub struct FigureCache {
     pub plans: PlanCache,
+    /// PUBLISHED rounds by id.
+    pub rounds: crate::services::rounds::PublishedRounds,
     cells: Shared<Uuid, RoundCells>,
     aggregates: Shared<(Uuid, Grouping), Vec<AggregateRow>>,
     /// By (round, question, grouping).

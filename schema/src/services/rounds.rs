@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::policy;
 use crate::principal::Principal;
+use crate::services::memo::{Shared, cached, remember};
 
 /// Parses a round id; a malformed id names no round.
 pub fn parse_id(id: &str) -> Option<Uuid> {
@@ -57,29 +58,57 @@ pub async fn find(
         .filter(|r| policy::sees_round(principal, r)))
 }
 
+/// PUBLISHED rounds, kept in memory once read: PUBLISHED is the last status
+/// and no mutation changes such a round, so what one instance keeps no
+/// other instance can make stale.
+#[derive(Default)]
+pub struct PublishedRounds(Shared<Uuid, survey_round::Model>);
+
+impl PublishedRounds {
+    /// The round by id, from memory when it is PUBLISHED and was read before.
+    async fn read(
+        &self,
+        db: &impl ConnectionTrait,
+        uuid: Uuid,
+    ) -> ApiResult<Option<survey_round::Model>> {
+        if let Some(round) = cached(&self.0, &uuid) {
+            return Ok(Some(round.as_ref().clone()));
+        }
+        let round = survey_round::Entity::find_by_id(uuid).one(db).await?;
+        if let Some(r) = &round
+            && r.status == RoundStatus::Published
+        {
+            remember(&self.0, uuid, r.clone());
+        }
+        Ok(round)
+    }
+}
+
 /// A round the principal may see, by id: NOT_FOUND when it does not exist or is hidden.
 pub async fn get(
     db: &impl ConnectionTrait,
+    published: &PublishedRounds,
     principal: &Principal,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let not_found = || ApiError::not_found(format!("no round with id {id:?}"));
     let uuid = parse_id(id).ok_or_else(not_found)?;
-    survey_round::Entity::find_by_id(uuid)
-        .one(db)
+    published
+        .read(db, uuid)
         .await?
         .filter(|r| policy::sees_round(principal, r))
         .ok_or_else(not_found)
 }
 
 /// A round by id whatever its status (aggregates refuse DRAFT rounds by status).
-pub async fn get_any(db: &impl ConnectionTrait, id: &str) -> ApiResult<survey_round::Model> {
+pub async fn get_any(
+    db: &impl ConnectionTrait,
+    published: &PublishedRounds,
+    id: &str,
+) -> ApiResult<survey_round::Model> {
     let not_found = || ApiError::not_found(format!("no round with id {id:?}"));
     let uuid = parse_id(id).ok_or_else(not_found)?;
-    survey_round::Entity::find_by_id(uuid)
-        .one(db)
-        .await?
-        .ok_or_else(not_found)
+    published.read(db, uuid).await?.ok_or_else(not_found)
 }
 
 /// How a transaction enters a round's gate.
