@@ -449,3 +449,21 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
     assert!(!logs.contains(secret_answer), "an answer was logged");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A published round never changes: once its figures have been read, reading
+/// them again (the round, its plan, its aggregates) does no database work.
+#[tokio::test]
+async fn figures_of_a_published_round_are_served_from_memory() {
+    let app = spawn_app().await;
+    app.transition("publishSurveyRound", ROUND_2023).await;
+    let query = "query($r: ID!) { maturityAggregates(roundId: $r, grouping: NATIONAL) { area { number } meanLevel respondents } }";
+    let first = app.data(query, json!({ "r": ROUND_2023 })).await;
+    let before = app.statements();
+    let second = app.data(query, json!({ "r": ROUND_2023 })).await;
+    assert_eq!(
+        app.statements(),
+        before,
+        "the second read went to the database"
+    );
+    assert_eq!(first, second);
+}
