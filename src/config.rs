@@ -504,6 +504,41 @@ mod tests {
     }
 
     #[test]
+    fn production_switches_its_defaults_and_needs_a_key() {
+        let dev = Config::from_values(&values(&[])).unwrap();
+        assert!(!dev.production && dev.introspection() && !dev.json_logs());
+        assert_eq!(dev.rate_limit(), 0);
+        let err = Config::from_values(&values(&[("ENV", "production")])).unwrap_err();
+        assert!(err.to_string().contains("MOGNAD_ENV"), "{err}");
+        let secret = "s".repeat(40);
+        let prod = Config::from_values(&values(&[("ENV", "production"), ("JWT_SECRET", &secret)]))
+            .unwrap();
+        assert!(prod.production && !prod.introspection() && prod.json_logs());
+        assert_eq!((prod.rate_limit(), prod.rate_burst()), (20, 40));
+        let tuned = Config::from_values(&values(&[
+            ("ENV", "production"),
+            ("JWT_SECRET", &secret),
+            ("INTROSPECTION", "true"),
+            ("RATE_LIMIT", "0"),
+            ("LOG_FORMAT", "text"),
+            ("MAX_COMPLEXITY", "2000"),
+        ]))
+        .unwrap();
+        assert!(tuned.introspection() && !tuned.json_logs());
+        assert_eq!((tuned.rate_limit(), tuned.max_complexity), (0, 2000));
+        for (key, bad) in [
+            ("ENV", "staging"),
+            ("INTROSPECTION", "maybe"),
+            ("LOG_FORMAT", "xml"),
+            ("MAX_COMPLEXITY", "10"),
+            ("RATE_BURST", "0"),
+        ] {
+            let err = Config::from_values(&values(&[(key, bad)])).unwrap_err();
+            assert!(err.to_string().contains(&format!("MOGNAD_{key}")), "{err}");
+        }
+    }
+
+    #[test]
     fn secrets_never_print() {
         let c = Config::from_values(&values(&[
             ("JWT_SECRET", "x".repeat(40).as_str()),
