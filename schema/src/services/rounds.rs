@@ -111,6 +111,13 @@ pub async fn get_any(
     published.read(db, uuid).await?.ok_or_else(not_found)
 }
 
+/// The advisory lock's key of a round: all 128 bits of the id folded into
+/// the lock's 64 (the reference rounds' ids differ only in their last bytes).
+fn gate_key(round: Uuid) -> i64 {
+    let (high, low) = round.as_u64_pair();
+    i64::from_ne_bytes((high ^ low).to_ne_bytes())
+}
+
 /// How a transaction enters a round's gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gate {
@@ -131,10 +138,7 @@ pub async fn enter_gate(txn: &impl ConnectionTrait, round: Uuid, gate: Gate) -> 
     if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
         return Ok(());
     }
-    let bytes = round.as_bytes();
-    let key = i64::from_be_bytes([
-        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-    ]);
+    let key = gate_key(round);
     let function = match gate {
         Gate::Shared => "pg_advisory_xact_lock_shared",
         Gate::Exclusive => "pg_advisory_xact_lock",
@@ -146,4 +150,24 @@ pub async fn enter_gate(txn: &impl ConnectionTrait, round: Uuid, gate: Gate) -> 
     ))
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_that_differ_anywhere_have_their_own_gate() {
+        let ids = [
+            "00000000-0000-0000-0000-000000002019",
+            "00000000-0000-0000-0000-000000002023",
+            "00000000-0000-0001-0000-000000002023",
+            "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f",
+        ];
+        let keys: std::collections::HashSet<i64> = ids
+            .iter()
+            .map(|id| gate_key(Uuid::parse_str(id).unwrap()))
+            .collect();
+        assert_eq!(keys.len(), ids.len());
+    }
 }
