@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::media::{Media, is_graphql_body, negotiate};
+use super::ratelimit::Verified;
 use super::{AppState, MAX_BATCH, RequestId, error_response};
 use schema::{ErrorCode, OperationLabel};
 use tracing_actix_web::RootSpan;
@@ -79,7 +80,7 @@ async fn post_within_deadline(
             "send the request as application/json (UTF-8)",
         );
     }
-    let principal = match state.auth.authenticate(&req) {
+    let principal = match principal_of(&state, &req) {
         Ok(p) => p,
         Err(err) => return unauthorized(&err.to_string()),
     };
@@ -144,7 +145,7 @@ async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) 
     let Some(media) = negotiate(&req) else {
         return not_acceptable();
     };
-    let principal = match state.auth.authenticate(&req) {
+    let principal = match principal_of(&state, &req) {
         Ok(p) => p,
         Err(err) => return unauthorized(&err.to_string()),
     };
@@ -314,6 +315,18 @@ fn observe(
     if let Some(span) = span {
         span.record("operation", names.join(", "));
     }
+}
+
+/// The caller: the principal the rate limiter verified, or the token
+/// verified now.
+fn principal_of(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<schema::Principal, crate::auth::AuthError> {
+    if let Some(Verified(principal)) = req.extensions().get::<Verified>() {
+        return Ok(principal.clone());
+    }
+    state.auth.authenticate(req)
 }
 
 /// The id [`super::trace_requests`] gave the request.

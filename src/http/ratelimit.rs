@@ -16,7 +16,7 @@ use actix_governor::{
 };
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpMessage, HttpResponse, HttpResponseBuilder};
 use schema::ErrorCode;
 use serde_json::json;
 
@@ -31,6 +31,10 @@ pub enum Client {
     Ip(IpAddr),
 }
 
+/// A principal the limiter has verified already, for the handler.
+#[derive(Clone)]
+pub struct Verified(pub schema::Principal);
+
 /// Finds the [`Client`] of a request (the token is verified first: a forged
 /// subject does not buy a fresh quota).
 #[derive(Clone)]
@@ -41,13 +45,15 @@ impl KeyExtractor for ClientKey {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Client, Self::KeyExtractionError> {
-        if let Ok(principal) = self.0.auth.authenticate(req.request())
-            && let Some(subject) = principal.subject()
-        {
-            return Ok(Client::Subject(format!(
-                "{}:{subject}",
-                principal.role().name()
-            )));
+        if let Ok(principal) = self.0.auth.authenticate(req.request()) {
+            let client = principal
+                .subject()
+                .map(|subject| Client::Subject(format!("{}:{subject}", principal.role().name())));
+            // The handler takes the verified principal from here: one check per request.
+            req.extensions_mut().insert(Verified(principal));
+            if let Some(client) = client {
+                return Ok(client);
+            }
         }
         let ip = req
             .peer_addr()
