@@ -232,20 +232,12 @@ async fn execute(
         }
         BatchResponse::Batch(_) => false,
     };
-    let mut body = serde_json::to_value(&response).unwrap_or_default();
-    if failed && let Some(fields) = body.as_object_mut() {
-        fields.remove("data");
-    }
     // The database gone or a statement out of time: 503, to be tried again.
     let unavailable = match &response {
         BatchResponse::Single(r) => r.errors.iter().any(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .is_some_and(|c| {
-                    *c == async_graphql::Value::from(ErrorCode::Timeout.as_str())
-                        || *c == async_graphql::Value::from(ErrorCode::Unavailable.as_str())
-                })
+            code_of(e).is_some_and(|c| {
+                c == ErrorCode::Timeout.as_str() || c == ErrorCode::Unavailable.as_str()
+            })
         }),
         BatchResponse::Batch(_) => false,
     };
@@ -257,6 +249,15 @@ async fn execute(
         StatusCode::OK
     };
     let mut builder = HttpResponse::build(status);
+    builder.content_type(media.as_str());
+    if !failed && !unavailable {
+        // The common case goes out as async-graphql wrote it, serialized once.
+        return builder.json(response);
+    }
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    if failed && let Some(fields) = body.as_object_mut() {
+        fields.remove("data");
+    }
     if unavailable {
         builder.insert_header((header::RETRY_AFTER, "1"));
         // The request id goes with the error, for the operator's logs.
@@ -270,7 +271,16 @@ async fn execute(
             }
         }
     }
-    builder.content_type(media.as_str()).json(body)
+    builder.json(body)
+}
+
+/// The `extensions.code` of an error, when it has one.
+fn code_of(error: &async_graphql::ServerError) -> Option<String> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(s) => Some(s.clone()),
+        async_graphql::Value::Enum(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// Counts each operation by its label and outcome, times it, and names it
@@ -290,14 +300,7 @@ fn observe(
     for (label, response) in labels.iter().zip(responses) {
         let operation = label.get().unwrap_or_else(|| "invalid".to_owned());
         let outcome = response.errors.first().map_or("ok".to_owned(), |e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .and_then(|c| match c {
-                    async_graphql::Value::String(s) => Some(s.clone()),
-                    async_graphql::Value::Enum(n) => Some(n.to_string()),
-                    _ => None,
-                })
+            code_of(e)
                 .filter(|c| c.len() <= 32 && c.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
                 .unwrap_or_else(|| "OTHER".to_owned())
         });
