@@ -175,38 +175,6 @@ fn check_const(value: &ConstValue, place: &str) -> ServerResult<()> {
     }
 }
 
-/// Every string literal of the document's arguments.
-fn check_document(doc: &ExecutableDocument) -> ServerResult<()> {
-    fn walk(set: &SelectionSet) -> ServerResult<()> {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    for (name, value) in &f.node.arguments {
-                        let place = format!("argument {} of {}", name.node, f.node.name.node);
-                        // Variables are checked where they are given.
-                        let literal = value
-                            .node
-                            .clone()
-                            .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
-                            .unwrap_or_default();
-                        check_const(&literal, &place)?;
-                    }
-                    walk(&f.node.selection_set.node)?;
-                }
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node)?,
-                Selection::FragmentSpread(_) => {}
-            }
-        }
-        Ok(())
-    }
-    for (_, op) in doc.operations.iter() {
-        walk(&op.node.selection_set.node)?;
-    }
-    doc.fragments
-        .values()
-        .try_for_each(|f| walk(&f.node.selection_set.node))
-}
-
 /// Puts `null` where `path` ends, if its parent object is there and lacks it.
 fn null_at(data: &mut Value, path: &[PathSegment]) {
     let Some((last, parents)) = path.split_last() else {
@@ -232,58 +200,54 @@ fn null_at(data: &mut Value, path: &[PathSegment]) {
     }
 }
 
-/// Directives anywhere in the document.
-fn count_directives(doc: &ExecutableDocument) -> usize {
-    fn walk(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(f) => f.node.directives.len() + walk(&f.node.selection_set.node),
-                Selection::InlineFragment(f) => {
-                    f.node.directives.len() + walk(&f.node.selection_set.node)
-                }
-                Selection::FragmentSpread(f) => f.node.directives.len(),
-            })
-            .sum()
-    }
-    let operations: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| op.node.directives.len() + walk(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| f.node.directives.len() + walk(&f.node.selection_set.node))
-        .sum();
-    operations + fragments
+/// What one walk over a document finds: its aliases and directives.
+#[derive(Default)]
+struct Tally {
+    aliases: usize,
+    directives: usize,
 }
 
-/// Aliases in the document's operations and fragments.
-fn count_aliases(doc: &ExecutableDocument) -> usize {
-    fn walk(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
+/// Walks every selection of the document's operations and fragments once:
+/// counts aliases and directives, and refuses a string literal in an
+/// argument that [`bad_string`] refuses (variables are checked where they
+/// are given).
+fn inspect(doc: &ExecutableDocument) -> ServerResult<Tally> {
+    fn walk(set: &SelectionSet, tally: &mut Tally) -> ServerResult<()> {
+        for item in &set.items {
+            match &item.node {
                 Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node)
+                    tally.aliases += usize::from(f.node.alias.is_some());
+                    tally.directives += f.node.directives.len();
+                    for (name, value) in &f.node.arguments {
+                        let place = format!("argument {} of {}", name.node, f.node.name.node);
+                        let literal = value
+                            .node
+                            .clone()
+                            .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
+                            .unwrap_or_default();
+                        check_const(&literal, &place)?;
+                    }
+                    walk(&f.node.selection_set.node, tally)?;
                 }
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+                Selection::InlineFragment(f) => {
+                    tally.directives += f.node.directives.len();
+                    walk(&f.node.selection_set.node, tally)?;
+                }
+                Selection::FragmentSpread(f) => tally.directives += f.node.directives.len(),
+            }
+        }
+        Ok(())
     }
-    let operations: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| walk(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| walk(&f.node.selection_set.node))
-        .sum();
-    operations + fragments
+    let mut tally = Tally::default();
+    for (_, op) in doc.operations.iter() {
+        tally.directives += op.node.directives.len();
+        walk(&op.node.selection_set.node, &mut tally)?;
+    }
+    for f in doc.fragments.values() {
+        tally.directives += f.node.directives.len();
+        walk(&f.node.selection_set.node, &mut tally)?;
+    }
+    Ok(tally)
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -353,8 +317,10 @@ impl Extension for LimitsExtension {
             .run(ctx, query, variables)
             .await
             .map_err(|e| coded(e, ErrorCode::GraphqlParseFailed))?;
-        check_document(&doc)?;
-        let directives = count_directives(&doc);
+        let Tally {
+            aliases,
+            directives,
+        } = inspect(&doc)?;
         if directives > self.limits.directives {
             return Err(too_complex(format!(
                 "the query uses {directives} directives; at most {} are allowed",
@@ -369,7 +335,6 @@ impl Extension for LimitsExtension {
             let cost = cost::surcharge(&doc, variables, cache);
             self.surcharge.store(cost, Ordering::Relaxed);
         }
-        let aliases = count_aliases(&doc);
         if aliases > self.limits.aliases {
             return Err(too_complex(format!(
                 "the query uses {aliases} aliases; at most {} are allowed",
