@@ -195,6 +195,35 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        // A whole number of at least `least`.
+        let number = |key: &str, name: &'static str, least: u64| {
+            get(key)
+                .map(|n| {
+                    n.parse::<u64>()
+                        .ok()
+                        .filter(|v| *v >= least)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            key: name,
+                            message: format!("{n:?} is not a whole number of at least {least}"),
+                        })
+                })
+                .transpose()
+        };
+        // One of a few words, each meaning yes or no; `expected` names them.
+        let word = |key: &str, name: &'static str, words: &[(&str, bool)], expected: &str| {
+            get(key)
+                .map(|v| {
+                    words
+                        .iter()
+                        .find(|(w, _)| *w == v)
+                        .map(|(_, yes)| *yes)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            key: name,
+                            message: format!("{v:?} is {expected}"),
+                        })
+                })
+                .transpose()
+        };
         if let Some(url) = get("DATABASE_URL") {
             if !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
@@ -225,15 +254,8 @@ impl Config {
             c.jwt_audience = aud;
         }
         c.jwks_file = get("JWKS_FILE").map(PathBuf::from);
-        if let Some(n) = get("MIN_CELL") {
-            c.min_cell =
-                n.parse()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| ConfigError::Invalid {
-                        key: "MOGNAD_MIN_CELL",
-                        message: format!("{n:?} is not a whole number of at least 1"),
-                    })?;
+        if let Some(n) = number("MIN_CELL", "MOGNAD_MIN_CELL", 1)? {
+            c.min_cell = u32::try_from(n).unwrap_or(u32::MAX);
         }
         if let Some(origins) = get("CORS_ORIGINS") {
             c.cors_origins = origins
@@ -242,15 +264,8 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .collect();
         }
-        if let Some(n) = get("MAX_BODY_BYTES") {
-            c.max_body_bytes =
-                n.parse()
-                    .ok()
-                    .filter(|n| *n >= 1024)
-                    .ok_or_else(|| ConfigError::Invalid {
-                        key: "MOGNAD_MAX_BODY_BYTES",
-                        message: format!("{n:?} is not a whole number of at least 1024"),
-                    })?;
+        if let Some(n) = number("MAX_BODY_BYTES", "MOGNAD_MAX_BODY_BYTES", 1024)? {
+            c.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
         if let Some(token) = values.get("METRICS_TOKEN").filter(|s| !s.is_empty()) {
             if token.len() < 32 {
@@ -293,19 +308,6 @@ impl Config {
                     })?;
             }
         }
-        let number = |key: &'static str, name: &'static str, least: u64| {
-            get(key)
-                .map(|n| {
-                    n.parse::<u64>()
-                        .ok()
-                        .filter(|v| *v >= least)
-                        .ok_or_else(|| ConfigError::Invalid {
-                            key: name,
-                            message: format!("{n:?} is not a whole number of at least {least}"),
-                        })
-                })
-                .transpose()
-        };
         if let Some(n) = number("MAX_COMPLEXITY", "MOGNAD_MAX_COMPLEXITY", 100)? {
             c.max_complexity = usize::try_from(n).unwrap_or(usize::MAX);
         }
@@ -313,43 +315,33 @@ impl Config {
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
         c.rate_burst = number("RATE_BURST", "MOGNAD_RATE_BURST", 1)?
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-        if let Some(env) = get("ENV") {
-            c.production = match env.as_str() {
-                "production" => true,
-                "development" => false,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        key: "MOGNAD_ENV",
-                        message: format!("{env:?} is neither production nor development"),
-                    });
-                }
-            };
+        if let Some(production) = word(
+            "ENV",
+            "MOGNAD_ENV",
+            &[("production", true), ("development", false)],
+            "neither production nor development",
+        )? {
+            c.production = production;
         }
-        let flag = |key: &str, name: &'static str| {
-            get(key)
-                .map(|v| match v.as_str() {
-                    "true" | "1" | "on" => Ok(true),
-                    "false" | "0" | "off" => Ok(false),
-                    _ => Err(ConfigError::Invalid {
-                        key: name,
-                        message: format!("{v:?} is neither true nor false"),
-                    }),
-                })
-                .transpose()
-        };
-        c.introspection = flag("INTROSPECTION", "MOGNAD_INTROSPECTION")?;
-        if let Some(format) = get("LOG_FORMAT") {
-            c.json_logs = Some(match format.as_str() {
-                "json" => true,
-                "text" => false,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        key: "MOGNAD_LOG_FORMAT",
-                        message: format!("{format:?} is neither json nor text"),
-                    });
-                }
-            });
-        }
+        c.introspection = word(
+            "INTROSPECTION",
+            "MOGNAD_INTROSPECTION",
+            &[
+                ("true", true),
+                ("1", true),
+                ("on", true),
+                ("false", false),
+                ("0", false),
+                ("off", false),
+            ],
+            "neither true nor false",
+        )?;
+        c.json_logs = word(
+            "LOG_FORMAT",
+            "MOGNAD_LOG_FORMAT",
+            &[("json", true), ("text", false)],
+            "neither json nor text",
+        )?;
         if c.production && c.jwt_secret.is_none() && c.jwks_file.is_none() {
             return Err(ConfigError::Invalid {
                 key: "MOGNAD_ENV",
