@@ -179,13 +179,6 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Stops the server from outside (as SIGTERM does): with `graceful`, it
-    /// stops accepting and lets requests in flight finish, within
-    /// `MOGNAD_SHUTDOWN_TIMEOUT`.
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
     /// Runs until SIGTERM or Ctrl-C, then stops accepting connections and
     /// lets the requests in flight finish (at most `MOGNAD_SHUTDOWN_TIMEOUT`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
