@@ -18,13 +18,17 @@
 # One line per workload: req/s, p50, p99, errors, server CPU per request, RSS, and the
 # ratio to its reference from the same run (reads: gqlconst; saves: the write ceiling).
 # Not part of `cargo test` or CI. Env: DURATION (10), CONNECTIONS (64), THREADS (2),
-# PG_URL (postgres://postgres@127.0.0.1:5432/postgres), SHARED (../shared).
+# PG_URL (postgres://postgres@127.0.0.1:5432/postgres), SHARED (../shared); to look at one
+# part while working on it, DATABASES ("sqlite postgres") and WORKLOADS ("kommun skr
+# anonymous save") narrow the run (the references are always measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 SHARED=${SHARED:-$root/../shared}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DURATION=${DURATION:-10}
+DATABASES=${DATABASES:-sqlite postgres}
+WORKLOADS=${WORKLOADS:-kommun skr anonymous save}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 SECRET=load-benchmark-secret-that-is-long-enough
@@ -120,6 +124,8 @@ echo "{\"query\":\"query(\$r: ID!) { myComparison(roundId: \$r) { area { number 
 echo "{\"query\":\"query(\$r: ID!) { maturityAggregates(roundId: \$r, grouping: GROUP) { area { number } segment { code } meanLevel respondents suppressed } }\",\"variables\":{\"r\":\"$ROUND_2023\"}}" > "$work/skr.json"
 echo "{\"query\":\"query(\$r: ID!) { maturityAggregates(roundId: \$r, grouping: NATIONAL) { area { number } meanLevel respondents } }\",\"variables\":{\"r\":\"$ROUND_2023\"}}" > "$work/anonymous.json"
 
+wanted() { [[ " $WORKLOADS " == *" $1 "* ]]; }
+
 # Starts mognad (NAME, then env assignments), measures the four workloads.
 measure() {
   local label=$1 port=$2
@@ -148,20 +154,24 @@ measure() {
     done
     echo "{\"query\":\"mutation(\$r: ID!, \$a: [AnswerInput!]!) { saveAnswers(roundId: \$r, answers: \$a) { version } }\",\"variables\":{\"r\":\"$round\",\"a\":[${answers%,}]}}"
   done > "$work/save-$label.json"
-  run "$label kommun" "$url" "$pid" "$work/kommun-tokens" "$work/kommun.json" "$ceiling"
-  run "$label skr" "$url" "$pid" "$work/analyst-token" "$work/skr.json" "$ceiling"
-  run "$label anonymous" "$url" "$pid" "$work/no-token" "$work/anonymous.json" "$ceiling"
-  run "$label save" "$url" "$pid" "$work/kommun-tokens" "$work/save-$label.json" "${write_ceiling:-0}"
+  wanted kommun && run "$label kommun" "$url" "$pid" "$work/kommun-tokens" "$work/kommun.json" "$ceiling"
+  wanted skr && run "$label skr" "$url" "$pid" "$work/analyst-token" "$work/skr.json" "$ceiling"
+  wanted anonymous && run "$label anonymous" "$url" "$pid" "$work/no-token" "$work/anonymous.json" "$ceiling"
+  wanted save && run "$label save" "$url" "$pid" "$work/kommun-tokens" "$work/save-$label.json" "${write_ceiling:-0}"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 }
 
-echo "== SQLite (embedded, demo data)"
-measure sqlite 18180 MOGNAD_DATA_DIR="$work/sqlite"
+if [[ " $DATABASES " == *" sqlite "* ]]; then
+  echo "== SQLite (embedded, demo data)"
+  measure sqlite 18180 MOGNAD_DATA_DIR="$work/sqlite"
+fi
 
+if [[ " $DATABASES " == *" postgres "* ]]; then
 echo "== PostgreSQL (demo data)"
 psql -X -q "$PG_URL" -c 'DROP DATABASE IF EXISTS mognad_load WITH (FORCE)' -c 'CREATE DATABASE mognad_load'
 pg_db=${PG_URL%/*}/mognad_load
 MOGNAD_DATABASE_URL=$pg_db "$bin" seed --demo > "$work/seed.log" 2>&1
 measure postgres 18181 MOGNAD_DATABASE_URL="$pg_db"
+fi
 echo "(ratios: reads to gqlconst, saves to the write ceiling; write ceiling $write_ceiling tx/s)"

@@ -129,3 +129,49 @@ pub async fn connect(
     });
     Ok((db, counter))
 }
+
+/// On PostgreSQL, listens for the announcements of round changes other
+/// processes commit ([`schema::services::memory::announce`]) and makes this
+/// process forget what it kept of rounds, within moments of their commit.
+/// While the listening connection is down nothing can be heard, so the
+/// memory is forgotten again each time it comes back. Nothing on SQLite:
+/// one process serves an embedded database.
+pub fn forget_on_notice(url: &str, memory: schema::services::aggregates::FigureCache) {
+    if !url.starts_with("postgres") {
+        return;
+    }
+    let url = url.to_owned();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = listen(&url, &memory).await {
+                tracing::warn!(error = %e, "cannot listen for round changes; trying again in a second");
+            }
+            memory.forget();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// Listens until the connection cannot be made again.
+async fn listen(
+    url: &str,
+    memory: &schema::services::aggregates::FigureCache,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use schema::services::memory::CHANGES_CHANNEL;
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(CHANGES_CHANNEL).await?;
+    // Whatever changed before we listened is forgotten too.
+    memory.forget();
+    loop {
+        match listener.try_recv().await? {
+            Some(notice) => {
+                tracing::debug!(round = notice.payload(), "a round changed: forgetting");
+                memory.forget();
+            }
+            None => {
+                tracing::warn!("the round-change listener lost its connection; reconnecting");
+                memory.forget();
+            }
+        }
+    }
+}

@@ -74,9 +74,16 @@ impl Application {
             complexity: config.max_complexity,
             ..schema::Limits::default()
         };
+        let memory = schema::services::aggregates::FigureCache::default();
+        if let Database::Url(url) = &config.database {
+            crate::db::forget_on_notice(url, memory.clone());
+        }
         let state = Arc::new(AppState {
+            memory: memory.clone(),
+            replies: http::Replies::default(),
             schema: schema::build(
                 db.clone(),
+                memory,
                 limits,
                 schema::Settings {
                     min_cell: i64::from(config.min_cell),

@@ -7,6 +7,7 @@ use crate::Settings;
 use crate::domain::RoundYear;
 use crate::policy::{self, AdminScope, Needs};
 use crate::principal::Principal;
+use crate::services::aggregates::FigureCache;
 use crate::services::lifecycle::{self, NewRound};
 use crate::types::response::CreateSurveyRoundInput;
 use crate::types::round::SurveyRound;
@@ -17,6 +18,14 @@ pub struct AdminMutation;
 /// The caller's permission as an SKR admin.
 fn admin(ctx: &Context<'_>) -> Result<AdminScope> {
     Ok(policy::admin(Principal::of(ctx))?)
+}
+
+/// After a transition, whether it committed or not: this process forgets
+/// what it kept of rounds (other processes hear of it from the database).
+fn forget(ctx: &Context<'_>) {
+    if let Ok(memory) = ctx.data::<FigureCache>() {
+        memory.forget();
+    }
 }
 
 #[Object]
@@ -39,7 +48,9 @@ impl AdminMutation {
             baseline: input.baseline.map(|b| b.0),
             classification: input.classification,
         };
-        Ok(SurveyRound(lifecycle::create(db, &admin(ctx)?, new).await?))
+        let created = lifecycle::create(db, &admin(ctx)?, new).await;
+        forget(ctx);
+        Ok(SurveyRound(created?))
     }
 
     /// SKR_ADMIN: DRAFT -> OPEN.
@@ -50,7 +61,9 @@ impl AdminMutation {
         #[graphql(desc = "The round's id.")] id: ID,
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(SurveyRound(lifecycle::open(db, &admin(ctx)?, &id).await?))
+        let opened = lifecycle::open(db, &admin(ctx)?, &id).await;
+        forget(ctx);
+        Ok(SurveyRound(opened?))
     }
 
     /// SKR_ADMIN: OPEN -> CLOSED; answers freeze, scores are final and the
@@ -63,9 +76,9 @@ impl AdminMutation {
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         let min_cell = ctx.data::<Settings>()?.min_cell;
-        Ok(SurveyRound(
-            lifecycle::close(db, &admin(ctx)?, &id, min_cell).await?,
-        ))
+        let closed = lifecycle::close(db, &admin(ctx)?, &id, min_cell).await;
+        forget(ctx);
+        Ok(SurveyRound(closed?))
     }
 
     /// SKR_ADMIN: CLOSED -> PUBLISHED; aggregates become public.
@@ -76,8 +89,8 @@ impl AdminMutation {
         #[graphql(desc = "The round's id.")] id: ID,
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(SurveyRound(
-            lifecycle::publish(db, &admin(ctx)?, &id).await?,
-        ))
+        let published = lifecycle::publish(db, &admin(ctx)?, &id).await;
+        forget(ctx);
+        Ok(SurveyRound(published?))
     }
 }

@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use crate::Settings;
 use crate::domain::QuestionKey;
 use crate::error::ApiError;
+use crate::frozen;
 use crate::policy::{self, Needs};
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
@@ -37,7 +38,7 @@ impl<'a> Figures<'a> {
 
     /// A round whose figures the caller may read (the contract's status rule).
     async fn round(&self, ctx: &Context<'_>, id: &str) -> Result<survey_round::Model> {
-        let round = rounds::get_any(self.db, &self.cache.rounds, id).await?;
+        let round = rounds::get_any(self.db, self.cache, id).await?;
         policy::figures(Principal::of(ctx), &round)?;
         Ok(round)
     }
@@ -58,6 +59,8 @@ impl FiguresQuery {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
         let rows = aggregates::maturity(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+        // Figures exist only for frozen rounds (checked by `Figures::round`).
+        frozen::mark(ctx);
         Ok(rows.iter().cloned().map(MaturityAggregate).collect())
     }
 
@@ -80,6 +83,8 @@ impl FiguresQuery {
             f.min_cell,
         )
         .await?;
+        // Figures exist only for frozen rounds (checked by `Figures::round`).
+        frozen::mark(ctx);
         Ok(rows.iter().cloned().map(Distribution).collect())
     }
 
@@ -122,6 +127,8 @@ impl FiguresQuery {
             f.min_cell,
         )
         .await?;
+        // Figures exist only for frozen rounds (checked by `Figures::round`).
+        frozen::mark(ctx);
         Ok(rows.into_iter().map(MaturityTrend).collect())
     }
 
@@ -136,6 +143,8 @@ impl FiguresQuery {
         let round = f.round(ctx, &round_id).await?;
         let rows =
             derived::process_share(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+        // Figures exist only for frozen rounds (checked by `Figures::round`).
+        frozen::mark(ctx);
         Ok(rows.into_iter().map(ProcessShare).collect())
     }
 
@@ -150,6 +159,8 @@ impl FiguresQuery {
         let round = f.round(ctx, &round_id).await?;
         let rows =
             derived::weekly_hours(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+        // Figures exist only for frozen rounds (checked by `Figures::round`).
+        frozen::mark(ctx);
         Ok(rows.into_iter().map(WeeklyHours).collect())
     }
 
@@ -162,10 +173,10 @@ impl FiguresQuery {
         #[graphql(desc = "The round's id.")] round_id: ID,
     ) -> Result<Participation> {
         let f = Figures::of(ctx)?;
-        let round = rounds::get_any(f.db, &f.cache.rounds, &round_id).await?;
+        let round = rounds::get_any(f.db, f.cache, &round_id).await?;
         let counts = match round.status {
             RoundStatus::Closed | RoundStatus::Published => {
-                release::round_plan(f.db, &f.cache.plans, &round, f.min_cell)
+                release::round_plan(f.db, &f.cache.plans, f.cache.since(), &round, f.min_cell)
                     .await?
                     .participation
                     .clone()

@@ -8,6 +8,7 @@ pub mod disclosure;
 pub mod domain;
 pub mod error;
 pub mod figures;
+pub mod frozen;
 pub mod limits;
 pub mod my;
 pub mod policy;
@@ -57,8 +58,15 @@ impl Default for Settings {
     }
 }
 
-/// Builds the schema over a database connection.
-pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> MognadSchema {
+/// Builds the schema over a database connection, with the process's
+/// memory (the server keeps a handle to make it forget when another process
+/// changes a round).
+pub fn build(
+    db: DatabaseConnection,
+    memory: services::aggregates::FigureCache,
+    limits: Limits,
+    settings: Settings,
+) -> MognadSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
     if !settings.introspection {
         builder = builder.disable_introspection();
@@ -83,7 +91,7 @@ pub fn build(db: DatabaseConnection, limits: Limits, settings: Settings) -> Mogn
             services::questionnaire::RoundById(db.clone()),
             tokio::spawn,
         ))
-        .data(services::aggregates::FigureCache::default())
+        .data(memory)
         .register_output_type::<ErrorCode>()
         .data(settings)
         .data(db)

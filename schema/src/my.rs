@@ -7,6 +7,7 @@ use entity::survey_round;
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
+use crate::frozen;
 use crate::policy::{self, Needs};
 use crate::principal::Principal;
 use crate::services::aggregates::FigureCache;
@@ -23,8 +24,8 @@ async fn own<'a>(
     let principal = Principal::of(ctx);
     let scope = policy::kommun(principal)?;
     let db = ctx.data::<DatabaseConnection>()?;
-    let published = &ctx.data::<FigureCache>()?.rounds;
-    let round = rounds::get(db, published, principal, round_id).await?;
+    let memory = ctx.data::<FigureCache>()?;
+    let round = rounds::get(db, memory, principal, round_id).await?;
     Ok((scope, db, round))
 }
 
@@ -52,10 +53,17 @@ impl MyQuery {
         #[graphql(desc = "The round's id.")] round_id: ID,
     ) -> Result<Vec<AreaScore>> {
         let (scope, db, round) = own(ctx, &round_id).await?;
-        let levels = scoring::my_levels(db, &scope, &round).await?;
+        let memory = ctx.data::<FigureCache>()?;
+        let levels = scoring::my_levels(db, memory, &scope, &round).await?;
+        if frozen::is_frozen(&round) {
+            frozen::mark(ctx);
+        }
         Ok(levels
-            .into_iter()
-            .map(|(area, level)| AreaScore { area, level })
+            .iter()
+            .map(|(area, level)| AreaScore {
+                area: area.clone(),
+                level: *level,
+            })
             .collect())
     }
 
@@ -71,11 +79,10 @@ impl MyQuery {
         let (scope, db, round) = own(ctx, &round_id).await?;
         let principal = Principal::of(ctx);
         let cache = ctx.data::<FigureCache>()?;
-        let published = &cache.rounds;
         let baseline = match (&baseline_round_id, round.baseline_id) {
-            (Some(id), _) => Some(rounds::get(db, published, principal, id).await?),
+            (Some(id), _) => Some(rounds::get(db, cache, principal, id).await?),
             // A default baseline the kommun may not see (a DRAFT round) is no baseline.
-            (None, Some(id)) => rounds::get(db, published, principal, &id.to_string())
+            (None, Some(id)) => rounds::get(db, cache, principal, &id.to_string())
                 .await
                 .ok(),
             (None, None) => None,
@@ -83,6 +90,9 @@ impl MyQuery {
         let min_cell = ctx.data::<Settings>()?.min_cell;
         let rows =
             comparison::compare(db, cache, &scope, &round, baseline.as_ref(), min_cell).await?;
+        if frozen::is_frozen(&round) && baseline.as_ref().is_none_or(frozen::is_frozen) {
+            frozen::mark(ctx);
+        }
         Ok(rows.into_iter().map(AreaComparison).collect())
     }
 }
@@ -112,7 +122,15 @@ impl MyMutation {
             .map(TryInto::try_into)
             .collect::<Result<_, _>>()?;
         Ok(Response(
-            responses::save(db, &scope, round, changes, expected_version).await?,
+            responses::save(
+                db,
+                ctx.data::<FigureCache>()?,
+                &scope,
+                round,
+                changes,
+                expected_version,
+            )
+            .await?,
         ))
     }
 
@@ -129,7 +147,14 @@ impl MyMutation {
     ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
         Ok(Response(
-            responses::submit(db, &scope, round, expected_version).await?,
+            responses::submit(
+                db,
+                ctx.data::<FigureCache>()?,
+                &scope,
+                round,
+                expected_version,
+            )
+            .await?,
         ))
     }
 

@@ -9,6 +9,7 @@ mod media;
 mod middleware;
 mod observe;
 mod ratelimit;
+mod replies;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
@@ -23,6 +24,7 @@ use schema::{ErrorCode, MognadSchema};
 pub use middleware::{REQUEST_ID, RequestId, cors, trace_requests};
 pub use observe::{Meters, RequestSpan};
 pub use ratelimit::{Limiter, limiter};
+pub use replies::Replies;
 
 /// Most operations one batch may carry.
 pub const MAX_BATCH: usize = 10;
@@ -30,6 +32,10 @@ pub const MAX_BATCH: usize = 10;
 /// Shared state of all workers.
 pub struct AppState {
     pub schema: MognadSchema,
+    /// What the schema keeps in memory (its epoch keys the response cache).
+    pub memory: schema::services::aggregates::FigureCache,
+    /// Responses answered from frozen rounds, kept as bytes.
+    pub replies: replies::Replies,
     pub db: DatabaseConnection,
     pub auth: Authenticator,
     pub max_body_bytes: usize,

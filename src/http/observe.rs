@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | `mognad_graphql_requests_total` | counter | `operation` (`query maturityTrend`, `invalid`), `outcome` (`ok` or an error code) |
 //! | `mognad_graphql_request_duration_seconds` | histogram | `operation` |
+//! | `mognad_graphql_replayed_total` | counter | – |
 //! | `mognad_http_requests_total` | counter | `status` |
 //! | `mognad_http_request_duration_seconds` | histogram | – |
 //! | `mognad_rate_limited_total` | counter | – |
@@ -70,6 +71,10 @@ impl Default for Meters {
             (
                 "mognad_http_request_duration_seconds",
                 "Time from a request's arrival to its response.",
+            ),
+            (
+                "mognad_graphql_replayed_total",
+                "GraphQL responses sent again from memory (answered from frozen rounds before).",
             ),
             (
                 "mognad_rate_limited_total",
@@ -159,6 +164,16 @@ impl Meters {
     }
 }
 
+/// A request whose end is logged at INFO even when it went well: a
+/// mutation, or an operation that answered with errors. Other successful
+/// requests faster than [`SLOW_MS`] are logged at DEBUG (`RUST_LOG=mognad=debug`):
+/// at thousands of reads a second their lines would cost more than the reads.
+#[derive(Clone, Copy)]
+pub struct Noteworthy;
+
+/// A successful request this slow (milliseconds) is logged at INFO.
+pub const SLOW_MS: u64 = 1000;
+
 /// When a request arrived (for its duration).
 #[derive(Clone, Copy)]
 pub struct Arrived(pub Instant);
@@ -197,11 +212,21 @@ impl RootSpanBuilder for RequestSpan {
         };
         span.record("status", status);
         let ms = arrived.map_or(0, |Arrived(at)| at.elapsed().as_millis() as u64);
+        let noteworthy = match outcome {
+            Ok(response) => response
+                .request()
+                .extensions()
+                .get::<Noteworthy>()
+                .is_some(),
+            Err(_) => true,
+        };
         span.in_scope(|| {
             if status >= 500 {
                 tracing::warn!(status, ms, "request finished");
-            } else {
+            } else if noteworthy || status >= 400 || ms >= SLOW_MS {
                 tracing::info!(status, ms, "request finished");
+            } else {
+                tracing::debug!(status, ms, "request finished");
             }
         });
     }

@@ -20,6 +20,7 @@ mod http;
 mod input;
 mod isolation;
 mod lifecycle;
+mod memory;
 mod readme;
 mod reference;
 mod schema_sdl;

@@ -17,9 +17,10 @@ use uuid::Uuid;
 use crate::disclosure::Reason;
 use crate::domain::QuestionKey;
 use crate::error::{ApiError, ApiResult};
-use crate::services::memo::{Shared, cached, remember};
+use crate::services::memo::{cached, remember};
+pub use crate::services::memory::FigureCache;
 use crate::services::questionnaire::maturity_areas;
-use crate::services::release::{self, PlanCache, RoundPlan};
+use crate::services::release::{self, RoundPlan};
 use crate::services::segments::{
     self, NATIONAL_CODE, NATIONAL_NAME, SegmentDirectory, SegmentInfo,
 };
@@ -153,30 +154,6 @@ pub struct DistributionRow {
     pub counts: Vec<(Option<answer_option::Model>, i64)>,
 }
 
-/// Figures of CLOSED and PUBLISHED rounds, computed once per process.
-#[derive(Default)]
-pub struct FigureCache {
-    pub plans: PlanCache,
-    /// PUBLISHED rounds by id.
-    pub rounds: crate::services::rounds::PublishedRounds,
-    cells: Shared<Uuid, RoundCells>,
-    aggregates: Shared<(Uuid, Grouping), Vec<AggregateRow>>,
-    /// By (round, question, grouping).
-    distributions: Shared<(Uuid, Uuid, Grouping), Vec<DistributionRow>>,
-}
-
-impl FigureCache {
-    /// Whether a round's mean maturity per `grouping` is in memory already.
-    pub fn has_aggregates(&self, round: Uuid, grouping: Grouping) -> bool {
-        cached(&self.aggregates, &(round, grouping)).is_some()
-    }
-
-    /// Whether a round's segments and plan are in memory already.
-    pub fn has_cells(&self, round: Uuid) -> bool {
-        cached(&self.cells, &round).is_some()
-    }
-}
-
 /// A closed round's segments and release plan (kept in memory).
 pub async fn cells(
     db: &DatabaseConnection,
@@ -187,10 +164,12 @@ pub async fn cells(
     if let Some(hit) = cached(&cache.cells, &round.id) {
         return Ok(hit);
     }
-    let plan = release::round_plan(db, &cache.plans, round, min_cell).await?;
+    let since = cache.since();
+    let plan = release::round_plan(db, &cache.plans, since, round, min_cell).await?;
     let directory = segments::directory(db, &round.classification_id).await?;
     Ok(remember(
         &cache.cells,
+        since,
         round.id,
         RoundCells { directory, plan },
     ))
@@ -208,6 +187,7 @@ pub async fn maturity(
     if let Some(hit) = cached(&cache.aggregates, &(round.id, grouping)) {
         return Ok(hit);
     }
+    let since = cache.since();
     let cells = cells(db, cache, round, min_cell).await?;
     // level2: municipalities at level 2 or higher; excess: the sum of (level - 1).
     // Non-respondents have no score row and count as level 1.
@@ -256,7 +236,12 @@ pub async fn maturity(
             });
         }
     }
-    Ok(remember(&cache.aggregates, (round.id, grouping), rows))
+    Ok(remember(
+        &cache.aggregates,
+        since,
+        (round.id, grouping),
+        rows,
+    ))
 }
 
 /// How many municipalities chose each option of a choice question, per segment.
@@ -290,6 +275,7 @@ pub async fn distribution(
     if let Some(hit) = cached(&cache.distributions, &(round.id, question.id, grouping)) {
         return Ok(hit);
     }
+    let since = cache.since();
     let cells = cells(db, cache, round, min_cell).await?;
     let options = answer_option::Entity::find()
         .filter(answer_option::Column::QuestionId.eq(question.id))
@@ -364,6 +350,7 @@ pub async fn distribution(
     }
     Ok(remember(
         &cache.distributions,
+        since,
         (round.id, question.id, grouping),
         rows,
     ))

@@ -10,6 +10,8 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::error::ApiResult;
 use crate::services::aggregates::{self, FigureCache, Grouping};
+use crate::services::memo::{cached, remember};
+use crate::services::memory::Memory;
 use crate::services::scoring;
 use crate::tenancy::KommunScope;
 
@@ -39,21 +41,15 @@ async fn side(
     round: &survey_round::Model,
     min_cell: i64,
 ) -> ApiResult<RoundSide> {
-    let levels: HashMap<String, (area::Model, i32)> = scoring::my_levels(db, scope, round)
+    let levels: HashMap<String, (area::Model, i32)> = scoring::my_levels(db, cache, scope, round)
         .await?
-        .into_iter()
-        .map(|(a, level)| (a.key.clone(), (a, level)))
+        .iter()
+        .map(|(a, level)| (a.key.clone(), (a.clone(), *level)))
         .collect();
     let mut group_means = HashMap::new();
     let mut national_means = HashMap::new();
     if matches!(round.status, RoundStatus::Closed | RoundStatus::Published) {
-        let group = municipality_segment::Entity::find_by_id((
-            scope.code().to_owned(),
-            round.classification_id.clone(),
-        ))
-        .one(db)
-        .await?
-        .map(|m| m.group_code);
+        let group = group_of(db, cache, scope.code(), &round.classification_id).await?;
         for row in aggregates::maturity(db, cache, round, Grouping::Group, min_cell)
             .await?
             .iter()
@@ -74,6 +70,25 @@ async fn side(
         group_means,
         national_means,
     })
+}
+
+/// A municipality's group under a classification (kept in memory).
+async fn group_of(
+    db: &DatabaseConnection,
+    memory: &Memory,
+    code: &str,
+    classification_id: &str,
+) -> ApiResult<Option<String>> {
+    let key = (code.to_owned(), classification_id.to_owned());
+    if let Some(hit) = cached(&memory.groups, &key) {
+        return Ok(hit.as_ref().clone());
+    }
+    let since = memory.since();
+    let group = municipality_segment::Entity::find_by_id(key.clone())
+        .one(db)
+        .await?
+        .map(|m| m.group_code);
+    Ok(remember(&memory.groups, since, key, group).as_ref().clone())
 }
 
 /// The comparison for the scope's own municipality, in area order.

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, retrying};
 use crate::policy::AdminScope;
 use crate::services::questionnaire::Questionnaire;
 use crate::services::rounds::Gate;
-use crate::services::{release, rounds, scoring, segments};
+use crate::services::{memory, release, rounds, scoring, segments};
 
 /// What `createSurveyRound` asks for.
 #[derive(Clone, Debug)]
@@ -117,6 +117,7 @@ pub async fn create(
     .exec_without_returning(&txn)
     .await?;
     copy_questionnaire(&txn, &q, id).await?;
+    memory::announce(&txn, id).await?;
     txn.commit().await?;
     tracing::info!(admin = admin.actor(), year = input.year.get(), round = %id, copy_from = source.year, "round created");
     survey_round::Entity::find_by_id(id)
@@ -225,6 +226,7 @@ async fn finish(
     round: survey_round::Model,
     (from, to): (RoundStatus, RoundStatus),
 ) -> ApiResult<survey_round::Model> {
+    memory::announce(&txn, round.id).await?;
     txn.commit().await?;
     tracing::info!(admin = admin.actor(), round = round.year, id = %round.id, ?from, ?to, "round status changed");
     survey_round::Entity::find_by_id(round.id)
@@ -312,6 +314,7 @@ pub async fn publish_loaded(
         .filter(survey_round::Column::Id.eq(round.id))
         .exec(txn)
         .await?;
+    memory::announce(txn, round.id).await?;
     tracing::info!(
         admin = admin.actor(),
         round = round.year,

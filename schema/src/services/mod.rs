@@ -6,6 +6,7 @@ pub mod comparison;
 pub mod derived;
 pub mod lifecycle;
 pub mod memo;
+pub mod memory;
 pub mod municipalities;
 pub mod participation;
 pub mod questionnaire;

@@ -2,13 +2,16 @@
 //! questions, options) however many rounds, areas or questions are asked for.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use entity::{answer_option, area, question, survey_round};
+use entity::{RoundStatus, answer_option, area, question, survey_round};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::services::memo::{cached, remember};
+use crate::services::memory::Memory;
 
 /// Groups rows by a key, keeping their order.
 fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
@@ -157,6 +160,36 @@ impl Questionnaire {
             options: group(options, |o| o.question_id),
             conditions,
         })
+    }
+
+    /// A round's questionnaire: from memory once the round has left DRAFT
+    /// (it is locked then), read now while it is DRAFT.
+    pub async fn of(
+        db: &impl sea_orm::ConnectionTrait,
+        memory: &Memory,
+        round: &survey_round::Model,
+    ) -> Result<Arc<Self>, ApiError> {
+        if round.status == RoundStatus::Draft {
+            return Ok(Arc::new(Self::load(db, round.id).await?));
+        }
+        if let Some(q) = cached(&memory.questionnaires, &round.id) {
+            return Ok(q);
+        }
+        let since = memory.since();
+        let q = Self::load(db, round.id).await?;
+        Ok(remember(&memory.questionnaires, since, round.id, q))
+    }
+
+    /// The maturity areas (those with a number 1..9), in number order.
+    pub fn maturity_areas(&self) -> Vec<area::Model> {
+        let mut areas: Vec<area::Model> = self
+            .areas
+            .iter()
+            .filter(|a| a.number.is_some())
+            .cloned()
+            .collect();
+        areas.sort_by_key(|a| a.number);
+        areas
     }
 
     pub fn question_by_key(&self, key: &str) -> Option<&question::Model> {

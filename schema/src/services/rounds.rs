@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::policy;
 use crate::principal::Principal;
-use crate::services::memo::{Shared, cached, remember};
+use crate::services::memo::{cached, remember};
+use crate::services::memory::Memory;
 
 /// Parses a round id; a malformed id names no round.
 pub fn parse_id(id: &str) -> Option<Uuid> {
@@ -58,43 +59,38 @@ pub async fn find(
         .filter(|r| policy::sees_round(principal, r)))
 }
 
-/// PUBLISHED rounds, kept in memory once read: PUBLISHED is the last status
-/// and no mutation changes such a round, so what one instance keeps no
-/// other instance can make stale.
-#[derive(Default)]
-pub struct PublishedRounds(Shared<Uuid, survey_round::Model>);
-
-impl PublishedRounds {
-    /// The round by id, from memory when it is PUBLISHED and was read before.
-    async fn read(
-        &self,
-        db: &impl ConnectionTrait,
-        uuid: Uuid,
-    ) -> ApiResult<Option<survey_round::Model>> {
-        if let Some(round) = cached(&self.0, &uuid) {
-            return Ok(Some(round.as_ref().clone()));
-        }
-        let round = survey_round::Entity::find_by_id(uuid).one(db).await?;
-        if let Some(r) = &round
-            && r.status == RoundStatus::Published
-        {
-            remember(&self.0, uuid, r.clone());
-        }
-        Ok(round)
+/// A round by id: from memory once read, unless it is DRAFT (rounds past
+/// DRAFT change only by a transition, which forgets them everywhere, see
+/// [`crate::services::memory`]). A kommun's write checks the round's status
+/// again inside its transaction, never trusting memory for that.
+async fn read(
+    db: &impl ConnectionTrait,
+    memory: &Memory,
+    uuid: Uuid,
+) -> ApiResult<Option<survey_round::Model>> {
+    if let Some(round) = cached(&memory.rounds, &uuid) {
+        return Ok(Some(round.as_ref().clone()));
     }
+    let since = memory.since();
+    let round = survey_round::Entity::find_by_id(uuid).one(db).await?;
+    if let Some(r) = &round
+        && r.status != RoundStatus::Draft
+    {
+        remember(&memory.rounds, since, uuid, r.clone());
+    }
+    Ok(round)
 }
 
 /// A round the principal may see, by id: NOT_FOUND when it does not exist or is hidden.
 pub async fn get(
     db: &impl ConnectionTrait,
-    published: &PublishedRounds,
+    memory: &Memory,
     principal: &Principal,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let not_found = || ApiError::not_found(format!("no round with id {id:?}"));
     let uuid = parse_id(id).ok_or_else(not_found)?;
-    published
-        .read(db, uuid)
+    read(db, memory, uuid)
         .await?
         .filter(|r| policy::sees_round(principal, r))
         .ok_or_else(not_found)
@@ -103,12 +99,12 @@ pub async fn get(
 /// A round by id whatever its status (aggregates refuse DRAFT rounds by status).
 pub async fn get_any(
     db: &impl ConnectionTrait,
-    published: &PublishedRounds,
+    memory: &Memory,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let not_found = || ApiError::not_found(format!("no round with id {id:?}"));
     let uuid = parse_id(id).ok_or_else(not_found)?;
-    published.read(db, uuid).await?.ok_or_else(not_found)
+    read(db, memory, uuid).await?.ok_or_else(not_found)
 }
 
 /// The advisory lock's key of a round: all 128 bits of the id folded into

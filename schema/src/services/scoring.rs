@@ -4,13 +4,16 @@
 //! used both for live scores and to freeze them when a round closes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use entity::{RoundStatus, area, area_score, survey_round};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, Value};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
-use crate::services::questionnaire::maturity_areas;
+use crate::services::memo::{cached, remember};
+use crate::services::memory::Memory;
+use crate::services::questionnaire::Questionnaire;
 use crate::services::sql::statement;
 use crate::tenancy::KommunScope;
 
@@ -39,25 +42,37 @@ pub async fn freeze(db: &impl ConnectionTrait, round_id: Uuid) -> ApiResult<u64>
 }
 
 /// The scope's level per maturity area of a round, in area order, read in
-/// the scope's own transaction. Frozen scores once the round is closed;
-/// computed from the answers before.
+/// the scope's own transaction. Frozen scores once the round is closed
+/// (kept in memory: they never change); computed from the answers before.
 pub async fn my_levels(
     db: &DatabaseConnection,
+    memory: &Memory,
     scope: &KommunScope,
     round: &survey_round::Model,
-) -> ApiResult<Vec<(area::Model, i32)>> {
+) -> ApiResult<Arc<Vec<(area::Model, i32)>>> {
+    let frozen = matches!(round.status, RoundStatus::Closed | RoundStatus::Published);
+    let key = (round.id, scope.code().to_owned());
+    if frozen && let Some(hit) = cached(&memory.scores, &key) {
+        return Ok(hit);
+    }
+    let since = memory.since();
+    let areas = Questionnaire::of(db, memory, round).await?.maturity_areas();
     let txn = scope.begin(db).await?;
-    let levels = levels_in(&txn, scope, round).await?;
+    let levels = levels_in(&txn, scope, round, areas).await?;
     txn.commit().await?;
-    Ok(levels)
+    Ok(if frozen {
+        remember(&memory.scores, since, key, levels)
+    } else {
+        Arc::new(levels)
+    })
 }
 
 async fn levels_in(
     db: &impl ConnectionTrait,
     scope: &KommunScope,
     round: &survey_round::Model,
+    areas: Vec<area::Model>,
 ) -> ApiResult<Vec<(area::Model, i32)>> {
-    let areas = maturity_areas(db, round.id).await?;
     let mut levels: HashMap<Uuid, i32> = HashMap::new();
     if matches!(round.status, RoundStatus::Closed | RoundStatus::Published) {
         let frozen = scope

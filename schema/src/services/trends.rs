@@ -89,7 +89,8 @@ async fn panel_trend(
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<TrendRow>> {
-    let plan = release::pair_plan(db, &cache.plans, round, baseline, min_cell).await?;
+    let plan =
+        release::pair_plan(db, &cache.plans, cache.since(), round, baseline, min_cell).await?;
     let table = plan.table(&round.classification_id);
     let directory = segments::directory(db, &round.classification_id).await?;
 

@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 use crate::disclosure::Reason;
 use crate::error::{ApiError, ApiResult, retrying};
-use crate::services::memo::{Shared, cached, remember};
+use crate::services::memo::{Shared, Since, cached, forget, remember};
 use crate::services::participation::ParticipationCounts;
 use crate::services::rounds::{self, Gate};
 use make::{store_pair_plan, store_round_plan};
@@ -98,11 +98,19 @@ impl PairPlan {
     }
 }
 
-/// Plans read so far, by key. They never change once stored.
+/// Plans read so far, by key. They change only when a round's plan is made
+/// anew, which forgets them with the rest of memory.
 #[derive(Default)]
 pub struct PlanCache {
     rounds: Shared<String, RoundPlan>,
     pairs: Shared<String, PairPlan>,
+}
+
+impl PlanCache {
+    pub(crate) fn forget(&self) {
+        forget(&self.rounds);
+        forget(&self.pairs);
+    }
 }
 
 pub(super) fn round_key(round: Uuid, min_cell: i64) -> String {
@@ -128,17 +136,19 @@ fn frozen(round: &survey_round::Model) -> ApiResult<()> {
 pub async fn round_plan(
     db: &DatabaseConnection,
     cache: &PlanCache,
+    since: Since<'_>,
     round: &survey_round::Model,
     min_cell: i64,
 ) -> ApiResult<Arc<RoundPlan>> {
     let key = round_key(round.id, min_cell);
-    fetch(db, &cache.rounds, key, &[round], min_cell).await
+    fetch(db, &cache.rounds, since, key, &[round], min_cell).await
 }
 
 /// The panel plan of two closed rounds, computed the first time it is asked for.
 pub async fn pair_plan(
     db: &DatabaseConnection,
     cache: &PlanCache,
+    since: Since<'_>,
     round: &survey_round::Model,
     other: &survey_round::Model,
     min_cell: i64,
@@ -149,13 +159,14 @@ pub async fn pair_plan(
         ));
     }
     let key = pair_key(round.id, other.id, min_cell);
-    fetch(db, &cache.pairs, key, &[round, other], min_cell).await
+    fetch(db, &cache.pairs, since, key, &[round, other], min_cell).await
 }
 
 /// A plan from memory, from the database, or made now for `rounds`.
 async fn fetch<V: for<'de> Deserialize<'de>>(
     db: &DatabaseConnection,
     memory: &Shared<String, V>,
+    since: Since<'_>,
     key: String,
     rounds: &[&survey_round::Model],
     min_cell: i64,
@@ -173,7 +184,7 @@ async fn fetch<V: for<'de> Deserialize<'de>>(
             load(db, &key).await?.ok_or(ApiError::Internal)?
         }
     };
-    Ok(remember(memory, key, plan))
+    Ok(remember(memory, since, key, plan))
 }
 
 /// Plans a round that is closing, inside the close's transaction (which

@@ -3,10 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{QuestionKind, answer, answer_choice, answer_event, question, response, survey_round};
+use chrono::{DateTime, Utc};
+use entity::{QuestionKind, answer_event, question, response, survey_round};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Value,
 };
 use uuid::Uuid;
 
@@ -14,6 +15,7 @@ use super::validate::required_count;
 use super::{AnswerValue, HistoryEntry, ResponseView, StoredAnswer};
 use crate::error::ApiResult;
 use crate::services::questionnaire::Questionnaire;
+use crate::services::sql::statement;
 use crate::tenancy::KommunScope;
 
 pub(super) async fn response_row(
@@ -28,52 +30,56 @@ pub(super) async fn response_row(
         .await?)
 }
 
-/// The scope's current answers in a round, in questionnaire order.
+/// A response's answers with their chosen options, one row per option (one
+/// with a NULL option for numbers and text); narrowed to the scope's
+/// municipality here and, on PostgreSQL, by the database as well.
+const ANSWERS: &str = "\
+SELECT a.question_id AS question_id, a.number_value AS number_value, a.text_value AS text_value, \
+a.updated_at AS updated_at, c.option_id AS option_id \
+FROM answer a LEFT JOIN answer_choice c \
+ON c.municipality_code = a.municipality_code AND c.round_id = a.round_id AND c.question_id = a.question_id \
+WHERE a.municipality_code = $1 AND a.round_id = $2";
+
+/// The scope's current answers in a round, in questionnaire order (one statement).
 pub async fn answers(
     db: &impl ConnectionTrait,
     scope: &KommunScope,
     round_id: Uuid,
     q: &Questionnaire,
 ) -> ApiResult<Vec<StoredAnswer>> {
-    let rows = scope
-        .find::<answer::Entity>()
-        .filter(answer::Column::RoundId.eq(round_id))
-        .all(db)
-        .await?;
-    let choices: Vec<(Uuid, Uuid)> = scope
-        .find::<answer_choice::Entity>()
-        .filter(answer_choice::Column::RoundId.eq(round_id))
-        .select_only()
-        .columns([
-            answer_choice::Column::QuestionId,
-            answer_choice::Column::OptionId,
-        ])
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut chosen: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
-    for (question_id, option_id) in choices {
-        chosen.entry(question_id).or_default().insert(option_id);
+    let values: Vec<Value> = vec![scope.code().into(), round_id.into()];
+    let mut rows: HashMap<Uuid, StoredRow> = HashMap::new();
+    for row in db.query_all_raw(statement(db, ANSWERS, values)).await? {
+        let question_id: Uuid = row.try_get("", "question_id")?;
+        let stored = match rows.entry(question_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(StoredRow {
+                number: row.try_get("", "number_value")?,
+                text: row.try_get("", "text_value")?,
+                updated_at: row.try_get("", "updated_at")?,
+                chosen: HashSet::new(),
+            }),
+        };
+        if let Some(option) = row.try_get::<Option<Uuid>>("", "option_id")? {
+            stored.chosen.insert(option);
+        }
     }
-    let by_question: HashMap<Uuid, answer::Model> =
-        rows.into_iter().map(|a| (a.question_id, a)).collect();
     let mut out = Vec::new();
     for question in &q.questions {
-        let Some(row) = by_question.get(&question.id) else {
+        let Some(row) = rows.get(&question.id) else {
             continue;
         };
-        let picked = chosen.get(&question.id);
         let keys: Vec<String> = q
             .options_of(question.id)
             .iter()
-            .filter(|o| picked.is_some_and(|p| p.contains(&o.id)))
+            .filter(|o| row.chosen.contains(&o.id))
             .map(|o| o.key.clone())
             .collect();
         let value = match question.kind {
             QuestionKind::SingleChoice => keys.into_iter().next().map(AnswerValue::Choice),
             QuestionKind::MultiChoice => Some(AnswerValue::Choices(keys)),
-            QuestionKind::Number => row.number_value.map(AnswerValue::Number),
-            QuestionKind::Text => row.text_value.clone().map(AnswerValue::Text),
+            QuestionKind::Number => row.number.map(AnswerValue::Number),
+            QuestionKind::Text => row.text.clone().map(AnswerValue::Text),
         };
         if let Some(value) = value {
             out.push(StoredAnswer {
@@ -85,6 +91,14 @@ pub async fn answers(
         }
     }
     Ok(out)
+}
+
+/// One stored answer as read, before it is matched to its question.
+struct StoredRow {
+    number: Option<f64>,
+    text: Option<String>,
+    updated_at: DateTime<Utc>,
+    chosen: HashSet<Uuid>,
 }
 
 pub(super) fn values_of(answers: &[StoredAnswer]) -> HashMap<String, AnswerValue> {

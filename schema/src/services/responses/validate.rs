@@ -162,7 +162,21 @@ pub(super) fn check_changes<'q>(
         }
         let value = match &change.value {
             None => None,
-            Some(v) => Some((v.clone(), check_value(q, question, v)?)),
+            Some(v) => {
+                let ids = check_value(q, question, v)?;
+                // Chosen options in the question's order, as they read back.
+                let v = match v {
+                    AnswerValue::Choices(_) => AnswerValue::Choices(
+                        q.options_of(question.id)
+                            .iter()
+                            .filter(|o| ids.contains(&o.id))
+                            .map(|o| o.key.clone())
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                };
+                Some((v, ids))
+            }
         };
         out.push(Checked { question, value });
     }

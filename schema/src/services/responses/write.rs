@@ -2,7 +2,9 @@
 //! each in one transaction that takes its locks in the documented order
 //! ([`begin_write`]).
 
-use chrono::Utc;
+use std::collections::HashMap;
+
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
     ResponseStatus, RoundStatus, answer, answer_choice, answer_event, response, survey_round,
 };
@@ -11,13 +13,16 @@ use sea_orm::{
     ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
+use uuid::Uuid;
 
 use super::read::{answers, values_of, view, view_with};
 use super::validate::{
-    Checked, check_changes, check_conditions, check_version, require_open, unanswered_required,
+    Checked, check_changes, check_conditions, check_version, require_open, required_count,
+    unanswered_required,
 };
-use super::{AnswerChange, AnswerValue, ResponseView};
+use super::{AnswerChange, AnswerValue, ResponseView, StoredAnswer};
 use crate::error::{ApiError, ApiResult, retrying};
+use crate::services::memory::Memory;
 use crate::services::questionnaire::Questionnaire;
 use crate::services::rounds::{self, Gate};
 use crate::tenancy::KommunScope;
@@ -27,16 +32,21 @@ use crate::tenancy::KommunScope;
 /// The transaction ([`begin_write`]) locks the round's and the response's
 /// rows, then reads and checks the version, status and answers inside the
 /// lock, so concurrent saves for one municipality apply one after the other
-/// and none is lost.
+/// and none is lost. It runs few statements whatever the number of answers:
+/// the locks, one read of the answers, and one statement each for the
+/// response's version, the replaced answers, the new answers, their chosen
+/// options and the audit events; the questionnaire comes from memory and
+/// the response returned is built from what was written, not read back.
 pub async fn save(
     db: &DatabaseConnection,
+    memory: &Memory,
     scope: &KommunScope,
     round: survey_round::Model,
     changes: Vec<AnswerChange>,
     expected_version: Option<i32>,
 ) -> ApiResult<ResponseView> {
     require_open(&round)?;
-    let q = Questionnaire::load(db, round.id).await?;
+    let q = Questionnaire::of(db, memory, &round).await?;
     let checked = check_changes(&q, &changes)?;
     retrying(|| save_once(db, scope, round.clone(), &q, &checked, expected_version)).await
 }
@@ -75,15 +85,70 @@ async fn save_once(
     check_conditions(q, &values)?;
     if effective.is_empty() {
         // Nothing changes: no version, no event, and no row for a response not yet started.
-        let unchanged = view_with(&txn, scope, round, q).await?;
         txn.rollback().await?;
-        return Ok(unchanged);
+        return Ok(view_of(scope, round, q, row, current, &values, None));
     }
-    write(&txn, scope, &round, &row, &effective).await?;
-    // Read back inside the transaction: the response exactly as this call left it.
-    let saved = view_with(&txn, scope, round, q).await?;
+    // Stored with microseconds, as both databases keep them.
+    let now = Utc::now().trunc_subsecs(6);
+    write(&txn, scope, &round, &row, &effective, now).await?;
     txn.commit().await?;
-    Ok(saved)
+    let saved = response::Model {
+        version: row.version + 1,
+        status: ResponseStatus::InProgress,
+        updated_at: Some(now),
+        ..row
+    };
+    let changed: Vec<Uuid> = effective.iter().map(|(c, _, _)| c.question.id).collect();
+    Ok(view_of(
+        scope,
+        round,
+        q,
+        saved,
+        current,
+        &values,
+        Some((&changed, now)),
+    ))
+}
+
+/// The response as a save left it, in questionnaire order: what reading it
+/// back would give (`changed` answers carry the save's time).
+fn view_of(
+    scope: &KommunScope,
+    round: survey_round::Model,
+    q: &Questionnaire,
+    row: response::Model,
+    before: Vec<StoredAnswer>,
+    values: &HashMap<String, AnswerValue>,
+    changed: Option<(&[Uuid], DateTime<Utc>)>,
+) -> ResponseView {
+    let stored_at: HashMap<Uuid, DateTime<Utc>> = before
+        .iter()
+        .map(|a| (a.question_id, a.updated_at))
+        .collect();
+    let answers = q
+        .questions
+        .iter()
+        .filter_map(|question| {
+            let value = values.get(&question.key)?;
+            let updated_at = match changed {
+                Some((ids, now)) if ids.contains(&question.id) => now,
+                _ => *stored_at.get(&question.id)?,
+            };
+            Some(StoredAnswer {
+                question_id: question.id,
+                question_key: question.key.clone(),
+                value: value.clone(),
+                updated_at,
+            })
+        })
+        .collect();
+    ResponseView {
+        scope: scope.clone(),
+        round,
+        row: Some(row),
+        answers,
+        required_count: required_count(q, values),
+    }
 }
 
 /// Begins a kommun's writing transaction: the round must still be OPEN,
@@ -95,8 +160,8 @@ async fn save_once(
 /// round's gate and then its row, both shared (a close waits for this write
 /// and freezes scores that include it, or this write waits for the close
 /// and sees the round closed); then the transaction is narrowed to the municipality
-/// ([`KommunScope::enter`]) and its response row is locked. On SQLite the
-/// first write takes the database's one write lock.
+/// ([`KommunScope::enter`]) and its response row is created or locked by
+/// one upsert. On SQLite the first write takes the database's one write lock.
 async fn begin_write(
     db: &DatabaseConnection,
     scope: &KommunScope,
@@ -109,12 +174,13 @@ async fn begin_write(
         still_open(&txn, round).await?;
     }
     scope.enter(&txn).await?;
-    response::Entity::insert(response::ActiveModel {
+    // Creates the row, or locks it by an update that changes nothing.
+    let row = response::Entity::insert(response::ActiveModel {
         municipality_code: Set(scope.code().to_owned()),
         round_id: Set(round.id),
         status: Set(ResponseStatus::NotStarted),
         version: Set(0),
-        created_at: Set(Utc::now()),
+        created_at: Set(Utc::now().trunc_subsecs(6)),
         updated_at: Set(None),
         submitted_at: Set(None),
     })
@@ -123,18 +189,14 @@ async fn begin_write(
             response::Column::MunicipalityCode,
             response::Column::RoundId,
         ])
-        .do_nothing()
+        .value(
+            response::Column::Version,
+            Expr::col((response::Entity, response::Column::Version)),
+        )
         .to_owned(),
     )
-    .exec_without_returning(&txn)
+    .exec_with_returning(&txn)
     .await?;
-    let mut query = scope
-        .find::<response::Entity>()
-        .filter(response::Column::RoundId.eq(round.id));
-    if postgres {
-        query = query.lock_exclusive();
-    }
-    let row = query.one(&txn).await?.ok_or(ApiError::Internal)?;
     if !postgres {
         still_open(&txn, round).await?;
     }
@@ -143,15 +205,16 @@ async fn begin_write(
 
 type Effective<'a, 'q> = (&'a Checked<'q>, Option<AnswerValue>, Option<AnswerValue>);
 
-/// Writes the changed answers and their events, and raises the version.
+/// Writes the changed answers and their events, and raises the version:
+/// five statements at most, however many answers changed.
 async fn write(
     txn: &DatabaseTransaction,
     scope: &KommunScope,
     round: &survey_round::Model,
     row: &response::Model,
     effective: &[Effective<'_, '_>],
+    now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let now = Utc::now();
     let code = scope.code().to_owned();
     let new_version = row.version + 1;
     scope
@@ -165,23 +228,22 @@ async fn write(
         .filter(response::Column::RoundId.eq(round.id))
         .exec(txn)
         .await?;
+    // The changed answers go (their chosen options with them: ON DELETE
+    // CASCADE) and come back with their new values.
+    let changed: Vec<Uuid> = effective.iter().map(|(c, _, _)| c.question.id).collect();
+    scope
+        .delete::<answer::Entity>()
+        .filter(answer::Column::RoundId.eq(round.id))
+        .filter(answer::Column::QuestionId.is_in(changed))
+        .exec(txn)
+        .await?;
+    let mut answers = Vec::new();
+    let mut choices = Vec::new();
     let mut events = Vec::with_capacity(effective.len());
     for (c, before, after) in effective {
         let question_id = c.question.id;
-        scope
-            .delete::<answer_choice::Entity>()
-            .filter(answer_choice::Column::RoundId.eq(round.id))
-            .filter(answer_choice::Column::QuestionId.eq(question_id))
-            .exec(txn)
-            .await?;
-        scope
-            .delete::<answer::Entity>()
-            .filter(answer::Column::RoundId.eq(round.id))
-            .filter(answer::Column::QuestionId.eq(question_id))
-            .exec(txn)
-            .await?;
         if let Some((value, option_ids)) = &c.value {
-            answer::Entity::insert(answer::ActiveModel {
+            answers.push(answer::ActiveModel {
                 municipality_code: Set(code.clone()),
                 round_id: Set(round.id),
                 question_id: Set(question_id),
@@ -194,21 +256,17 @@ async fn write(
                     _ => None,
                 }),
                 updated_at: Set(now),
-            })
-            .exec_without_returning(txn)
-            .await?;
-            if !option_ids.is_empty() {
-                answer_choice::Entity::insert_many(option_ids.iter().map(|option_id| {
-                    answer_choice::ActiveModel {
+            });
+            choices.extend(
+                option_ids
+                    .iter()
+                    .map(|option_id| answer_choice::ActiveModel {
                         municipality_code: Set(code.clone()),
                         round_id: Set(round.id),
                         question_id: Set(question_id),
                         option_id: Set(*option_id),
-                    }
-                }))
-                .exec_without_returning(txn)
-                .await?;
-            }
+                    }),
+            );
         }
         events.push(answer_event::ActiveModel {
             municipality_code: Set(code.clone()),
@@ -221,6 +279,16 @@ async fn write(
             after: Set(after.as_ref().map(AnswerValue::to_json)),
             ..Default::default()
         });
+    }
+    if !answers.is_empty() {
+        answer::Entity::insert_many(answers)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    if !choices.is_empty() {
+        answer_choice::Entity::insert_many(choices)
+            .exec_without_returning(txn)
+            .await?;
     }
     answer_event::Entity::insert_many(events)
         .exec_without_returning(txn)
@@ -249,12 +317,13 @@ async fn still_open(txn: &DatabaseTransaction, round: &survey_round::Model) -> A
 /// Marks the response submitted once every required (asked) question is answered.
 pub async fn submit(
     db: &DatabaseConnection,
+    memory: &Memory,
     scope: &KommunScope,
     round: survey_round::Model,
     expected_version: Option<i32>,
 ) -> ApiResult<ResponseView> {
     require_open(&round)?;
-    let q = Questionnaire::load(db, round.id).await?;
+    let q = Questionnaire::of(db, memory, &round).await?;
     retrying(|| submit_once(db, scope, round.clone(), &q, expected_version)).await
 }
 
