@@ -157,13 +157,15 @@ async fn listen(
     url: &str,
     memory: &schema::services::aggregates::FigureCache,
 ) -> Result<(), sea_orm::sqlx::Error> {
-    use schema::services::memory::CHANGES_CHANNEL;
+    use schema::services::memory::{CHANGES_CHANNEL, sent_by};
     let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
     listener.listen(CHANGES_CHANNEL).await?;
     // Whatever changed before we listened is forgotten too.
     memory.forget();
     loop {
         match listener.try_recv().await? {
+            // This process forgot already when it made the change.
+            Some(notice) if sent_by(notice.payload(), memory.id()) => {}
             Some(notice) => {
                 tracing::debug!(round = notice.payload(), "a round changed: forgetting");
                 memory.forget();

@@ -20,6 +20,11 @@ fn admin(ctx: &Context<'_>) -> Result<AdminScope> {
     Ok(policy::admin(Principal::of(ctx))?)
 }
 
+/// The process's memory, which a transition announces itself from.
+fn memory<'a>(ctx: &Context<'a>) -> Result<&'a FigureCache> {
+    ctx.data::<FigureCache>()
+}
+
 /// After a transition, whether it committed or not: this process forgets
 /// what it kept of rounds (other processes hear of it from the database).
 fn forget(ctx: &Context<'_>) {
@@ -48,7 +53,7 @@ impl AdminMutation {
             baseline: input.baseline.map(|b| b.0),
             classification: input.classification,
         };
-        let created = lifecycle::create(db, &admin(ctx)?, new).await;
+        let created = lifecycle::create(db, memory(ctx)?, &admin(ctx)?, new).await;
         forget(ctx);
         Ok(SurveyRound(created?))
     }
@@ -61,7 +66,7 @@ impl AdminMutation {
         #[graphql(desc = "The round's id.")] id: ID,
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let opened = lifecycle::open(db, &admin(ctx)?, &id).await;
+        let opened = lifecycle::open(db, memory(ctx)?, &admin(ctx)?, &id).await;
         forget(ctx);
         Ok(SurveyRound(opened?))
     }
@@ -76,7 +81,7 @@ impl AdminMutation {
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
         let min_cell = ctx.data::<Settings>()?.min_cell;
-        let closed = lifecycle::close(db, &admin(ctx)?, &id, min_cell).await;
+        let closed = lifecycle::close(db, memory(ctx)?, &admin(ctx)?, &id, min_cell).await;
         forget(ctx);
         Ok(SurveyRound(closed?))
     }
@@ -89,7 +94,7 @@ impl AdminMutation {
         #[graphql(desc = "The round's id.")] id: ID,
     ) -> Result<SurveyRound> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let published = lifecycle::publish(db, &admin(ctx)?, &id).await;
+        let published = lifecycle::publish(db, memory(ctx)?, &admin(ctx)?, &id).await;
         forget(ctx);
         Ok(SurveyRound(published?))
     }

@@ -99,12 +99,11 @@ impl KommunScope {
     /// (PostgreSQL): after the locks on shared rows it takes as the server.
     pub async fn enter(&self, txn: &DatabaseTransaction) -> ApiResult<()> {
         if txn.get_database_backend() == DbBackend::Postgres {
-            txn.execute_unprepared(&format!("SET LOCAL ROLE {KOMMUN_ROLE}"))
-                .await?;
+            // `set_config('role', …, true)` is `SET LOCAL ROLE`, in the same statement.
             txn.query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT set_config('mognad.kommun', $1, true)",
-                [self.code().into()],
+                "SELECT set_config('role', $1, true), set_config('mognad.kommun', $2, true)",
+                [KOMMUN_ROLE.into(), self.code().into()],
             ))
             .await?;
         }

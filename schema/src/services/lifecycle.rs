@@ -16,9 +16,10 @@ use uuid::Uuid;
 use crate::domain::RoundYear;
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::policy::AdminScope;
+use crate::services::memory::{self, Memory};
 use crate::services::questionnaire::Questionnaire;
 use crate::services::rounds::Gate;
-use crate::services::{memory, release, rounds, scoring, segments};
+use crate::services::{release, rounds, scoring, segments};
 
 /// What `createSurveyRound` asks for.
 #[derive(Clone, Debug)]
@@ -49,6 +50,7 @@ async fn round_by_id(
 /// Creates a DRAFT round with a copy of `copy_from`'s questionnaire.
 pub async fn create(
     db: &DatabaseConnection,
+    memory: &Memory,
     admin: &AdminScope,
     input: NewRound,
 ) -> ApiResult<survey_round::Model> {
@@ -117,7 +119,7 @@ pub async fn create(
     .exec_without_returning(&txn)
     .await?;
     copy_questionnaire(&txn, &q, id).await?;
-    memory::announce(&txn, id).await?;
+    memory.announce(&txn, id).await?;
     txn.commit().await?;
     tracing::info!(admin = admin.actor(), year = input.year.get(), round = %id, copy_from = source.year, "round created");
     survey_round::Entity::find_by_id(id)
@@ -221,12 +223,13 @@ async fn start(
 /// Commits a transition and returns the round as it now is.
 async fn finish(
     db: &DatabaseConnection,
+    memory: &Memory,
     txn: DatabaseTransaction,
     admin: &AdminScope,
     round: survey_round::Model,
     (from, to): (RoundStatus, RoundStatus),
 ) -> ApiResult<survey_round::Model> {
-    memory::announce(&txn, round.id).await?;
+    memory.announce(&txn, round.id).await?;
     txn.commit().await?;
     tracing::info!(admin = admin.actor(), round = round.year, id = %round.id, ?from, ?to, "round status changed");
     survey_round::Entity::find_by_id(round.id)
@@ -237,13 +240,14 @@ async fn finish(
 
 pub async fn open(
     db: &DatabaseConnection,
+    memory: &Memory,
     admin: &AdminScope,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let statuses = (RoundStatus::Draft, RoundStatus::Open);
     retrying(|| async move {
         let (round, txn) = start(db, id, statuses).await?;
-        finish(db, txn, admin, round, statuses).await
+        finish(db, memory, txn, admin, round, statuses).await
     })
     .await
 }
@@ -252,6 +256,7 @@ pub async fn open(
 /// round's release plan (with `min_cell`).
 pub async fn close(
     db: &DatabaseConnection,
+    memory: &Memory,
     admin: &AdminScope,
     id: &str,
     min_cell: i64,
@@ -262,20 +267,21 @@ pub async fn close(
         let frozen = scoring::freeze(&txn, round.id).await?;
         tracing::info!(round = round.year, rows = frozen, "scores frozen");
         release::plan_closing_round(&txn, &round, min_cell).await?;
-        finish(db, txn, admin, round, statuses).await
+        finish(db, memory, txn, admin, round, statuses).await
     })
     .await
 }
 
 pub async fn publish(
     db: &DatabaseConnection,
+    memory: &Memory,
     admin: &AdminScope,
     id: &str,
 ) -> ApiResult<survey_round::Model> {
     let statuses = (RoundStatus::Closed, RoundStatus::Published);
     retrying(|| async move {
         let (round, txn) = start(db, id, statuses).await?;
-        finish(db, txn, admin, round, statuses).await
+        finish(db, memory, txn, admin, round, statuses).await
     })
     .await
 }
@@ -314,7 +320,7 @@ pub async fn publish_loaded(
         .filter(survey_round::Column::Id.eq(round.id))
         .exec(txn)
         .await?;
-    memory::announce(txn, round.id).await?;
+    memory::announce(txn, round.id, None).await?;
     tracing::info!(
         admin = admin.actor(),
         round = round.year,

@@ -39,8 +39,9 @@ impl Deref for FigureCache {
 }
 
 /// See the module's documentation.
-#[derive(Default)]
 pub struct Memory {
+    /// Names this memory in its announcements.
+    id: Uuid,
     epoch: Epoch,
     pub plans: PlanCache,
     /// Rounds past DRAFT, by id.
@@ -58,7 +59,34 @@ pub struct Memory {
     pub(crate) distributions: Shared<(Uuid, Uuid, Grouping), Vec<DistributionRow>>,
 }
 
+impl Default for Memory {
+    fn default() -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            epoch: Epoch::default(),
+            plans: PlanCache::default(),
+            rounds: Shared::default(),
+            questionnaires: Shared::default(),
+            scores: Shared::default(),
+            groups: Shared::default(),
+            cells: Shared::default(),
+            aggregates: Shared::default(),
+            distributions: Shared::default(),
+        }
+    }
+}
+
 impl Memory {
+    /// What names this memory in its announcements ([`announce`]).
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// [`announce`]s a change to `round` from this memory.
+    pub async fn announce(&self, txn: &impl ConnectionTrait, round: Uuid) -> ApiResult<()> {
+        announce(txn, round, Some(self.id)).await
+    }
+
     /// Where a reading begins: what it computes is kept only if no round
     /// changed meanwhile.
     pub fn since(&self) -> Since<'_> {
@@ -95,17 +123,32 @@ impl Memory {
     }
 }
 
-/// Inside a transaction that changes a round: tells every other process to
-/// forget (on PostgreSQL, delivered when the transaction commits; nothing on
-/// SQLite, which one process serves).
-pub async fn announce(txn: &impl ConnectionTrait, round: Uuid) -> ApiResult<()> {
+/// Inside a transaction that changes a round: tells every process listening
+/// to forget (on PostgreSQL, delivered when the transaction commits; nothing
+/// on SQLite, which one process serves). The payload names the round and
+/// the memory it came from, which forgets by itself and ignores its own
+/// announcement.
+pub async fn announce(
+    txn: &impl ConnectionTrait,
+    round: Uuid,
+    sender: Option<Uuid>,
+) -> ApiResult<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
+        let sender = sender.map(|s| s.to_string()).unwrap_or_default();
         txn.execute_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
-            [CHANGES_CHANNEL.into(), round.to_string().into()],
+            [CHANGES_CHANNEL.into(), format!("{round} {sender}").into()],
         ))
         .await?;
     }
     Ok(())
+}
+
+/// Whether an announcement's payload came from the memory `id`.
+pub fn sent_by(payload: &str, id: Uuid) -> bool {
+    payload
+        .split_once(' ')
+        .and_then(|(_, sender)| Uuid::parse_str(sender).ok())
+        == Some(id)
 }

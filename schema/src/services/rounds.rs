@@ -109,7 +109,7 @@ pub async fn get_any(
 
 /// The advisory lock's key of a round: all 128 bits of the id folded into
 /// the lock's 64 (the reference rounds' ids differ only in their last bytes).
-fn gate_key(round: Uuid) -> i64 {
+pub(crate) fn gate_key(round: Uuid) -> i64 {
     let (high, low) = round.as_u64_pair();
     i64::from_ne_bytes((high ^ low).to_ne_bytes())
 }

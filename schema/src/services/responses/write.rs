@@ -24,8 +24,8 @@ use super::{AnswerChange, AnswerValue, ResponseView, StoredAnswer};
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memory::Memory;
 use crate::services::questionnaire::Questionnaire;
-use crate::services::rounds::{self, Gate};
-use crate::tenancy::KommunScope;
+use crate::services::rounds;
+use crate::tenancy::{KOMMUN_ROLE, KommunScope};
 
 /// Upserts answers in one transaction: all or nothing. Returns the response.
 ///
@@ -170,10 +170,10 @@ async fn begin_write(
     let txn = db.begin().await?;
     let postgres = txn.get_database_backend() == DbBackend::Postgres;
     if postgres {
-        rounds::enter_gate(&txn, round.id, Gate::Shared).await?;
-        still_open(&txn, round).await?;
+        enter_open_round(&txn, scope, round).await?;
+    } else {
+        scope.enter(&txn).await?;
     }
-    scope.enter(&txn).await?;
     // Creates the row, or locks it by an update that changes nothing.
     let row = response::Entity::insert(response::ActiveModel {
         municipality_code: Set(scope.code().to_owned()),
@@ -217,6 +217,25 @@ async fn write(
 ) -> ApiResult<()> {
     let code = scope.code().to_owned();
     let new_version = row.version + 1;
+    let changed: Vec<Uuid> = effective.iter().map(|(c, _, _)| c.question.id).collect();
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // The changed answers go (their chosen options with them: ON DELETE
+        // CASCADE), then everything else is written by one statement.
+        scope
+            .delete::<answer::Entity>()
+            .filter(answer::Column::RoundId.eq(round.id))
+            .filter(answer::Column::QuestionId.is_in(changed))
+            .exec(txn)
+            .await?;
+        let (sql, values) = written(scope, round, new_version, effective, now);
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+        return Ok(());
+    }
     scope
         .update::<response::Entity>()
         .col_expr(response::Column::Version, Expr::value(new_version))
@@ -230,7 +249,6 @@ async fn write(
         .await?;
     // The changed answers go (their chosen options with them: ON DELETE
     // CASCADE) and come back with their new values.
-    let changed: Vec<Uuid> = effective.iter().map(|(c, _, _)| c.question.id).collect();
     scope
         .delete::<answer::Entity>()
         .filter(answer::Column::RoundId.eq(round.id))
@@ -296,6 +314,134 @@ async fn write(
     Ok(())
 }
 
+/// Numbered placeholders (`$1`, `$2`, …) and their values, for one statement.
+#[derive(Default)]
+struct Params(Vec<sea_orm::Value>);
+
+impl Params {
+    fn add(&mut self, value: impl Into<sea_orm::Value>) -> String {
+        self.0.push(value.into());
+        format!("${}", self.0.len())
+    }
+}
+
+/// On PostgreSQL, after the changed answers were deleted: one statement
+/// that inserts their new values, chosen options and audit events and
+/// raises the response's version (the chosen options' foreign key to their
+/// answers is checked at the end of the statement).
+fn written(
+    scope: &KommunScope,
+    round: &survey_round::Model,
+    new_version: i32,
+    effective: &[Effective<'_, '_>],
+    now: DateTime<Utc>,
+) -> (String, Vec<sea_orm::Value>) {
+    let mut p = Params::default();
+    let code = p.add(scope.code());
+    let round_id = p.add(round.id);
+    let at = p.add(now);
+    let version = p.add(new_version);
+    let subject = p.add(scope.subject());
+    let mut answers = Vec::new();
+    let mut choices = Vec::new();
+    let mut events = Vec::new();
+    for (c, before, after) in effective {
+        let question = p.add(c.question.id);
+        if let Some((value, option_ids)) = &c.value {
+            let number = p.add(match value {
+                AnswerValue::Number(n) => Some(*n),
+                _ => None,
+            });
+            let text = p.add(match value {
+                AnswerValue::Text(t) => Some(t.clone()),
+                _ => None,
+            });
+            answers.push(format!(
+                "({code}, {round_id}, {question}, {number}, {text}, {at})"
+            ));
+            for option in option_ids {
+                let option = p.add(*option);
+                choices.push(format!("({code}, {round_id}, {question}, {option})"));
+            }
+        }
+        let before = p.add(before.as_ref().map(AnswerValue::to_json));
+        let after = p.add(after.as_ref().map(AnswerValue::to_json));
+        events.push(format!(
+            "({code}, {round_id}, {question}, {version}, {subject}, {at}, {before}, {after})"
+        ));
+    }
+    let status = p.add(ResponseStatus::InProgress.to_value());
+    let mut parts = Vec::new();
+    if !answers.is_empty() {
+        parts.push(format!(
+            "saved AS (INSERT INTO answer (municipality_code, round_id, question_id, number_value, text_value, updated_at) VALUES {} RETURNING 1)",
+            answers.join(", ")
+        ));
+    }
+    if !choices.is_empty() {
+        parts.push(format!(
+            "chosen AS (INSERT INTO answer_choice (municipality_code, round_id, question_id, option_id) VALUES {} RETURNING 1)",
+            choices.join(", ")
+        ));
+    }
+    parts.push(format!(
+        "logged AS (INSERT INTO answer_event (municipality_code, round_id, question_id, version, subject, at, before, after) VALUES {} RETURNING 1)",
+        events.join(", ")
+    ));
+    let sql = format!(
+        "WITH {} UPDATE response SET version = {version}, status = {status}, updated_at = {at} \
+         WHERE municipality_code = {code} AND round_id = {round_id}",
+        parts.join(", ")
+    );
+    (sql, p.0)
+}
+
+/// On PostgreSQL, the first three steps of the lock order in one statement:
+/// the round's gate (shared), the round's row (`FOR SHARE`, which must still
+/// be OPEN), and the switch to the kommun's role and municipality
+/// ([`KommunScope::enter`]). The row is locked above the join that took the
+/// gate, so the gate always comes first; privileges are checked as the
+/// server when the statement starts, so the role applies from the next one.
+async fn enter_open_round(
+    txn: &DatabaseTransaction,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+) -> ApiResult<()> {
+    const SQL: &str = "\
+        WITH gate AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1) AS held) \
+        SELECT r.status AS status, set_config('role', $3, true) AS role, \
+        set_config('mognad.kommun', $4, true) AS kommun \
+        FROM gate, survey_round r WHERE r.id = $2 FOR SHARE OF r";
+    let row = txn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            SQL,
+            [
+                rounds::gate_key(round.id).into(),
+                round.id.into(),
+                KOMMUN_ROLE.into(),
+                scope.code().into(),
+            ],
+        ))
+        .await?;
+    let status = match row {
+        Some(row) => Some(row.try_get::<String>("", "status")?),
+        None => None,
+    };
+    if status.as_deref() == Some(RoundStatus::Open.to_value().as_str()) {
+        Ok(())
+    } else {
+        Err(closed(round))
+    }
+}
+
+fn closed(round: &survey_round::Model) -> ApiError {
+    ApiError::FailedPrecondition(format!(
+        "round {} is no longer OPEN: nothing was written",
+        round.year
+    ))
+}
+
 /// Inside a writing transaction: the round must still be OPEN. On
 /// PostgreSQL its row is share-locked until the transaction ends.
 async fn still_open(txn: &DatabaseTransaction, round: &survey_round::Model) -> ApiResult<()> {
@@ -307,10 +453,7 @@ async fn still_open(txn: &DatabaseTransaction, round: &survey_round::Model) -> A
     if status == Some(RoundStatus::Open) {
         Ok(())
     } else {
-        Err(ApiError::FailedPrecondition(format!(
-            "round {} is no longer OPEN: nothing was written",
-            round.year
-        )))
+        Err(closed(round))
     }
 }
 
