@@ -133,35 +133,52 @@ pub async fn connect(
 /// On PostgreSQL, listens for the announcements of round changes other
 /// processes commit ([`schema::services::memory::announce`]) and makes this
 /// process forget what it kept of rounds, within moments of their commit.
-/// While the listening connection is down nothing can be heard, so the
-/// memory is forgotten again each time it comes back. Nothing on SQLite:
-/// one process serves an embedded database.
-pub fn forget_on_notice(url: &str, memory: schema::services::aggregates::FigureCache) {
+/// The first connection is made before the server serves; while the
+/// listening connection is down nothing can be heard, so the memory is
+/// forgotten each time it comes back. Nothing on SQLite: one process serves
+/// an embedded database.
+pub async fn forget_on_notice(url: &str, memory: schema::services::aggregates::FigureCache) {
+    use sea_orm::sqlx::postgres::PgListener;
     if !url.starts_with("postgres") {
         return;
     }
+    async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+        let mut listener = PgListener::connect(url).await?;
+        listener
+            .listen(schema::services::memory::CHANGES_CHANNEL)
+            .await?;
+        Ok(listener)
+    }
+    let mut listener = connect(url)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "cannot listen for round changes yet"))
+        .ok();
     let url = url.to_owned();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = listen(&url, &memory).await {
-                tracing::warn!(error = %e, "cannot listen for round changes; trying again in a second");
+            if let Some(listening) = listener.take()
+                && let Err(e) = listen(listening, &memory).await
+            {
+                tracing::warn!(error = %e, "stopped listening for round changes");
             }
-            memory.forget();
             tokio::time::sleep(Duration::from_secs(1)).await;
+            listener = connect(&url)
+                .await
+                .map_err(|e| tracing::warn!(error = %e, "cannot listen for round changes; trying again in a second"))
+                .ok();
+            // Whatever changed while no one listened is forgotten.
+            memory.forget();
         }
     });
 }
 
-/// Listens until the connection cannot be made again.
+/// Forgets on every announcement from another process, until the
+/// connection cannot be made again.
 async fn listen(
-    url: &str,
+    mut listener: sea_orm::sqlx::postgres::PgListener,
     memory: &schema::services::aggregates::FigureCache,
 ) -> Result<(), sea_orm::sqlx::Error> {
-    use schema::services::memory::{CHANGES_CHANNEL, sent_by};
-    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
-    listener.listen(CHANGES_CHANNEL).await?;
-    // Whatever changed before we listened is forgotten too.
-    memory.forget();
+    use schema::services::memory::sent_by;
     loop {
         match listener.try_recv().await? {
             // This process forgot already when it made the change.

@@ -76,7 +76,7 @@ impl Application {
         };
         let memory = schema::services::aggregates::FigureCache::default();
         if let Database::Url(url) = &config.database {
-            crate::db::forget_on_notice(url, memory.clone());
+            crate::db::forget_on_notice(url, memory.clone()).await;
         }
         let state = Arc::new(AppState {
             memory: memory.clone(),

@@ -12,6 +12,7 @@ mod m20261128_000001_init;
 mod m20261203_000001_release_plan;
 mod m20261203_000002_row_level_security;
 mod m20261203_000003_option_semantics;
+mod m20261203_000004_answers_in_place;
 pub mod reference;
 pub mod seed;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_release_plan::Migration),
             Box::new(m20261203_000002_row_level_security::Migration),
             Box::new(m20261203_000003_option_semantics::Migration),
+            Box::new(m20261203_000004_answers_in_place::Migration),
         ]
     }
 }

@@ -151,8 +151,6 @@ async fn two_instances_on_one_database_forget_within_a_second() {
     }
     let one = spawn_app().await;
     let two = spawn_app_on(&one.database_url).await;
-    // Let both listeners start.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let figures = "query($r: ID!) { maturityAggregates(roundId: $r, grouping: NATIONAL) { area { number } meanLevel respondents } }";
     let vars = json!({ "r": ROUND_2023 });
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
     ResponseStatus, RoundStatus, answer, answer_choice, answer_event, response, survey_round,
 };
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, LockType, OnConflict};
 use sea_orm::{
     ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
@@ -168,14 +168,57 @@ async fn begin_write(
     round: &survey_round::Model,
 ) -> ApiResult<(DatabaseTransaction, response::Model)> {
     let txn = db.begin().await?;
-    let postgres = txn.get_database_backend() == DbBackend::Postgres;
-    if postgres {
+    if txn.get_database_backend() == DbBackend::Postgres {
         enter_open_round(&txn, scope, round).await?;
-    } else {
-        scope.enter(&txn).await?;
+        // Locks the row without writing a new version of it; the first save
+        // creates it (two racing first saves: one inserts, one waits).
+        let locked = || {
+            scope
+                .find::<response::Entity>()
+                .filter(response::Column::RoundId.eq(round.id))
+                .lock(LockType::NoKeyUpdate)
+        };
+        if let Some(row) = locked().one(&txn).await? {
+            return Ok((txn, row));
+        }
+        response::Entity::insert(new_response(scope, round))
+            .on_conflict(
+                OnConflict::columns([
+                    response::Column::MunicipalityCode,
+                    response::Column::RoundId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        let row = locked().one(&txn).await?.ok_or(ApiError::Internal)?;
+        return Ok((txn, row));
     }
-    // Creates the row, or locks it by an update that changes nothing.
-    let row = response::Entity::insert(response::ActiveModel {
+    scope.enter(&txn).await?;
+    // Creates the row, or locks it by an update that changes nothing (the
+    // database's one write lock is taken here).
+    let row = response::Entity::insert(new_response(scope, round))
+        .on_conflict(
+            OnConflict::columns([
+                response::Column::MunicipalityCode,
+                response::Column::RoundId,
+            ])
+            .value(
+                response::Column::Version,
+                Expr::col((response::Entity, response::Column::Version)),
+            )
+            .to_owned(),
+        )
+        .exec_with_returning(&txn)
+        .await?;
+    still_open(&txn, round).await?;
+    Ok((txn, row))
+}
+
+/// A response not started yet (version 0).
+fn new_response(scope: &KommunScope, round: &survey_round::Model) -> response::ActiveModel {
+    response::ActiveModel {
         municipality_code: Set(scope.code().to_owned()),
         round_id: Set(round.id),
         status: Set(ResponseStatus::NotStarted),
@@ -183,24 +226,7 @@ async fn begin_write(
         created_at: Set(Utc::now().trunc_subsecs(6)),
         updated_at: Set(None),
         submitted_at: Set(None),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            response::Column::MunicipalityCode,
-            response::Column::RoundId,
-        ])
-        .value(
-            response::Column::Version,
-            Expr::col((response::Entity, response::Column::Version)),
-        )
-        .to_owned(),
-    )
-    .exec_with_returning(&txn)
-    .await?;
-    if !postgres {
-        still_open(&txn, round).await?;
     }
-    Ok((txn, row))
 }
 
 type Effective<'a, 'q> = (&'a Checked<'q>, Option<AnswerValue>, Option<AnswerValue>);
@@ -219,14 +245,6 @@ async fn write(
     let new_version = row.version + 1;
     let changed: Vec<Uuid> = effective.iter().map(|(c, _, _)| c.question.id).collect();
     if txn.get_database_backend() == DbBackend::Postgres {
-        // The changed answers go (their chosen options with them: ON DELETE
-        // CASCADE), then everything else is written by one statement.
-        scope
-            .delete::<answer::Entity>()
-            .filter(answer::Column::RoundId.eq(round.id))
-            .filter(answer::Column::QuestionId.is_in(changed))
-            .exec(txn)
-            .await?;
         let (sql, values) = written(scope, round, new_version, effective, now);
         txn.execute_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -325,10 +343,12 @@ impl Params {
     }
 }
 
-/// On PostgreSQL, after the changed answers were deleted: one statement
-/// that inserts their new values, chosen options and audit events and
-/// raises the response's version (the chosen options' foreign key to their
-/// answers is checked at the end of the statement).
+/// On PostgreSQL, the whole write in one statement: the changed answers
+/// updated in place or inserted, the cleared ones deleted, the options no
+/// longer chosen deleted and the newly chosen inserted, the audit events
+/// appended and the response's version raised. No row is touched by two of
+/// its parts (the sets are disjoint by construction), and the chosen
+/// options' foreign key to their answers is checked at the statement's end.
 fn written(
     scope: &KommunScope,
     round: &survey_round::Model,
@@ -343,26 +363,34 @@ fn written(
     let version = p.add(new_version);
     let subject = p.add(scope.subject());
     let mut answers = Vec::new();
+    let mut cleared = Vec::new();
+    let mut changed = Vec::new();
     let mut choices = Vec::new();
+    let mut pairs = Vec::new();
     let mut events = Vec::new();
     for (c, before, after) in effective {
         let question = p.add(c.question.id);
-        if let Some((value, option_ids)) = &c.value {
-            let number = p.add(match value {
-                AnswerValue::Number(n) => Some(*n),
-                _ => None,
-            });
-            let text = p.add(match value {
-                AnswerValue::Text(t) => Some(t.clone()),
-                _ => None,
-            });
-            answers.push(format!(
-                "({code}, {round_id}, {question}, {number}, {text}, {at})"
-            ));
-            for option in option_ids {
-                let option = p.add(*option);
-                choices.push(format!("({code}, {round_id}, {question}, {option})"));
+        changed.push(question.clone());
+        match &c.value {
+            Some((value, option_ids)) => {
+                let number = p.add(match value {
+                    AnswerValue::Number(n) => Some(*n),
+                    _ => None,
+                });
+                let text = p.add(match value {
+                    AnswerValue::Text(t) => Some(t.clone()),
+                    _ => None,
+                });
+                answers.push(format!(
+                    "({code}, {round_id}, {question}, {number}, {text}, {at})"
+                ));
+                for option in option_ids {
+                    let option = p.add(*option);
+                    choices.push(format!("({code}, {round_id}, {question}, {option})"));
+                    pairs.push(format!("({question}, {option})"));
+                }
             }
+            None => cleared.push(question.clone()),
         }
         let before = p.add(before.as_ref().map(AnswerValue::to_json));
         let after = p.add(after.as_ref().map(AnswerValue::to_json));
@@ -374,18 +402,42 @@ fn written(
     let mut parts = Vec::new();
     if !answers.is_empty() {
         parts.push(format!(
-            "saved AS (INSERT INTO answer (municipality_code, round_id, question_id, number_value, text_value, updated_at) VALUES {} RETURNING 1)",
+            "saved AS (INSERT INTO answer (municipality_code, round_id, question_id, number_value, text_value, updated_at) \
+             VALUES {} ON CONFLICT (municipality_code, round_id, question_id) DO UPDATE SET \
+             number_value = EXCLUDED.number_value, text_value = EXCLUDED.text_value, updated_at = EXCLUDED.updated_at RETURNING 1)",
             answers.join(", ")
         ));
     }
+    if !cleared.is_empty() {
+        parts.push(format!(
+            "cleared AS (DELETE FROM answer WHERE municipality_code = {code} AND round_id = {round_id} \
+             AND question_id IN ({}) RETURNING 1)",
+            cleared.join(", ")
+        ));
+    }
+    let kept = if pairs.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " AND (question_id, option_id) NOT IN ({})",
+            pairs.join(", ")
+        )
+    };
+    parts.push(format!(
+        "unchosen AS (DELETE FROM answer_choice WHERE municipality_code = {code} AND round_id = {round_id} \
+         AND question_id IN ({}){kept} RETURNING 1)",
+        changed.join(", ")
+    ));
     if !choices.is_empty() {
         parts.push(format!(
-            "chosen AS (INSERT INTO answer_choice (municipality_code, round_id, question_id, option_id) VALUES {} RETURNING 1)",
+            "chosen AS (INSERT INTO answer_choice (municipality_code, round_id, question_id, option_id) \
+             VALUES {} ON CONFLICT DO NOTHING RETURNING 1)",
             choices.join(", ")
         ));
     }
     parts.push(format!(
-        "logged AS (INSERT INTO answer_event (municipality_code, round_id, question_id, version, subject, at, before, after) VALUES {} RETURNING 1)",
+        "logged AS (INSERT INTO answer_event (municipality_code, round_id, question_id, version, subject, at, before, after) \
+         VALUES {} RETURNING 1)",
         events.join(", ")
     ));
     let sql = format!(
