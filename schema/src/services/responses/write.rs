@@ -8,10 +8,11 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
     ResponseStatus, RoundStatus, answer, answer_choice, answer_event, response, survey_round,
 };
-use sea_orm::sea_query::{Expr, LockType, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -29,8 +30,8 @@ use crate::tenancy::{KOMMUN_ROLE, KommunScope};
 
 /// Upserts answers in one transaction: all or nothing. Returns the response.
 ///
-/// The transaction ([`begin_write`]) locks the round's and the response's
-/// rows, then reads and checks the version, status and answers inside the
+/// The transaction ([`begin_write`]) enters the round's gate and locks the
+/// response's row, then reads and checks the version, status and answers inside the
 /// lock, so concurrent saves for one municipality apply one after the other
 /// and none is lost. It runs few statements whatever the number of answers:
 /// the locks, one read of the answers, and one statement each for the
@@ -157,11 +158,13 @@ fn view_of(
 /// not go on to change is rolled back with it).
 ///
 /// The lock order, as in every transaction on a round: on PostgreSQL the
-/// round's gate and then its row, both shared (a close waits for this write
-/// and freezes scores that include it, or this write waits for the close
-/// and sees the round closed); then the transaction is narrowed to the municipality
-/// ([`KommunScope::enter`]) and its response row is created or locked by
-/// one upsert. On SQLite the first write takes the database's one write lock.
+/// round's gate, shared (a close waits for this write and freezes scores
+/// that include it, or this write waits for the close and sees the round
+/// closed), with the switch to the municipality ([`KommunScope::enter`]);
+/// then its response row (locked, with the round's status read in the same
+/// statement; created by the first save). A write never locks the round's
+/// row: the gate orders it against transitions. On SQLite the first write
+/// takes the database's one write lock.
 async fn begin_write(
     db: &DatabaseConnection,
     scope: &KommunScope,
@@ -169,30 +172,32 @@ async fn begin_write(
 ) -> ApiResult<(DatabaseTransaction, response::Model)> {
     let txn = db.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
-        enter_open_round(&txn, scope, round).await?;
-        // Locks the row without writing a new version of it; the first save
-        // creates it (two racing first saves: one inserts, one waits).
-        let locked = || {
-            scope
-                .find::<response::Entity>()
-                .filter(response::Column::RoundId.eq(round.id))
-                .lock(LockType::NoKeyUpdate)
+        enter_round(&txn, scope, round).await?;
+        // The first save creates the row (two racing first saves: one
+        // inserts, the other waits for its lock).
+        let locked = match lock_response(&txn, scope, round).await? {
+            Some(locked) => locked,
+            None => {
+                response::Entity::insert(new_response(scope, round))
+                    .on_conflict(
+                        OnConflict::columns([
+                            response::Column::MunicipalityCode,
+                            response::Column::RoundId,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_without_returning(&txn)
+                    .await?;
+                lock_response(&txn, scope, round)
+                    .await?
+                    .ok_or(ApiError::Internal)?
+            }
         };
-        if let Some(row) = locked().one(&txn).await? {
-            return Ok((txn, row));
+        let (row, status) = locked;
+        if status != RoundStatus::Open.to_value() {
+            return Err(closed(round));
         }
-        response::Entity::insert(new_response(scope, round))
-            .on_conflict(
-                OnConflict::columns([
-                    response::Column::MunicipalityCode,
-                    response::Column::RoundId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        let row = locked().one(&txn).await?.ok_or(ApiError::Internal)?;
         return Ok((txn, row));
     }
     scope.enter(&txn).await?;
@@ -448,43 +453,55 @@ fn written(
     (sql, p.0)
 }
 
-/// On PostgreSQL, the first three steps of the lock order in one statement:
-/// the round's gate (shared), the round's row (`FOR SHARE`, which must still
-/// be OPEN), and the switch to the kommun's role and municipality
-/// ([`KommunScope::enter`]). The row is locked above the join that took the
-/// gate, so the gate always comes first; privileges are checked as the
-/// server when the statement starts, so the role applies from the next one.
-async fn enter_open_round(
+/// On PostgreSQL, the first step of the lock order and the switch to the
+/// kommun's role and municipality ([`KommunScope::enter`]) in one
+/// statement: the round's gate, shared. A transition holds the gate
+/// exclusively until it commits, so every statement after this one sees the
+/// round's status as it is (the next statement reads it with the response's
+/// lock); the round's row itself is not locked by a write (many writers
+/// share-locking one row would make PostgreSQL track them as a multixact).
+async fn enter_round(
     txn: &DatabaseTransaction,
     scope: &KommunScope,
     round: &survey_round::Model,
 ) -> ApiResult<()> {
+    txn.query_one_raw(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock_shared($1), set_config('role', $2, true), \
+         set_config('mognad.kommun', $3, true)",
+        [
+            rounds::gate_key(round.id).into(),
+            KOMMUN_ROLE.into(),
+            scope.code().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// On PostgreSQL, inside the gate: the scope's response row, locked without
+/// writing a new version of it, and the round's status now.
+async fn lock_response(
+    txn: &DatabaseTransaction,
+    scope: &KommunScope,
+    round: &survey_round::Model,
+) -> ApiResult<Option<(response::Model, String)>> {
     const SQL: &str = "\
-        WITH gate AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1) AS held) \
-        SELECT r.status AS status, set_config('role', $3, true) AS role, \
-        set_config('mognad.kommun', $4, true) AS kommun \
-        FROM gate, survey_round r WHERE r.id = $2 FOR SHARE OF r";
+        SELECT r.municipality_code, r.round_id, r.status, r.version, r.created_at, r.updated_at, \
+        r.submitted_at, (SELECT s.status FROM survey_round s WHERE s.id = r.round_id) AS round_status \
+        FROM response r WHERE r.municipality_code = $1 AND r.round_id = $2 FOR NO KEY UPDATE OF r";
     let row = txn
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
             SQL,
-            [
-                rounds::gate_key(round.id).into(),
-                round.id.into(),
-                KOMMUN_ROLE.into(),
-                scope.code().into(),
-            ],
+            [scope.code().into(), round.id.into()],
         ))
         .await?;
-    let status = match row {
-        Some(row) => Some(row.try_get::<String>("", "status")?),
-        None => None,
+    let Some(row) = row else {
+        return Ok(None);
     };
-    if status.as_deref() == Some(RoundStatus::Open.to_value().as_str()) {
-        Ok(())
-    } else {
-        Err(closed(round))
-    }
+    let model = response::Model::from_query_result(&row, "")?;
+    Ok(Some((model, row.try_get("", "round_status")?)))
 }
 
 fn closed(round: &survey_round::Model) -> ApiError {
