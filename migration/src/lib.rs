@@ -13,6 +13,7 @@ mod m20261203_000001_release_plan;
 mod m20261203_000002_row_level_security;
 mod m20261203_000003_option_semantics;
 mod m20261203_000004_answers_in_place;
+mod m20261203_000005_no_locks_on_shared_rows;
 pub mod reference;
 pub mod seed;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_row_level_security::Migration),
             Box::new(m20261203_000003_option_semantics::Migration),
             Box::new(m20261203_000004_answers_in_place::Migration),
+            Box::new(m20261203_000005_no_locks_on_shared_rows::Migration),
         ]
     }
 }
