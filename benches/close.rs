@@ -6,6 +6,18 @@
 //! MOGNAD_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench close
 //! ```
 //! With a PostgreSQL URL the bench creates and drops its own database there.
+//!
+//! **Scale mode** (PostgreSQL): `MOGNAD_BENCH_SCALE=N` loads a population N
+//! times the nation's — 290 × N organisations, the synthetic ones (codes
+//! `A000`…) each in the group and subgroup of a real kommun, so every
+//! segment grows N-fold — each with a submitted response of nine maturity
+//! answers, written by SQL rather than saved through the API, then times
+//! `closeSurveyRound` and the first `maturityAggregates` per grouping:
+//!
+//! ```sh
+//! for n in 1 10 100; do MOGNAD_BENCH_SCALE=$n \
+//!   MOGNAD_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench close; done
+//! ```
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -51,6 +63,101 @@ async fn gql(
     body["data"].clone()
 }
 
+/// The `n`-th synthetic code: `A` and three base-36 digits (real codes are digits).
+fn synthetic_code(n: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    assert!(n < 36 * 36 * 36, "at most 46,656 synthetic organisations");
+    let digit = |k: usize| DIGITS[(n / 36usize.pow(k as u32)) % 36] as char;
+    format!("A{}{}{}", digit(2), digit(1), digit(0))
+}
+
+/// Scale mode: 290 × (scale − 1) synthetic organisations beside the real
+/// 290, each a copy of a real kommun's segments, and for all of them a
+/// submitted response with one option chosen (pseudo-randomly) for each of
+/// the round's maturity questions. Returns how many organisations answered.
+async fn load_population(db: &sea_orm::DatabaseConnection, round: &str, scale: usize) -> usize {
+    use sea_orm::{DbBackend, Statement};
+    let run = |sql: String, values: Vec<sea_orm::Value>| {
+        let db = db.clone();
+        async move {
+            db.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
+            .await
+            .unwrap();
+        }
+    };
+    let real: Vec<String> = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT code FROM municipality ORDER BY code",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String>("", "code").unwrap())
+        .collect();
+    let extra = real.len() * (scale - 1);
+    for chunk in (0..extra).collect::<Vec<_>>().chunks(1000) {
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|&n| {
+                values.push(synthetic_code(n).into());
+                values.push(real[n % real.len()].clone().into());
+                format!("(${}, ${})", values.len() - 1, values.len())
+            })
+            .collect();
+        let pairs = rows.join(", ");
+        run(
+            format!(
+                "INSERT INTO municipality (code, name, county_code, county_name) \
+                 SELECT v.code, m.name || ' ' || v.code, m.county_code, m.county_name \
+                 FROM (VALUES {pairs}) AS v (code, source) JOIN municipality m ON m.code = v.source"
+            ),
+            values.clone(),
+        )
+        .await;
+        run(
+            format!(
+                "INSERT INTO municipality_segment (municipality_code, classification_id, group_code, subgroup_code) \
+                 SELECT v.code, s.classification_id, s.group_code, s.subgroup_code \
+                 FROM (VALUES {pairs}) AS v (code, source) JOIN municipality_segment s ON s.municipality_code = v.source"
+            ),
+            values,
+        )
+        .await;
+    }
+    let round: sea_orm::Value = uuid::Uuid::parse_str(round).unwrap().into();
+    run(
+        "INSERT INTO response (municipality_code, round_id, status, version, created_at, updated_at, submitted_at) \
+         SELECT code, $1, 'SUBMITTED', 1, now(), now(), now() FROM municipality"
+            .into(),
+        vec![round.clone()],
+    )
+    .await;
+    run(
+        "INSERT INTO answer (municipality_code, round_id, question_id, updated_at) \
+         SELECT m.code, $1, q.id, now() FROM municipality m JOIN question q ON q.round_id = $1 AND q.maturity"
+            .into(),
+        vec![round.clone()],
+    )
+    .await;
+    run(
+        "INSERT INTO answer_choice (municipality_code, round_id, question_id, option_id) \
+         SELECT DISTINCT ON (a.municipality_code, a.question_id) a.municipality_code, a.round_id, a.question_id, o.id \
+         FROM answer a JOIN answer_option o ON o.question_id = a.question_id WHERE a.round_id = $1 \
+         ORDER BY a.municipality_code, a.question_id, md5(a.municipality_code || o.id::text)"
+            .into(),
+        vec![round],
+    )
+    .await;
+    db.execute_unprepared("ANALYZE").await.unwrap();
+    real.len() * scale
+}
+
 async fn timed<F: std::future::Future<Output = Value>>(f: F) -> Duration {
     let start = Instant::now();
     f.await;
@@ -90,6 +197,7 @@ async fn main() {
         ..Config::default()
     };
     let app = mognad::Application::build(config).await.unwrap();
+    let db = app.db().clone();
     let endpoint = format!("http://127.0.0.1:{}/graphql", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
@@ -110,6 +218,59 @@ async fn main() {
         json!({ "id": round }),
     )
     .await;
+
+    let scale: Option<usize> = std::env::var("MOGNAD_BENCH_SCALE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 1);
+    if let Some(scale) = scale {
+        assert!(
+            url.starts_with("postgres"),
+            "scale mode loads its population with PostgreSQL's SQL: set MOGNAD_BENCH_DATABASE_URL"
+        );
+        let load = Instant::now();
+        let organisations = load_population(&db, &round, scale).await;
+        let loaded = load.elapsed();
+        println!("scale {scale}: {organisations} organisations x 9 answers loaded in {loaded:?}");
+        let close = timed(gql(
+            &client,
+            &endpoint,
+            &admin,
+            "mutation($id: ID!) { closeSurveyRound(id: $id) { status } }",
+            json!({ "id": round }),
+        ))
+        .await;
+        println!(
+            "scale {scale}: closeSurveyRound (freezes {organisations} x 9 scores, plans the release) {close:?}"
+        );
+        let aggregates = "query($r: ID!, $g: Grouping!) { maturityAggregates(roundId: $r, grouping: $g) { segment { code } respondents meanLevel } }";
+        for g in ["SUBGROUP", "GROUP", "NATIONAL"] {
+            let first = timed(gql(
+                &client,
+                &endpoint,
+                &admin,
+                aggregates,
+                json!({ "r": round, "g": g }),
+            ))
+            .await;
+            let second = timed(gql(
+                &client,
+                &endpoint,
+                &admin,
+                aggregates,
+                json!({ "r": round, "g": g }),
+            ))
+            .await;
+            println!("scale {scale}: first maturityAggregates({g}) {first:?}, second {second:?}");
+        }
+        if let Some((admin, name)) = cleanup {
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
+                .ok();
+        }
+        return;
+    }
 
     let municipalities = gql(
         &client,
