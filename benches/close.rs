@@ -190,14 +190,21 @@ async fn main() {
             )
         }
     };
+    // MOGNAD_BENCH_TIMEOUT (seconds) lifts the request and statement
+    // timeouts, to see how long a close takes that the defaults would stop.
+    let timeout = std::env::var("MOGNAD_BENCH_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs);
     let config = Config {
+        request_timeout: timeout.unwrap_or(Config::default().request_timeout),
+        statement_timeout: timeout.unwrap_or(Config::default().statement_timeout),
         database: Database::Url(url.clone()),
         listen: "127.0.0.1:0".into(),
         jwt_secret: Some(Secret::new(SECRET)),
         ..Config::default()
     };
     let app = mognad::Application::build(config).await.unwrap();
-    let db = app.db().clone();
     let endpoint = format!("http://127.0.0.1:{}/graphql", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
@@ -228,8 +235,10 @@ async fn main() {
             url.starts_with("postgres"),
             "scale mode loads its population with PostgreSQL's SQL: set MOGNAD_BENCH_DATABASE_URL"
         );
+        // Its own connection: loading is no request, the server's statement timeout is not for it.
+        let loader = sea_orm::Database::connect(&url).await.unwrap();
         let load = Instant::now();
-        let organisations = load_population(&db, &round, scale).await;
+        let organisations = load_population(&loader, &round, scale).await;
         let loaded = load.elapsed();
         println!("scale {scale}: {organisations} organisations x 9 answers loaded in {loaded:?}");
         let close = timed(gql(

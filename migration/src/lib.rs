@@ -14,6 +14,7 @@ mod m20261203_000002_row_level_security;
 mod m20261203_000003_option_semantics;
 mod m20261203_000004_answers_in_place;
 mod m20261203_000005_no_locks_on_shared_rows;
+mod m20261203_000006_frozen_scores_without_keys;
 pub mod reference;
 pub mod seed;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_option_semantics::Migration),
             Box::new(m20261203_000004_answers_in_place::Migration),
             Box::new(m20261203_000005_no_locks_on_shared_rows::Migration),
+            Box::new(m20261203_000006_frozen_scores_without_keys::Migration),
         ]
     }
 }
