@@ -158,6 +158,12 @@ measure() {
   wanted skr && run "$label skr" "$url" "$pid" "$work/analyst-token" "$work/skr.json" "$ceiling"
   wanted anonymous && run "$label anonymous" "$url" "$pid" "$work/no-token" "$work/anonymous.json" "$ceiling"
   wanted save && run "$label save" "$url" "$pid" "$work/kommun-tokens" "$work/save-$label.json" "${write_ceiling:-0}"
+  if wanted save && [ "$label" = postgres ]; then
+    # Every acknowledged save changed nine answers: nine audit rows per version.
+    local audit
+    audit=$(psql -X -At "$pg_db" -c "SELECT (SELECT COALESCE(SUM(version), 0) FROM response WHERE round_id = '$round'), (SELECT COUNT(*) FROM answer_event WHERE round_id = '$round')")
+    awk -F'|' '{ printf "postgres save audit: %d versions, %d events (9 per version: %s)\n", $1, $2, ($2 == 9 * $1 ? "ok" : "MISSING") ; exit ($2 == 9 * $1 ? 0 : 1) }' <<<"$audit"
+  fi
   kill "$pid"
   wait "$pid" 2>/dev/null || true
 }
