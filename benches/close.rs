@@ -241,14 +241,7 @@ async fn main() {
         let organisations = load_population(&loader, &round, scale).await;
         let loaded = load.elapsed();
         println!("scale {scale}: {organisations} organisations x 9 answers loaded in {loaded:?}");
-        let close = timed(gql(
-            &client,
-            &endpoint,
-            &admin,
-            "mutation($id: ID!) { closeSurveyRound(id: $id) { status } }",
-            json!({ "id": round }),
-        ))
-        .await;
+        let close = close_round(&client, &endpoint, &admin, &round).await;
         println!(
             "scale {scale}: closeSurveyRound (freezes {organisations} x 9 scores, plans the release) {close:?}"
         );
@@ -272,12 +265,7 @@ async fn main() {
             .await;
             println!("scale {scale}: first maturityAggregates({g}) {first:?}, second {second:?}");
         }
-        if let Some((admin, name)) = cleanup {
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .ok();
-        }
+        drop_database(cleanup).await;
         return;
     }
 
@@ -321,14 +309,7 @@ async fn main() {
     }
     let saves = start.elapsed();
 
-    let close = timed(gql(
-        &client,
-        &endpoint,
-        &admin,
-        "mutation($id: ID!) { closeSurveyRound(id: $id) { status } }",
-        json!({ "id": round }),
-    ))
-    .await;
+    let close = close_round(&client, &endpoint, &admin, &round).await;
     let aggregates = "query($r: ID!, $g: Grouping!) { maturityAggregates(roundId: $r, grouping: $g) { meanLevel } }";
     let mut first = Duration::ZERO;
     for g in ["NATIONAL", "GROUP", "SUBGROUP"] {
@@ -363,6 +344,28 @@ async fn main() {
         "{backend}: maturityAggregates, 3 groupings, first read {first:?}, cached read {second:?}"
     );
 
+    drop_database(cleanup).await;
+}
+
+/// How long closing `round` takes, through the API.
+async fn close_round(
+    client: &reqwest::Client,
+    endpoint: &str,
+    admin: &str,
+    round: &str,
+) -> Duration {
+    timed(gql(
+        client,
+        endpoint,
+        admin,
+        "mutation($id: ID!) { closeSurveyRound(id: $id) { status } }",
+        json!({ "id": round }),
+    ))
+    .await
+}
+
+/// Drops the bench's PostgreSQL database, if it made one.
+async fn drop_database(cleanup: Option<(sea_orm::DatabaseConnection, String)>) {
     if let Some((admin, name)) = cleanup {
         admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
