@@ -246,23 +246,13 @@ async fn main() {
             "scale {scale}: closeSurveyRound (freezes {organisations} x 9 scores, plans the release) {close:?}"
         );
         let aggregates = "query($r: ID!, $g: Grouping!) { maturityAggregates(roundId: $r, grouping: $g) { segment { code } respondents meanLevel } }";
+        let read = |g: &str| {
+            let variables = json!({ "r": round, "g": g });
+            timed(gql(&client, &endpoint, &admin, aggregates, variables))
+        };
         for g in ["SUBGROUP", "GROUP", "NATIONAL"] {
-            let first = timed(gql(
-                &client,
-                &endpoint,
-                &admin,
-                aggregates,
-                json!({ "r": round, "g": g }),
-            ))
-            .await;
-            let second = timed(gql(
-                &client,
-                &endpoint,
-                &admin,
-                aggregates,
-                json!({ "r": round, "g": g }),
-            ))
-            .await;
+            let first = read(g).await;
+            let second = read(g).await;
             println!("scale {scale}: first maturityAggregates({g}) {first:?}, second {second:?}");
         }
         drop_database(cleanup).await;
