@@ -19,7 +19,7 @@ use crate::domain::QuestionKey;
 use crate::error::{ApiError, ApiResult};
 use crate::services::memo::{cached, remember};
 pub use crate::services::memory::FigureCache;
-use crate::services::questionnaire::maturity_areas;
+use crate::services::questionnaire::Questionnaire;
 use crate::services::release::{self, RoundPlan};
 use crate::services::segments::{
     self, NATIONAL_CODE, NATIONAL_NAME, SegmentDirectory, SegmentInfo,
@@ -212,7 +212,7 @@ pub async fn maturity(
             (row.try_get("", "level2")?, row.try_get("", "excess")?),
         );
     }
-    let areas = maturity_areas(db, round.id).await?;
+    let areas = Questionnaire::of(db, cache, round).await?.maturity_areas();
     let mut rows = Vec::new();
     for segment in cells.segments(grouping) {
         let suppressed = cells.suppressed(&segment.code);

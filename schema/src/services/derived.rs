@@ -3,13 +3,13 @@
 //! an option means ("Ja", an hour span) is the option's own data.
 
 use entity::{area, question, survey_round};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 
 use crate::disclosure::Reason;
 use crate::domain::QuestionKey;
 use crate::error::ApiResult;
 use crate::services::aggregates::{FigureCache, Grouping, SegmentRef, distribution};
-use crate::services::questionnaire::maturity_areas;
+use crate::services::questionnaire::Questionnaire;
 
 /// Municipalities with any "Ja" answer to an area's maturity question, per segment.
 #[derive(Clone, Debug)]
@@ -28,15 +28,11 @@ pub async fn process_share(
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<ProcessRow>> {
-    let areas = maturity_areas(db, round.id).await?;
-    let questions = question::Entity::find()
-        .filter(question::Column::RoundId.eq(round.id))
-        .filter(question::Column::Maturity.eq(true))
-        .all(db)
-        .await?;
+    let questionnaire = Questionnaire::of(db, cache, round).await?;
     let mut rows = Vec::new();
-    for a in areas {
-        let Some(q) = questions.iter().find(|q| q.area_id == a.id) else {
+    for a in questionnaire.maturity_areas() {
+        let maturity = |q: &&question::Model| q.maturity && q.area_id == a.id;
+        let Some(q) = questionnaire.questions.iter().find(maturity) else {
             continue;
         };
         let key = QuestionKey::parse(&q.key)?;

@@ -203,16 +203,3 @@ impl Questionnaire {
             .unwrap_or_default()
     }
 }
-
-/// A round's maturity areas (those with a number 1..9), in number order.
-pub async fn maturity_areas(
-    db: &impl sea_orm::ConnectionTrait,
-    round_id: Uuid,
-) -> Result<Vec<area::Model>, ApiError> {
-    Ok(area::Entity::find()
-        .filter(area::Column::RoundId.eq(round_id))
-        .filter(area::Column::Number.is_not_null())
-        .order_by_asc(area::Column::Number)
-        .all(db)
-        .await?)
-}

@@ -12,7 +12,7 @@ use crate::error::ApiResult;
 use crate::services::aggregates::{
     AggregateRow, FigureCache, Grouping, SegmentRef, answered_in, maturity, segments_of,
 };
-use crate::services::questionnaire::maturity_areas;
+use crate::services::questionnaire::Questionnaire;
 use crate::services::sql::statement;
 use crate::services::{release, segments};
 
@@ -127,7 +127,7 @@ async fn panel_trend(
             );
         }
     }
-    let areas = maturity_areas(db, round.id).await?;
+    let areas = Questionnaire::of(db, cache, round).await?.maturity_areas();
     let mut rows = Vec::new();
     for segment in segments_of(&directory, grouping) {
         let cell = table.and_then(|t| t.cell(&segment.code));

@@ -11,8 +11,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    TransactionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -511,14 +510,14 @@ fn closed(round: &survey_round::Model) -> ApiError {
     ))
 }
 
-/// Inside a writing transaction: the round must still be OPEN. On
-/// PostgreSQL its row is share-locked until the transaction ends.
+/// On SQLite, inside a writing transaction that holds the database's write
+/// lock: the round must still be OPEN (PostgreSQL reads the status with the
+/// response's lock, see [`lock_response`]).
 async fn still_open(txn: &DatabaseTransaction, round: &survey_round::Model) -> ApiResult<()> {
-    let mut query = survey_round::Entity::find_by_id(round.id);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_shared();
-    }
-    let status = query.one(txn).await?.map(|r| r.status);
+    let status = survey_round::Entity::find_by_id(round.id)
+        .one(txn)
+        .await?
+        .map(|r| r.status);
     if status == Some(RoundStatus::Open) {
         Ok(())
     } else {
