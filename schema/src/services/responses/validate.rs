@@ -320,6 +320,12 @@ mod tests {
         .unwrap();
         assert_eq!(checked.len(), 5);
         assert_eq!(checked[3].value.as_ref().unwrap().1.len(), 2);
+        // Chosen options come back in the question's order, as they read back,
+        // so the same set sent in another order is no change.
+        assert_eq!(
+            checked[3].value.as_ref().unwrap().0,
+            AnswerValue::Choices(vec!["a".into(), "b".into()])
+        );
         assert!(checked[4].value.is_none(), "null clears");
     }
 
