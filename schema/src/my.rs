@@ -42,7 +42,9 @@ impl MyQuery {
         #[graphql(desc = "The round's id.")] round_id: ID,
     ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
-        Ok(Response(responses::read(db, &scope, round).await?))
+        Ok(Response(
+            responses::read(db, ctx.data::<FigureCache>()?, &scope, round).await?,
+        ))
     }
 
     /// KOMMUN only: the caller's maturity level per maturity area.
@@ -166,6 +168,8 @@ impl MyMutation {
         #[graphql(desc = "The round's id.")] round_id: ID,
     ) -> Result<Response> {
         let (scope, db, round) = own(ctx, &round_id).await?;
-        Ok(Response(responses::reopen(db, &scope, round).await?))
+        Ok(Response(
+            responses::reopen(db, ctx.data::<FigureCache>()?, &scope, round).await?,
+        ))
     }
 }

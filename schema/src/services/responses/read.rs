@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::validate::required_count;
 use super::{AnswerValue, HistoryEntry, ResponseView, StoredAnswer};
 use crate::error::ApiResult;
+use crate::services::memory::Memory;
 use crate::services::questionnaire::Questionnaire;
 use crate::services::sql::statement;
 use crate::tenancy::KommunScope;
@@ -112,26 +113,19 @@ pub(super) fn values_of(answers: &[StoredAnswer]) -> HashMap<String, AnswerValue
 /// Reading never creates a row.
 pub async fn read(
     db: &DatabaseConnection,
+    memory: &Memory,
     scope: &KommunScope,
     round: survey_round::Model,
 ) -> ApiResult<ResponseView> {
+    let q = Questionnaire::of(db, memory, &round).await?;
     let txn = scope.begin(db).await?;
-    let view = view(&txn, scope, round).await?;
+    let view = view_with(&txn, scope, round, &q).await?;
     txn.commit().await?;
     Ok(view)
 }
 
-/// [`read`] inside a transaction already narrowed to the scope.
-pub(super) async fn view(
-    db: &impl ConnectionTrait,
-    scope: &KommunScope,
-    round: survey_round::Model,
-) -> ApiResult<ResponseView> {
-    let q = Questionnaire::load(db, round.id).await?;
-    view_with(db, scope, round, &q).await
-}
-
-/// [`view`] with the round's questionnaire already loaded.
+/// The scope's response inside a transaction already narrowed to the scope,
+/// with the round's questionnaire.
 pub(super) async fn view_with(
     db: &impl ConnectionTrait,
     scope: &KommunScope,

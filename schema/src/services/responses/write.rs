@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::read::{answers, values_of, view, view_with};
+use super::read::{answers, values_of, view_with};
 use super::validate::{
     Checked, check_changes, check_conditions, check_version, require_open, required_count,
     unanswered_required,
@@ -570,11 +570,13 @@ async fn submit_once(
 /// Takes a submitted response back to IN_PROGRESS so it can be changed.
 pub async fn reopen(
     db: &DatabaseConnection,
+    memory: &Memory,
     scope: &KommunScope,
     round: survey_round::Model,
 ) -> ApiResult<ResponseView> {
     require_open(&round)?;
-    retrying(|| reopen_once(db, scope, round.clone())).await
+    let q = Questionnaire::of(db, memory, &round).await?;
+    retrying(|| reopen_once(db, scope, round.clone(), &q)).await
 }
 
 /// One attempt of [`reopen`].
@@ -582,6 +584,7 @@ async fn reopen_once(
     db: &DatabaseConnection,
     scope: &KommunScope,
     round: survey_round::Model,
+    q: &Questionnaire,
 ) -> ApiResult<ResponseView> {
     let (txn, row) = begin_write(db, scope, &round).await?;
     if row.status != ResponseStatus::Submitted {
@@ -596,7 +599,7 @@ async fn reopen_once(
         )));
     }
     set_status(&txn, scope, &round, &row, ResponseStatus::InProgress).await?;
-    let reopened = view(&txn, scope, round).await?;
+    let reopened = view_with(&txn, scope, round, q).await?;
     txn.commit().await?;
     Ok(reopened)
 }
