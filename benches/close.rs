@@ -146,10 +146,8 @@ async fn load_population(db: &sea_orm::DatabaseConnection, round: &str, scale: u
     )
     .await;
     run(
-        "INSERT INTO answer_choice (municipality_code, round_id, question_id, option_id) \
-         SELECT DISTINCT ON (a.municipality_code, a.question_id) a.municipality_code, a.round_id, a.question_id, o.id \
-         FROM answer a JOIN answer_option o ON o.question_id = a.question_id WHERE a.round_id = $1 \
-         ORDER BY a.municipality_code, a.question_id, md5(a.municipality_code || o.id::text)"
+        "UPDATE answer a SET option_id = (SELECT o.id FROM answer_option o WHERE o.question_id = a.question_id \
+         ORDER BY md5(a.municipality_code || o.id::text) LIMIT 1) WHERE a.round_id = $1"
             .into(),
         vec![round],
     )

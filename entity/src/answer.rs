@@ -1,5 +1,6 @@
 //! `answer`: a municipality's current answer to one question. Tenant-owned.
-//! Chosen options live in `answer_choice`; numbers and text here.
+//! A single choice's option, numbers and text here; the chosen options of a
+//! multi-choice answer in `answer_choice`.
 
 use sea_orm::entity::prelude::*;
 
@@ -12,6 +13,8 @@ pub struct Model {
     pub round_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub question_id: Uuid,
+    /// The chosen option of a single-choice answer (NULL for other kinds).
+    pub option_id: Option<Uuid>,
     pub number_value: Option<f64>,
     pub text_value: Option<String>,
     pub updated_at: DateTimeUtc,

@@ -15,6 +15,7 @@ mod m20261203_000003_option_semantics;
 mod m20261203_000004_answers_in_place;
 mod m20261203_000005_no_locks_on_shared_rows;
 mod m20261203_000006_frozen_scores_without_keys;
+mod m20261203_000007_single_choice_in_answer;
 pub mod reference;
 pub mod seed;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_answers_in_place::Migration),
             Box::new(m20261203_000005_no_locks_on_shared_rows::Migration),
             Box::new(m20261203_000006_frozen_scores_without_keys::Migration),
+            Box::new(m20261203_000007_single_choice_in_answer::Migration),
         ]
     }
 }

@@ -59,7 +59,7 @@ async fn a_wrong_query_in_a_kommuns_transaction_sees_no_other_kommun() {
     let counted = txn
         .query_one_raw(Statement::from_string(
             txn.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM answer_choice",
+            "SELECT COUNT(*) AS n FROM answer WHERE option_id IS NOT NULL",
         ))
         .await
         .unwrap()

@@ -15,19 +15,20 @@ pub async fn write(
     audit_value: impl Fn(&str) -> String,
 ) -> Result<usize, sea_orm::DbErr> {
     use entity::{
-        ResponseStatus, answer, answer_choice, answer_event, answer_option, question, response,
+        QuestionKind, ResponseStatus, answer, answer_choice, answer_event, answer_option, question,
+        response,
     };
     use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-    let questions: HashMap<String, uuid::Uuid> = question::Entity::find()
+    let questions: HashMap<String, (uuid::Uuid, QuestionKind)> = question::Entity::find()
         .filter(question::Column::RoundId.eq(round_id))
         .all(db)
         .await?
         .into_iter()
-        .map(|q| (q.key, q.id))
+        .map(|q| (q.key, (q.id, q.kind)))
         .collect();
     let options: HashMap<(uuid::Uuid, String), uuid::Uuid> = answer_option::Entity::find()
-        .filter(answer_option::Column::QuestionId.is_in(questions.values().copied()))
+        .filter(answer_option::Column::QuestionId.is_in(questions.values().map(|(id, _)| *id)))
         .all(db)
         .await?
         .into_iter()
@@ -52,7 +53,7 @@ pub async fn write(
             submitted_at: Set(r.submitted.then_some(r.finished_at)),
         });
         for (i, (key, option)) in r.answers.iter().enumerate() {
-            let Some(question_id) = questions.get(key).copied() else {
+            let Some((question_id, kind)) = questions.get(key).cloned() else {
                 return Err(sea_orm::DbErr::Custom(format!(
                     "demo: round has no question {key}"
                 )));
@@ -66,16 +67,21 @@ pub async fn write(
                 municipality_code: Set(code.clone()),
                 round_id: Set(round_id),
                 question_id: Set(question_id),
+                // A single choice keeps its option in the answer's row, a
+                // multi-choice answer in `answer_choice`.
+                option_id: Set((kind == QuestionKind::SingleChoice).then_some(option_id)),
                 number_value: Set(None),
                 text_value: Set(None),
                 updated_at: Set(r.finished_at),
             });
-            choices.push(answer_choice::ActiveModel {
-                municipality_code: Set(code.clone()),
-                round_id: Set(round_id),
-                question_id: Set(question_id),
-                option_id: Set(option_id),
-            });
+            if kind == QuestionKind::MultiChoice {
+                choices.push(answer_choice::ActiveModel {
+                    municipality_code: Set(code.clone()),
+                    round_id: Set(round_id),
+                    question_id: Set(question_id),
+                    option_id: Set(option_id),
+                });
+            }
             events.push(answer_event::ActiveModel {
                 municipality_code: Set(code.clone()),
                 round_id: Set(round_id),

@@ -290,9 +290,12 @@ pub async fn distribution(
         ]
     };
     let chosen = format!(
-        "SELECT {seg} AS seg, c.option_id AS option_id, COUNT(*) AS n FROM answer_choice c \
-         JOIN municipality_segment ms ON ms.municipality_code = c.municipality_code AND ms.classification_id = $2 \
-         WHERE c.round_id = $1 AND c.question_id = $3 GROUP BY {group_by}c.option_id",
+        "SELECT {seg} AS seg, COALESCE(an.option_id, c.option_id) AS option_id, COUNT(*) AS n FROM answer an \
+         LEFT JOIN answer_choice c ON c.municipality_code = an.municipality_code AND c.round_id = an.round_id \
+         AND c.question_id = an.question_id \
+         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $2 \
+         WHERE an.round_id = $1 AND an.question_id = $3 AND COALESCE(an.option_id, c.option_id) IS NOT NULL \
+         GROUP BY {group_by}COALESCE(an.option_id, c.option_id)",
         seg = grouping.column(),
         group_by = grouping.group_by(),
     );

@@ -24,9 +24,11 @@ SELECT r.municipality_code AS municipality_code, a.id AS area_id, COALESCE(MAX(o
 FROM response r
 JOIN area a ON a.round_id = r.round_id AND a.number IS NOT NULL
 LEFT JOIN question q ON q.area_id = a.id AND q.maturity = $2
+LEFT JOIN answer an
+  ON an.municipality_code = r.municipality_code AND an.round_id = r.round_id AND an.question_id = q.id
 LEFT JOIN answer_choice c
-  ON c.municipality_code = r.municipality_code AND c.round_id = r.round_id AND c.question_id = q.id
-LEFT JOIN answer_option o ON o.id = c.option_id
+  ON c.municipality_code = an.municipality_code AND c.round_id = an.round_id AND c.question_id = an.question_id
+LEFT JOIN answer_option o ON o.id = COALESCE(an.option_id, c.option_id)
 WHERE r.round_id = $1";
 
 /// Writes every response's per-area levels into `area_score` (at close).

@@ -31,12 +31,13 @@ pub(super) async fn response_row(
         .await?)
 }
 
-/// A response's answers with their chosen options, one row per option (one
-/// with a NULL option for numbers and text); narrowed to the scope's
+/// A response's answers with their chosen options, one row per option (a
+/// single choice's option is in its answer's row, a multi-choice answer's in
+/// `answer_choice`; NULL for numbers and text); narrowed to the scope's
 /// municipality here and, on PostgreSQL, by the database as well.
 const ANSWERS: &str = "\
 SELECT a.question_id AS question_id, a.number_value AS number_value, a.text_value AS text_value, \
-a.updated_at AS updated_at, c.option_id AS option_id \
+a.updated_at AS updated_at, COALESCE(a.option_id, c.option_id) AS option_id \
 FROM answer a LEFT JOIN answer_choice c \
 ON c.municipality_code = a.municipality_code AND c.round_id = a.round_id AND c.question_id = a.question_id \
 WHERE a.municipality_code = $1 AND a.round_id = $2";

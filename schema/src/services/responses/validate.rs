@@ -64,6 +64,29 @@ pub(super) struct Checked<'q> {
     pub(super) value: Option<(AnswerValue, Vec<Uuid>)>,
 }
 
+impl Checked<'_> {
+    /// The option a single-choice answer keeps in its own row.
+    pub(super) fn own_option(&self) -> Option<Uuid> {
+        match (&self.question.kind, &self.value) {
+            (QuestionKind::SingleChoice, Some((_, ids))) => ids.first().copied(),
+            _ => None,
+        }
+    }
+
+    /// Whether the answer's options are kept in `answer_choice` (multi-choice).
+    pub(super) fn is_listed(&self) -> bool {
+        self.question.kind == QuestionKind::MultiChoice
+    }
+
+    /// The options a multi-choice answer keeps in `answer_choice`.
+    pub(super) fn listed_options(&self) -> &[Uuid] {
+        match &self.value {
+            Some((_, ids)) if self.is_listed() => ids,
+            _ => &[],
+        }
+    }
+}
+
 pub(super) fn check_value<'q>(
     q: &'q Questionnaire,
     question: &'q question::Model,

@@ -269,8 +269,8 @@ async fn write(
         .filter(response::Column::RoundId.eq(round.id))
         .exec(txn)
         .await?;
-    // The changed answers go (their chosen options with them: ON DELETE
-    // CASCADE) and come back with their new values.
+    // The changed answers go (a multi-choice answer's options with them: ON
+    // DELETE CASCADE) and come back with their new values.
     scope
         .delete::<answer::Entity>()
         .filter(answer::Column::RoundId.eq(round.id))
@@ -282,11 +282,12 @@ async fn write(
     let mut events = Vec::with_capacity(effective.len());
     for (c, before, after) in effective {
         let question_id = c.question.id;
-        if let Some((value, option_ids)) = &c.value {
+        if let Some((value, _)) = &c.value {
             answers.push(answer::ActiveModel {
                 municipality_code: Set(code.clone()),
                 round_id: Set(round.id),
                 question_id: Set(question_id),
+                option_id: Set(c.own_option()),
                 number_value: Set(match value {
                     AnswerValue::Number(n) => Some(*n),
                     _ => None,
@@ -298,7 +299,7 @@ async fn write(
                 updated_at: Set(now),
             });
             choices.extend(
-                option_ids
+                c.listed_options()
                     .iter()
                     .map(|option_id| answer_choice::ActiveModel {
                         municipality_code: Set(code.clone()),
@@ -348,8 +349,9 @@ impl Params {
 }
 
 /// On PostgreSQL, the whole write in one statement: the changed answers
-/// updated in place or inserted, the cleared ones deleted, the options no
-/// longer chosen deleted and the newly chosen inserted, the audit events
+/// updated in place or inserted (a single choice's option in its row), the
+/// cleared ones deleted, a multi-choice answer's options no longer chosen
+/// deleted and the newly chosen inserted, the audit events
 /// appended and the response's version raised. No row is touched by two of
 /// its parts (the sets are disjoint by construction), and the chosen
 /// options' foreign key to their answers is checked at the statement's end.
@@ -368,15 +370,18 @@ fn written(
     let subject = p.add(scope.subject());
     let mut answers = Vec::new();
     let mut cleared = Vec::new();
-    let mut changed = Vec::new();
+    let mut listed = Vec::new();
     let mut choices = Vec::new();
     let mut pairs = Vec::new();
     let mut events = Vec::new();
     for (c, before, after) in effective {
         let question = p.add(c.question.id);
-        changed.push(question.clone());
+        if c.is_listed() {
+            listed.push(question.clone());
+        }
         match &c.value {
-            Some((value, option_ids)) => {
+            Some((value, _)) => {
+                let option = p.add(c.own_option());
                 let number = p.add(match value {
                     AnswerValue::Number(n) => Some(*n),
                     _ => None,
@@ -386,9 +391,9 @@ fn written(
                     _ => None,
                 });
                 answers.push(format!(
-                    "({code}, {round_id}, {question}, {number}, {text}, {at})"
+                    "({code}, {round_id}, {question}, {option}, {number}, {text}, {at})"
                 ));
-                for option in option_ids {
+                for option in c.listed_options() {
                     let option = p.add(*option);
                     choices.push(format!("({code}, {round_id}, {question}, {option})"));
                     pairs.push(format!("({question}, {option})"));
@@ -406,9 +411,9 @@ fn written(
     let mut parts = Vec::new();
     if !answers.is_empty() {
         parts.push(format!(
-            "saved AS (INSERT INTO answer (municipality_code, round_id, question_id, number_value, text_value, updated_at) \
+            "saved AS (INSERT INTO answer (municipality_code, round_id, question_id, option_id, number_value, text_value, updated_at) \
              VALUES {} ON CONFLICT (municipality_code, round_id, question_id) DO UPDATE SET \
-             number_value = EXCLUDED.number_value, text_value = EXCLUDED.text_value, updated_at = EXCLUDED.updated_at RETURNING 1)",
+             option_id = EXCLUDED.option_id, number_value = EXCLUDED.number_value, text_value = EXCLUDED.text_value, updated_at = EXCLUDED.updated_at RETURNING 1)",
             answers.join(", ")
         ));
     }
@@ -427,11 +432,13 @@ fn written(
             pairs.join(", ")
         )
     };
-    parts.push(format!(
-        "unchosen AS (DELETE FROM answer_choice WHERE municipality_code = {code} AND round_id = {round_id} \
-         AND question_id IN ({}){kept} RETURNING 1)",
-        changed.join(", ")
-    ));
+    if !listed.is_empty() {
+        parts.push(format!(
+            "unchosen AS (DELETE FROM answer_choice WHERE municipality_code = {code} AND round_id = {round_id} \
+             AND question_id IN ({}){kept} RETURNING 1)",
+            listed.join(", ")
+        ));
+    }
     if !choices.is_empty() {
         parts.push(format!(
             "chosen AS (INSERT INTO answer_choice (municipality_code, round_id, question_id, option_id) \
