@@ -92,6 +92,7 @@ impl Application {
                 },
             ),
             db: db.clone(),
+            runtime: tokio::runtime::Handle::current(),
             auth,
             max_body_bytes: config.max_body_bytes,
             limits,

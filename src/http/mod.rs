@@ -50,6 +50,9 @@ pub struct AppState {
     /// Where `/metrics` is served: behind a token on the public port, or
     /// openly on a separate (internal) address.
     pub metrics: MetricsAccess,
+    /// The multi-threaded runtime a request's GraphQL work runs on, where the
+    /// database connections live (see `graphql::on_runtime`).
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// Who may read `/metrics` on the public port.

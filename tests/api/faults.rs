@@ -85,6 +85,60 @@ async fn a_statement_held_by_a_lock_times_out_and_the_service_goes_on() {
         .await;
 }
 
+/// The deadline drops the request's work, wherever it runs: a save waiting
+/// for a lock when its deadline passes is never written, also after the
+/// lock is gone (the work runs on the server's shared runtime, and is
+/// aborted with the request).
+#[tokio::test]
+async fn a_save_past_its_deadline_is_dropped_not_finished_later() {
+    if postgres_url().is_none() {
+        eprintln!("skipped: holding a row lock needs PostgreSQL; set MOGNAD_TEST_DATABASE_URL");
+        return;
+    }
+    let app = spawn_app_with(|c| c.request_timeout = Duration::from_millis(300)).await;
+    let round = app.open_round(2027).await;
+    let token = kommun_token("0180");
+    app.ok(&token, SAVE, json!({ "r": round, "c": "yes_fully" }))
+        .await;
+    // Another session holds the kommun's response row.
+    let holder = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let txn = sea_orm::TransactionTrait::begin(&holder).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &txn,
+        &format!(
+            "SELECT version FROM response WHERE municipality_code = '0180' AND round_id = '{round}' FOR UPDATE"
+        ),
+    )
+    .await
+    .unwrap();
+    let (status, body) = app
+        .post(
+            &json!({ "query": SAVE, "variables": { "r": round, "c": "no" } }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(error_codes(&body), ["TIMEOUT"], "{body}");
+    // The lock goes; a save still waiting for it would now be written.
+    txn.rollback().await.unwrap();
+    holder.close().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mine =
+        "query($r: ID!) { myResponse(roundId: $r) { version answers { choices } history { at } } }";
+    let body = app.ok(&token, mine, json!({ "r": round })).await;
+    assert_eq!(body["myResponse"]["version"], 1, "{body}");
+    assert_eq!(
+        body["myResponse"]["answers"][0]["choices"],
+        json!(["yes_fully"]),
+        "{body}"
+    );
+    assert_eq!(
+        body["myResponse"]["history"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn readiness_says_whether_the_database_answers() {
     let app = spawn_app().await;
