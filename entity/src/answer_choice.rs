@@ -1,4 +1,5 @@
-//! `answer_choice`: an option chosen in an answer (one row per chosen option). Tenant-owned.
+//! `answer_choice`: an option chosen in a multi-choice answer (one row per chosen
+//! option; a single choice keeps its option in `answer.option_id`). Tenant-owned.
 
 use sea_orm::entity::prelude::*;
 
