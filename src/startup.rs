@@ -93,6 +93,7 @@ impl Application {
             ),
             db: db.clone(),
             runtime: tokio::runtime::Handle::current(),
+            min_cell: i64::from(config.min_cell),
             auth,
             max_body_bytes: config.max_body_bytes,
             limits,

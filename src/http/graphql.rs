@@ -419,7 +419,7 @@ fn observe_replay(state: &AppState, span: Option<&RootSpan>, operation: String) 
 
 /// The caller: the principal the rate limiter verified, or the token
 /// verified now.
-fn principal_of(
+pub(super) fn principal_of(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<schema::Principal, crate::auth::AuthError> {
@@ -447,7 +447,7 @@ fn not_acceptable() -> HttpResponse {
         }] }))
 }
 
-fn unauthorized(reason: &str) -> HttpResponse {
+pub(super) fn unauthorized(reason: &str) -> HttpResponse {
     tracing::info!(reason, "token refused");
     HttpResponse::build(StatusCode::UNAUTHORIZED)
         .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))

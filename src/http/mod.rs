@@ -8,6 +8,7 @@ mod graphql;
 mod media;
 mod middleware;
 mod observe;
+mod open_data;
 mod ratelimit;
 mod replies;
 
@@ -53,6 +54,8 @@ pub struct AppState {
     /// The multi-threaded runtime a request's GraphQL work runs on, where the
     /// database connections live (see `graphql::on_runtime`).
     pub runtime: tokio::runtime::Handle,
+    /// The cell threshold (`MOGNAD_MIN_CELL`), for the open-data files.
+    pub min_cell: i64,
 }
 
 /// Who may read `/metrics` on the public port.
@@ -74,6 +77,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, limiter: &Limiter, limited: bool) {
             ))
             .route(web::post().to(graphql::post))
             .route(web::get().to(graphql::get)),
+    )
+    .service(
+        web::resource("/open-data/rounds/{year}/{file}")
+            .wrap(actix_web::middleware::Condition::new(
+                limited,
+                actix_governor::Governor::new(limiter),
+            ))
+            .route(web::get().to(open_data::file)),
     )
     .route("/schema.graphql", web::get().to(endpoints::sdl))
     .route("/health/live", web::get().to(endpoints::live))

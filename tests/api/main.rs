@@ -21,6 +21,7 @@ mod input;
 mod isolation;
 mod lifecycle;
 mod memory;
+mod open_data;
 mod readme;
 mod reference;
 mod schema_sdl;
