@@ -37,6 +37,20 @@ async fn a_request_past_its_deadline_is_503_timeout_with_its_request_id() {
     assert_eq!(app.get("/health/live").await.status().as_u16(), 200);
 }
 
+/// Another session's open transaction that has run `sql` (to hold its locks
+/// until it is rolled back).
+async fn hold(
+    app: &TestApp,
+    sql: &str,
+) -> (sea_orm::DatabaseConnection, sea_orm::DatabaseTransaction) {
+    let holder = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let txn = sea_orm::TransactionTrait::begin(&holder).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&txn, sql)
+        .await
+        .unwrap();
+    (holder, txn)
+}
+
 #[tokio::test]
 async fn a_statement_held_by_a_lock_times_out_and_the_service_goes_on() {
     if postgres_url().is_none() {
@@ -47,14 +61,11 @@ async fn a_statement_held_by_a_lock_times_out_and_the_service_goes_on() {
     let round = app.open_round(2027).await;
     let token = kommun_token("0180");
     // Another session holds the round row as a close would, and does not let go.
-    let holder = sea_orm::Database::connect(&app.database_url).await.unwrap();
-    let txn = sea_orm::TransactionTrait::begin(&holder).await.unwrap();
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &txn,
+    let (holder, txn) = hold(
+        &app,
         &format!("SELECT id FROM survey_round WHERE id = '{round}' FOR UPDATE"),
     )
-    .await
-    .unwrap();
+    .await;
     let started = Instant::now();
     let (status, body) = app
         .post(
@@ -101,16 +112,13 @@ async fn a_save_past_its_deadline_is_dropped_not_finished_later() {
     app.ok(&token, SAVE, json!({ "r": round, "c": "yes_fully" }))
         .await;
     // Another session holds the kommun's response row.
-    let holder = sea_orm::Database::connect(&app.database_url).await.unwrap();
-    let txn = sea_orm::TransactionTrait::begin(&holder).await.unwrap();
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &txn,
+    let (holder, txn) = hold(
+        &app,
         &format!(
             "SELECT version FROM response WHERE municipality_code = '0180' AND round_id = '{round}' FOR UPDATE"
         ),
     )
-    .await
-    .unwrap();
+    .await;
     let (status, body) = app
         .post(
             &json!({ "query": SAVE, "variables": { "r": round, "c": "no" } }),
