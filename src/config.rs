@@ -19,6 +19,8 @@
 //! | `MOGNAD_REQUEST_TIMEOUT` | `10s` | longest a request may run; then 503 TIMEOUT |
 //! | `MOGNAD_STATEMENT_TIMEOUT` | `5s` | longest one SQL statement may run (PostgreSQL) |
 //! | `MOGNAD_DB_ACQUIRE_TIMEOUT` | `1s` | longest a request waits for a database connection; then 503 UNAVAILABLE |
+//! | `MOGNAD_PERSISTED_QUERIES` | none | Apollo persisted-query manifest: the allow-list |
+//! | `MOGNAD_PERSISTED_ONLY` | `false` | only the manifest's documents run |
 //! | `MOGNAD_CONFIG` | `./mognad.toml` if present | the configuration file |
 //! | `RUST_LOG` | `info` | log filter |
 
@@ -97,6 +99,10 @@ pub struct Config {
     pub json_logs: Option<bool>,
     /// How long a stopping server lets requests in flight finish.
     pub shutdown_timeout: Duration,
+    /// Apollo's persisted-query manifest: the allow-list (see `http::persisted`).
+    pub persisted_queries: Option<PathBuf>,
+    /// Only the documents of `persisted_queries` run.
+    pub persisted_only: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,11 +143,13 @@ impl Default for Config {
             rate_burst: None,
             json_logs: None,
             shutdown_timeout: Duration::from_secs(10),
+            persisted_queries: None,
+            persisted_only: false,
         }
     }
 }
 
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 24] = [
     "DATABASE_URL",
     "DATA_DIR",
     "LISTEN",
@@ -164,6 +172,8 @@ const KEYS: [&str; 22] = [
     "RATE_BURST",
     "LOG_FORMAT",
     "SHUTDOWN_TIMEOUT",
+    "PERSISTED_ONLY",
+    "PERSISTED_QUERIES",
 ];
 
 impl Config {
@@ -336,6 +346,21 @@ impl Config {
             ],
             "neither true nor false",
         )?;
+        c.persisted_queries = get("PERSISTED_QUERIES").map(PathBuf::from);
+        c.persisted_only = word(
+            "PERSISTED_ONLY",
+            "MOGNAD_PERSISTED_ONLY",
+            &[
+                ("true", true),
+                ("1", true),
+                ("on", true),
+                ("false", false),
+                ("0", false),
+                ("off", false),
+            ],
+            "neither true nor false",
+        )?
+        .unwrap_or(false);
         c.json_logs = word(
             "LOG_FORMAT",
             "MOGNAD_LOG_FORMAT",

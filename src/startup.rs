@@ -33,6 +33,8 @@ pub enum StartupError {
     },
     #[error("MOGNAD_RATE_LIMIT / MOGNAD_RATE_BURST give no usable rate")]
     RateLimit,
+    #[error("persisted queries: {0}")]
+    Persisted(String),
 }
 
 /// A bound, not yet running server.
@@ -94,6 +96,11 @@ impl Application {
             db: db.clone(),
             runtime: tokio::runtime::Handle::current(),
             min_cell: i64::from(config.min_cell),
+            persisted: http::Persisted::load(
+                config.persisted_queries.as_deref(),
+                config.persisted_only,
+            )
+            .map_err(StartupError::Persisted)?,
             auth,
             max_body_bytes: config.max_body_bytes,
             limits,

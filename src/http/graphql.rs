@@ -18,6 +18,7 @@ use tracing::Instrument as _;
 
 use super::media::{Media, is_graphql_body, negotiate};
 use super::observe::Noteworthy;
+use super::persisted::Refusal;
 use super::ratelimit::Verified;
 use super::replies::Key;
 use super::{AppState, MAX_BATCH, RequestId, error_response};
@@ -117,7 +118,11 @@ async fn post_within_deadline(
                 return Err("the batch is empty".to_owned());
             }
             let requests = body.as_array().map_or(vec![&body], |b| b.iter().collect());
-            if requests.iter().any(|r| !r["query"].is_string()) {
+            // A persisted query may come as its hash alone.
+            if requests
+                .iter()
+                .any(|r| !r["query"].is_string() && r["extensions"]["persistedQuery"].is_null())
+            {
                 return Err("every request needs a string `query`".to_owned());
             }
             serde_json::from_value::<BatchRequest>(body).map_err(|e| e.to_string())
@@ -129,10 +134,15 @@ async fn post_within_deadline(
             return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
         }
     };
-    let requests = match batch {
+    let mut requests = match batch {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(v) => v,
     };
+    for request in &mut requests {
+        if let Err(refusal) = state.persisted.resolve(request) {
+            return refused(&refusal);
+        }
+    }
     let batched = requests.len() > 1;
     execute(&state, media, requests, batched, principal, &req).await
 }
@@ -153,13 +163,16 @@ async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) 
         Ok(p) => p,
         Err(err) => return unauthorized(&err.to_string()),
     };
-    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+    let mut request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,
         Err(e) => {
             let message = format!("the query string is not a GraphQL request: {e}");
             return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
         }
     };
+    if let Err(refusal) = state.persisted.resolve(&mut request) {
+        return refused(&refusal);
+    }
     if let Ok(doc) = async_graphql::parser::parse_query(&request.query)
         && selected_operation(&doc, request.operation_name.as_deref()) != Some(OperationType::Query)
     {
@@ -427,6 +440,25 @@ pub(super) fn principal_of(
         return Ok(principal.clone());
     }
     state.auth.authenticate(req)
+}
+
+/// A request whose document could not be had (see [`super::persisted`]).
+fn refused(refusal: &Refusal) -> HttpResponse {
+    match refusal {
+        // Apollo's clients read the message, and then send the document.
+        Refusal::NotFound => HttpResponse::Ok().json(json!({ "errors": [{
+            "message": "PersistedQueryNotFound",
+            "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" }
+        }] })),
+        Refusal::Invalid(message) => {
+            error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message)
+        }
+        Refusal::NotRegistered => error_response(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "only registered documents run here (MOGNAD_PERSISTED_ONLY): send a persisted query",
+        ),
+    }
 }
 
 /// The id [`super::trace_requests`] gave the request.

@@ -9,6 +9,7 @@ mod media;
 mod middleware;
 mod observe;
 mod open_data;
+mod persisted;
 mod ratelimit;
 mod replies;
 
@@ -24,6 +25,7 @@ use schema::{ErrorCode, MognadSchema};
 
 pub use middleware::{REQUEST_ID, RequestId, cors, trace_requests};
 pub use observe::{Meters, RequestSpan};
+pub use persisted::Persisted;
 pub use ratelimit::{Limiter, limiter};
 pub use replies::Replies;
 
@@ -56,6 +58,8 @@ pub struct AppState {
     pub runtime: tokio::runtime::Handle,
     /// The cell threshold (`MOGNAD_MIN_CELL`), for the open-data files.
     pub min_cell: i64,
+    /// Documents known by hash: automatic persisted queries and the allow-list.
+    pub persisted: Persisted,
 }
 
 /// Who may read `/metrics` on the public port.

@@ -22,6 +22,7 @@ mod isolation;
 mod lifecycle;
 mod memory;
 mod open_data;
+mod persisted;
 mod readme;
 mod reference;
 mod schema_sdl;
