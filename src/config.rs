@@ -149,6 +149,16 @@ impl Default for Config {
     }
 }
 
+/// The words a yes-or-no setting may be written with.
+const YES_NO: &[(&str, bool)] = &[
+    ("true", true),
+    ("1", true),
+    ("on", true),
+    ("false", false),
+    ("0", false),
+    ("off", false),
+];
+
 const KEYS: [&str; 24] = [
     "DATABASE_URL",
     "DATA_DIR",
@@ -336,28 +346,14 @@ impl Config {
         c.introspection = word(
             "INTROSPECTION",
             "MOGNAD_INTROSPECTION",
-            &[
-                ("true", true),
-                ("1", true),
-                ("on", true),
-                ("false", false),
-                ("0", false),
-                ("off", false),
-            ],
+            YES_NO,
             "neither true nor false",
         )?;
         c.persisted_queries = get("PERSISTED_QUERIES").map(PathBuf::from);
         c.persisted_only = word(
             "PERSISTED_ONLY",
             "MOGNAD_PERSISTED_ONLY",
-            &[
-                ("true", true),
-                ("1", true),
-                ("on", true),
-                ("false", false),
-                ("0", false),
-                ("off", false),
-            ],
+            YES_NO,
             "neither true nor false",
         )?
         .unwrap_or(false);
