@@ -5,7 +5,7 @@
 //! SKR, per municipality for SKR_ADMIN.
 
 use async_graphql::{Context, ID, Object, Result};
-use entity::{RoundStatus, survey_round};
+use entity::survey_round;
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
@@ -15,7 +15,7 @@ use crate::frozen;
 use crate::policy::{self, Needs};
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
-use crate::services::{derived, participation, release, rounds, trends};
+use crate::services::{derived, participation, rounds, trends};
 use crate::types::figures::{Distribution, Grouping, MaturityAggregate};
 use crate::types::participation::Participation;
 use crate::types::trends::{MaturityTrend, ProcessShare, WeeklyHours};
@@ -174,17 +174,7 @@ impl FiguresQuery {
     ) -> Result<Participation> {
         let f = Figures::of(ctx)?;
         let round = rounds::get_any(f.db, f.cache, &round_id).await?;
-        let counts = match round.status {
-            RoundStatus::Closed | RoundStatus::Published => {
-                release::round_plan(f.db, &f.cache.plans, f.cache.since(), &round, f.min_cell)
-                    .await?
-                    .participation
-                    .clone()
-            }
-            RoundStatus::Draft | RoundStatus::Open => {
-                participation::participation(f.db, &round).await?
-            }
-        };
+        let counts = participation::shown(f.db, f.cache, &round, f.min_cell).await?;
         Ok(Participation { round, counts })
     }
 }

@@ -17,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use entity::{RoundStatus, SegmentKind, survey_round};
 use schema::domain::QuestionKey;
 use schema::services::aggregates::{self, Grouping, SegmentRef};
-use schema::services::{participation, release, rounds};
+use schema::services::{participation, rounds};
 use schema::{ApiError, Principal, policy};
 use serde::Deserialize;
 use serde_json::json;
@@ -409,21 +409,7 @@ async fn participation_table(
     state: &AppState,
     round: &survey_round::Model,
 ) -> Result<Table, ApiError> {
-    let counts = match round.status {
-        RoundStatus::Closed | RoundStatus::Published => release::round_plan(
-            &state.db,
-            &state.memory.plans,
-            state.memory.since(),
-            round,
-            state.min_cell,
-        )
-        .await?
-        .participation
-        .clone(),
-        RoundStatus::Draft | RoundStatus::Open => {
-            participation::participation(&state.db, round).await?
-        }
-    };
+    let counts = participation::shown(&state.db, &state.memory, round, state.min_cell).await?;
     let not_started = counts.population - counts.submitted - counts.in_progress;
     let rate = if counts.population > 0 {
         Cell::Float(counts.respondents as f64 / counts.population as f64)

@@ -113,3 +113,28 @@ pub async fn participation_by_municipality(
         })
         .collect())
 }
+
+/// The counts SKR is shown: a CLOSED or PUBLISHED round's from its release
+/// plan (what every figure of the round was cut from), an OPEN or DRAFT
+/// round's counted now.
+pub async fn shown(
+    db: &sea_orm::DatabaseConnection,
+    memory: &crate::services::memory::Memory,
+    round: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<ParticipationCounts> {
+    use entity::RoundStatus;
+    match round.status {
+        RoundStatus::Closed | RoundStatus::Published => Ok(crate::services::release::round_plan(
+            db,
+            &memory.plans,
+            memory.since(),
+            round,
+            min_cell,
+        )
+        .await?
+        .participation
+        .clone()),
+        RoundStatus::Draft | RoundStatus::Open => participation(db, round).await,
+    }
+}
