@@ -51,3 +51,23 @@ pub enum SegmentKind {
     #[sea_orm(string_value = "SUBGROUP")]
     Subgroup,
 }
+
+/// What happened, in the change feed (`change.kind`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum ChangeKind {
+    #[sea_orm(string_value = "ROUND_CREATED")]
+    RoundCreated,
+    #[sea_orm(string_value = "ROUND_OPENED")]
+    RoundOpened,
+    #[sea_orm(string_value = "ROUND_CLOSED")]
+    RoundClosed,
+    #[sea_orm(string_value = "ROUND_PUBLISHED")]
+    RoundPublished,
+    #[sea_orm(string_value = "QUESTIONNAIRE_CHANGED")]
+    QuestionnaireChanged,
+    #[sea_orm(string_value = "RESPONSE_SUBMITTED")]
+    ResponseSubmitted,
+    #[sea_orm(string_value = "RESPONSE_REOPENED")]
+    ResponseReopened,
+}

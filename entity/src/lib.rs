@@ -10,6 +10,7 @@ pub mod answer_event;
 pub mod answer_option;
 pub mod area;
 pub mod area_score;
+pub mod change;
 pub mod classification;
 pub mod enums;
 pub mod municipality;
@@ -20,4 +21,4 @@ pub mod response;
 pub mod segment;
 pub mod survey_round;
 
-pub use enums::{QuestionKind, ResponseStatus, RoundStatus, SegmentKind};
+pub use enums::{ChangeKind, QuestionKind, ResponseStatus, RoundStatus, SegmentKind};

@@ -16,6 +16,7 @@ mod m20261203_000004_answers_in_place;
 mod m20261203_000005_no_locks_on_shared_rows;
 mod m20261203_000006_frozen_scores_without_keys;
 mod m20261203_000007_single_choice_in_answer;
+mod m20261206_000008_change_feed;
 pub mod reference;
 pub mod seed;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_no_locks_on_shared_rows::Migration),
             Box::new(m20261203_000006_frozen_scores_without_keys::Migration),
             Box::new(m20261203_000007_single_choice_in_answer::Migration),
+            Box::new(m20261206_000008_change_feed::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod cost;
 pub mod disclosure;
 pub mod domain;
 pub mod error;
+pub mod feed;
 pub mod figures;
 pub mod frozen;
 pub mod limits;
@@ -29,7 +30,12 @@ pub use tenancy::KommunScope;
 
 /// What can be read: reference data, a kommun's own response and SKR's figures.
 #[derive(MergedObject, Default)]
-pub struct Query(query::ReferenceQuery, my::MyQuery, figures::FiguresQuery);
+pub struct Query(
+    query::ReferenceQuery,
+    my::MyQuery,
+    figures::FiguresQuery,
+    feed::FeedQuery,
+);
 
 /// What can be changed: the round life cycle (SKR admins) and a kommun's own answers.
 #[derive(MergedObject, Default)]

@@ -12,6 +12,7 @@ mod auth;
 mod compile_fail;
 mod disclosure;
 mod faults;
+mod feed;
 mod fidelity;
 mod figures;
 mod hardening;

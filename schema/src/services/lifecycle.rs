@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{RoundStatus, answer_option, area, classification, question, survey_round};
+use entity::{
+    ChangeKind, RoundStatus, answer_option, area, classification, question, survey_round,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -19,7 +21,7 @@ use crate::policy::AdminScope;
 use crate::services::memory::{self, Memory};
 use crate::services::questionnaire::Questionnaire;
 use crate::services::rounds::Gate;
-use crate::services::{release, rounds, scoring, segments};
+use crate::services::{changes, release, rounds, scoring, segments};
 
 /// What `createSurveyRound` asks for.
 #[derive(Clone, Debug)]
@@ -119,6 +121,7 @@ pub async fn create(
     .exec_without_returning(&txn)
     .await?;
     copy_questionnaire(&txn, &q, id).await?;
+    changes::record(&txn, ChangeKind::RoundCreated, id, None).await?;
     memory.announce(&txn, id).await?;
     txn.commit().await?;
     tracing::info!(admin = admin.actor(), year = input.year.get(), round = %id, copy_from = source.year, "round created");
@@ -230,6 +233,13 @@ async fn finish(
     (from, to): (RoundStatus, RoundStatus),
 ) -> ApiResult<survey_round::Model> {
     memory.announce(&txn, round.id).await?;
+    let kind = match to {
+        RoundStatus::Open => ChangeKind::RoundOpened,
+        RoundStatus::Closed => ChangeKind::RoundClosed,
+        RoundStatus::Published => ChangeKind::RoundPublished,
+        RoundStatus::Draft => ChangeKind::RoundCreated,
+    };
+    changes::record(&txn, kind, round.id, None).await?;
     txn.commit().await?;
     tracing::info!(admin = admin.actor(), round = round.year, id = %round.id, ?from, ?to, "round status changed");
     survey_round::Entity::find_by_id(round.id)
@@ -321,6 +331,7 @@ pub async fn publish_loaded(
         .exec(txn)
         .await?;
     memory::announce(txn, round.id, None).await?;
+    changes::record(txn, ChangeKind::RoundPublished, round.id, None).await?;
     tracing::info!(
         admin = admin.actor(),
         round = round.year,

@@ -2,6 +2,7 @@
 //! call. They return [`crate::ApiError`] and never see HTTP or GraphQL types.
 
 pub mod aggregates;
+pub mod changes;
 pub mod comparison;
 pub mod derived;
 pub mod lifecycle;

@@ -1,8 +1,10 @@
 //! GraphQL output types. Each wraps a row or a service value and exposes only
 //! the fields the API promises, so no column leaks by accident.
 
+pub mod change;
 pub mod figures;
 pub mod municipality;
+pub mod page;
 pub mod participation;
 pub mod response;
 pub mod round;

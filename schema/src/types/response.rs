@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::QuestionKey;
+use crate::services::changes;
 use crate::services::municipalities::{self, Filter};
-use crate::services::responses::{self, AnswerChange, ResponseView, StoredAnswer};
+use crate::services::responses::{self, AnswerChange, HistoryEntry, ResponseView, StoredAnswer};
 use crate::types::municipality::Municipality;
+use crate::types::page::Page;
 use crate::types::round::{Area, SurveyRound};
 
 /// Where a municipality's response stands.
@@ -92,16 +94,32 @@ impl Response {
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AnswerEvent>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let entries = responses::history(db, &self.0.scope, self.0.round.id).await?;
-        Ok(entries
+        Ok(entries.into_iter().map(AnswerEvent::from).collect())
+    }
+
+    /// The audit trail as a Relay connection, oldest first, for paging
+    /// through a long trail: pass `pageInfo.endCursor` back as `after`.
+    /// Paging forward never skips or repeats an entry, also while the
+    /// response is being changed.
+    async fn history_connection(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A cursor from an earlier page; from the first entry without one.")]
+        after: Option<String>,
+        #[graphql(default = 100, desc = "At most this many entries (1 to 500).")] first: i32,
+    ) -> Result<Page<AnswerEvent>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let first = changes::page_size(first)?;
+        let after = after
+            .map(|c| changes::parse_cursor("after", &c))
+            .transpose()?;
+        let (entries, more) =
+            responses::history_page(db, &self.0.scope, self.0.round.id, after, Some(first)).await?;
+        let items = entries
             .into_iter()
-            .map(|e| AnswerEvent {
-                subject: e.subject,
-                at: e.at,
-                question_key: e.question_key,
-                before: e.before,
-                after: e.after,
-            })
-            .collect())
+            .map(|e| (changes::cursor(e.id), AnswerEvent::from(e)))
+            .collect();
+        Ok(Page::new(items, after.is_some(), more))
     }
 }
 
@@ -118,6 +136,18 @@ pub struct AnswerEvent {
     pub before: Option<String>,
     /// The answer after, as JSON text; null where the change cleared it.
     pub after: Option<String>,
+}
+
+impl From<HistoryEntry> for AnswerEvent {
+    fn from(e: HistoryEntry) -> Self {
+        Self {
+            subject: e.subject,
+            at: e.at,
+            question_key: e.question_key,
+            before: e.before,
+            after: e.after,
+        }
+    }
 }
 
 pub struct Answer(pub StoredAnswer);

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::domain::QuestionKey;
 use crate::tenancy::KommunScope;
 
-pub use read::{answers, history, read};
+pub use read::{answers, history, history_page, read};
 pub use write::{reopen, save, submit};
 
 /// Longest TEXT answer where the question sets no limit, in characters.
@@ -89,6 +89,8 @@ impl ResponseView {
 /// One audit event.
 #[derive(Clone, Debug)]
 pub struct HistoryEntry {
+    /// Orders the trail (the event's id).
+    pub id: i64,
     pub subject: String,
     pub at: DateTime<Utc>,
     pub question_key: String,

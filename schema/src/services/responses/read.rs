@@ -151,14 +151,36 @@ pub async fn history(
     scope: &KommunScope,
     round_id: Uuid,
 ) -> ApiResult<Vec<HistoryEntry>> {
+    Ok(history_page(db, scope, round_id, None, None).await?.0)
+}
+
+/// A page of the scope's audit trail in a round, oldest first: the entries
+/// after the one with id `after`, at most `first` (all without), and
+/// whether more follow. An entry's id is its event's; one response's
+/// events are written under its row's lock, so their ids follow their
+/// commits and paging forward never skips one.
+pub async fn history_page(
+    db: &DatabaseConnection,
+    scope: &KommunScope,
+    round_id: Uuid,
+    after: Option<i64>,
+    first: Option<u64>,
+) -> ApiResult<(Vec<HistoryEntry>, bool)> {
     let txn = scope.begin(db).await?;
     let db = &txn;
-    let events = scope
+    let mut select = scope
         .find::<answer_event::Entity>()
         .filter(answer_event::Column::RoundId.eq(round_id))
-        .order_by_asc(answer_event::Column::Id)
-        .all(db)
-        .await?;
+        .filter(answer_event::Column::Id.gt(after.unwrap_or(0)))
+        .order_by_asc(answer_event::Column::Id);
+    if let Some(first) = first {
+        select = select.limit(first + 1);
+    }
+    let mut events = select.all(db).await?;
+    let more = first.is_some_and(|first| events.len() as u64 > first);
+    if let Some(first) = first {
+        events.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+    }
     let keys: HashMap<Uuid, String> = question::Entity::find()
         .filter(question::Column::RoundId.eq(round_id))
         .select_only()
@@ -169,14 +191,16 @@ pub async fn history(
         .into_iter()
         .collect();
     txn.commit().await?;
-    Ok(events
+    let entries = events
         .into_iter()
         .map(|e| HistoryEntry {
+            id: e.id,
             subject: e.subject,
             at: e.at,
             question_key: keys.get(&e.question_id).cloned().unwrap_or_default(),
             before: e.before,
             after: e.after,
         })
-        .collect())
+        .collect();
+    Ok((entries, more))
 }

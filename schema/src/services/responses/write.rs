@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
-    ResponseStatus, RoundStatus, answer, answer_choice, answer_event, response, survey_round,
+    ChangeKind, ResponseStatus, RoundStatus, answer, answer_choice, answer_event, response,
+    survey_round,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -24,7 +25,7 @@ use super::{AnswerChange, AnswerValue, ResponseView, StoredAnswer};
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memory::Memory;
 use crate::services::questionnaire::Questionnaire;
-use crate::services::rounds;
+use crate::services::{changes, rounds};
 use crate::tenancy::{KOMMUN_ROLE, KommunScope};
 
 /// Upserts answers in one transaction: all or nothing. Returns the response.
@@ -569,7 +570,9 @@ async fn submit_once(
         )));
     }
     set_status(&txn, scope, &round, &row, ResponseStatus::Submitted).await?;
+    let round_id = round.id;
     let submitted = view_with(&txn, scope, round, q).await?;
+    changes::record(&txn, ChangeKind::ResponseSubmitted, round_id, Some(scope)).await?;
     txn.commit().await?;
     Ok(submitted)
 }
@@ -606,7 +609,9 @@ async fn reopen_once(
         )));
     }
     set_status(&txn, scope, &round, &row, ResponseStatus::InProgress).await?;
+    let round_id = round.id;
     let reopened = view_with(&txn, scope, round, q).await?;
+    changes::record(&txn, ChangeKind::ResponseReopened, round_id, Some(scope)).await?;
     txn.commit().await?;
     Ok(reopened)
 }

@@ -1,0 +1,200 @@
+//! The change feed: what happened to rounds and responses, in the order it
+//! was committed, for clients that poll (`changes(after, first)`) and for
+//! the webhooks' dispatcher (the feed is their transactional outbox).
+//!
+//! **The ordering guarantee.** Paging forward from any cursor never skips
+//! or repeats an event, also while events are being written. A cursor is an
+//! event's id, and a page is the visible events with a greater id, so the
+//! guarantee holds exactly when no event becomes visible after an event
+//! with a greater id did. Ids come from a sequence (PostgreSQL) or the
+//! table's rowid (SQLite), handed out when the row is inserted — not when
+//! it commits — so two writers could commit out of id order. They cannot
+//! here:
+//!
+//! - On PostgreSQL, [`record`] takes a transaction-scoped advisory lock
+//!   (the *feed lock*, its own key space: two 32-bit keys, where the
+//!   rounds' gates use one 64-bit key) in the same statement that inserts
+//!   the event, so the id is drawn under the lock, and the lock is released
+//!   only after the transaction's commit is visible. Events therefore
+//!   commit one at a time in id order. The feed lock is the **last** lock
+//!   of every transaction that takes it (after the gate, the round row and
+//!   the response row; see the README's lock order), so it adds no
+//!   deadlock, and it is held only from the insert to the commit.
+//! - On SQLite a transaction's first write takes the database's one write
+//!   lock until it commits, so rowids are drawn in commit order.
+//!
+//! A transaction that rolls back leaves a gap in the ids, which the feed
+//! skips over: no visible event is ever skipped. Saves of answers are not
+//! events (their own audit trail is `Response.history`), so the feed lock
+//! is taken only by transitions, submissions and reopenings.
+//!
+//! **Who sees what** ([`Audience`]): anonymous callers see publications; a
+//! kommun its own response's events and the opening, closing and
+//! publication of rounds; SKR analysts every event but a response's (which
+//! names a municipality); SKR admins everything. A DRAFT round's events
+//! (created, questionnaire changed) are SKR's only, as the round is.
+
+use async_graphql::connection::{CursorType, OpaqueCursor};
+use chrono::Utc;
+use entity::{ChangeKind, change};
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::policy;
+use crate::principal::{Principal, Role};
+use crate::tenancy::KommunScope;
+
+/// The two keys of the feed lock (`pg_advisory_xact_lock(int, int)`):
+/// "mogn" as a number, and 1.
+const FEED_LOCK: (i32, i32) = (0x6d6f_676e, 1);
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE: i32 = 500;
+
+/// Records an event in the caller's transaction, last thing before its
+/// commit (the feed lock is held from here to the commit). `kommun` is the
+/// scope of a response's event, `None` for a round's.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    kind: ChangeKind,
+    round: Uuid,
+    kommun: Option<&KommunScope>,
+) -> ApiResult<()> {
+    let backend = txn.get_database_backend();
+    let values = [
+        kind.to_value().into(),
+        round.into(),
+        kommun.map(|k| k.code().to_owned()).into(),
+        Utc::now().into(),
+    ];
+    let sql = if backend == DbBackend::Postgres {
+        format!(
+            "INSERT INTO change (kind, round_id, municipality_code, at) \
+             SELECT $1, $2, $3, $4 FROM (SELECT pg_advisory_xact_lock({}, {})) AS feed_lock",
+            FEED_LOCK.0, FEED_LOCK.1
+        )
+    } else {
+        "INSERT INTO change (kind, round_id, municipality_code, at) VALUES (?, ?, ?, ?)".to_owned()
+    };
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(())
+}
+
+/// Which events a caller sees.
+#[derive(Clone, Debug)]
+pub enum Audience {
+    /// Publications.
+    Public,
+    /// Its own response's events, and rounds opened, closed and published.
+    Kommun(KommunScope),
+    /// Every event but a response's.
+    Analyst,
+    /// Everything.
+    Admin,
+}
+
+impl Audience {
+    /// The audience of a verified caller.
+    pub fn of(principal: &Principal) -> Self {
+        match principal.role() {
+            Role::Anonymous => Self::Public,
+            Role::SkrAnalyst => Self::Analyst,
+            Role::SkrAdmin => Self::Admin,
+            Role::Kommun => policy::kommun(principal).map_or(Self::Public, Self::Kommun),
+        }
+    }
+
+    /// The rows this audience sees, as a condition on `change`.
+    fn condition(&self) -> Condition {
+        use change::Column as C;
+        match self {
+            Self::Public => Condition::all().add(C::Kind.eq(ChangeKind::RoundPublished)),
+            Self::Kommun(scope) => Condition::any()
+                .add(C::MunicipalityCode.eq(scope.code()))
+                .add(C::Kind.is_in([
+                    ChangeKind::RoundOpened,
+                    ChangeKind::RoundClosed,
+                    ChangeKind::RoundPublished,
+                ])),
+            Self::Analyst => Condition::all().add(C::MunicipalityCode.is_null()),
+            Self::Admin => Condition::all(),
+        }
+    }
+
+    /// Whether this audience sees `event` (for a single event, e.g. a webhook's).
+    pub fn sees(&self, event: &change::Model) -> bool {
+        match self {
+            Self::Public => event.kind == ChangeKind::RoundPublished,
+            Self::Kommun(scope) => {
+                event.municipality_code.as_deref() == Some(scope.code())
+                    || matches!(
+                        event.kind,
+                        ChangeKind::RoundOpened
+                            | ChangeKind::RoundClosed
+                            | ChangeKind::RoundPublished
+                    )
+            }
+            Self::Analyst => event.municipality_code.is_none(),
+            Self::Admin => true,
+        }
+    }
+}
+
+/// An event's cursor: its id, opaque to clients.
+pub fn cursor(id: i64) -> String {
+    OpaqueCursor(id).encode_cursor()
+}
+
+/// The id in a cursor a client sent back; BAD_USER_INPUT for anything else.
+pub fn parse_cursor(what: &str, cursor: &str) -> ApiResult<i64> {
+    OpaqueCursor::<i64>::decode_cursor(cursor)
+        .ok()
+        .map(|c| c.0)
+        .filter(|id| *id >= 0)
+        .ok_or_else(|| ApiError::bad_input(format!("{what}: not a cursor this API gave out")))
+}
+
+/// A page size a client asked for, checked against `1..=MAX_PAGE`.
+pub fn page_size(first: i32) -> ApiResult<u64> {
+    if (1..=MAX_PAGE).contains(&first) {
+        Ok(first.unsigned_abs().into())
+    } else {
+        Err(ApiError::bad_input(format!(
+            "first must be between 1 and {MAX_PAGE}"
+        )))
+    }
+}
+
+/// One page of the feed.
+#[derive(Debug)]
+pub struct Page {
+    pub events: Vec<change::Model>,
+    /// Whether more visible events follow the last one.
+    pub has_next: bool,
+}
+
+/// The events `audience` sees after the event `after` (from the start
+/// without one), at most `first`, oldest first.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    audience: &Audience,
+    after: Option<i64>,
+    first: u64,
+) -> ApiResult<Page> {
+    let mut events = change::Entity::find()
+        .filter(audience.condition())
+        .filter(change::Column::Id.gt(after.unwrap_or(0)))
+        .order_by_asc(change::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next = events.len() as u64 > first;
+    events.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+    Ok(Page { events, has_next })
+}

@@ -1,0 +1,101 @@
+//! The change feed's `Change` event and its connection (Relay).
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::change;
+
+use crate::services::changes;
+use crate::services::questionnaire::RoundById;
+use crate::types::page::Page;
+use crate::types::round::SurveyRound;
+
+/// What happened.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// SKR created a round (DRAFT).
+    RoundCreated,
+    /// A round opened for answers.
+    RoundOpened,
+    /// A round closed: its scores are frozen, its figures are SKR's.
+    RoundClosed,
+    /// A round's figures were published.
+    RoundPublished,
+    /// A DRAFT round's questionnaire changed.
+    QuestionnaireChanged,
+    /// A municipality submitted its response.
+    ResponseSubmitted,
+    /// A municipality reopened its submitted response.
+    ResponseReopened,
+}
+
+impl From<entity::ChangeKind> for ChangeKind {
+    fn from(k: entity::ChangeKind) -> Self {
+        match k {
+            entity::ChangeKind::RoundCreated => Self::RoundCreated,
+            entity::ChangeKind::RoundOpened => Self::RoundOpened,
+            entity::ChangeKind::RoundClosed => Self::RoundClosed,
+            entity::ChangeKind::RoundPublished => Self::RoundPublished,
+            entity::ChangeKind::QuestionnaireChanged => Self::QuestionnaireChanged,
+            entity::ChangeKind::ResponseSubmitted => Self::ResponseSubmitted,
+            entity::ChangeKind::ResponseReopened => Self::ResponseReopened,
+        }
+    }
+}
+
+pub struct Change(pub change::Model);
+
+/// One event of the change feed. Events are never changed or deleted.
+#[Object]
+impl Change {
+    /// The event's id: the same opaque value as its cursor.
+    async fn id(&self) -> ID {
+        ID(changes::cursor(self.0.id))
+    }
+
+    /// What happened.
+    async fn kind(&self) -> ChangeKind {
+        self.0.kind.into()
+    }
+
+    /// When it was committed (to the transaction's clock; the feed's order
+    /// is the order of commits, which these times follow to the clock's
+    /// precision).
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// The round's year.
+    async fn round_year(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.round(ctx).await?.0.year)
+    }
+
+    /// The round it happened to (or in).
+    async fn round(&self, ctx: &Context<'_>) -> Result<SurveyRound> {
+        let round = ctx
+            .data::<DataLoader<RoundById>>()?
+            .load_one(self.0.round_id)
+            .await?
+            .ok_or(crate::ApiError::Internal)?;
+        Ok(SurveyRound(round))
+    }
+
+    /// The municipality whose response it was; null for a round's event.
+    /// Shown only to that municipality and to SKR admins.
+    async fn municipality_code(&self) -> Option<&str> {
+        self.0.municipality_code.as_deref()
+    }
+}
+
+/// A page of the change feed.
+pub type ChangeConnection = Page<Change>;
+
+/// A page of events as a connection: each edge's cursor is its event's.
+pub fn connection(page: changes::Page, after: bool) -> ChangeConnection {
+    let items = page
+        .events
+        .into_iter()
+        .map(|e| (changes::cursor(e.id), Change(e)))
+        .collect();
+    Page::new(items, after, page.has_next)
+}
