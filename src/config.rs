@@ -11,6 +11,11 @@
 //! | `MOGNAD_JWT_ISSUER` | `mognad` | required `iss` |
 //! | `MOGNAD_JWT_AUDIENCE` | `mognad-api` | required `aud` |
 //! | `MOGNAD_JWKS_FILE` | none | public keys (RS256, ES256, EdDSA) chosen by `kid` |
+//! | `MOGNAD_JWKS_URL` | none | an identity provider's JWKS (`http(s)://…`), fetched at start and refreshed |
+//! | `MOGNAD_JWKS_MIN_REFRESH` | `60s` | least time between two fetches of `MOGNAD_JWKS_URL` for an unknown `kid` |
+//! | `MOGNAD_CLAIM_ROLE` | `role` | the claim holding the role (a dotted path such as `realm_access.roles`; a string or a list) |
+//! | `MOGNAD_CLAIM_KOMMUN` | `kommun` | the claim holding a kommun user's municipality code (a dotted path) |
+//! | `MOGNAD_ROLE_MAP` | none | the identity provider's role values: `skr-admins=skr_admin,skr-analysts=skr_analyst,kommun-users=kommun` |
 //! | `MOGNAD_MIN_CELL` | `5` | fewest respondents a shown aggregate cell may have |
 //! | `MOGNAD_CORS_ORIGINS` | none | comma-separated origins allowed by CORS |
 //! | `MOGNAD_MAX_BODY_BYTES` | `65536` | largest accepted request body |
@@ -68,6 +73,17 @@ pub struct Config {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub jwks_file: Option<PathBuf>,
+    /// An identity provider's JWKS, fetched at start and refreshed (see `auth`).
+    pub jwks_url: Option<String>,
+    /// Least time between two fetches of `jwks_url` for an unknown `kid`.
+    pub jwks_min_refresh: Duration,
+    /// The claim holding the role: a name, or a dotted path into nested claims.
+    pub claim_role: String,
+    /// The claim holding a kommun user's municipality code (a name or dotted path).
+    pub claim_kommun: String,
+    /// The identity provider's role values and the role each stands for
+    /// (`kommun`, `skr_analyst`, `skr_admin`), besides those names themselves.
+    pub role_map: Vec<(String, String)>,
     pub min_cell: u32,
     pub cors_origins: Vec<String>,
     pub max_body_bytes: usize,
@@ -128,6 +144,11 @@ impl Default for Config {
             jwt_issuer: "mognad".into(),
             jwt_audience: "mognad-api".into(),
             jwks_file: None,
+            jwks_url: None,
+            jwks_min_refresh: Duration::from_secs(60),
+            claim_role: "role".into(),
+            claim_kommun: "kommun".into(),
+            role_map: Vec::new(),
             min_cell: 5,
             cors_origins: Vec::new(),
             max_body_bytes: 64 * 1024,
@@ -159,7 +180,7 @@ const YES_NO: &[(&str, bool)] = &[
     ("off", false),
 ];
 
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 29] = [
     "DATABASE_URL",
     "DATA_DIR",
     "LISTEN",
@@ -167,6 +188,11 @@ const KEYS: [&str; 24] = [
     "JWT_ISSUER",
     "JWT_AUDIENCE",
     "JWKS_FILE",
+    "JWKS_URL",
+    "JWKS_MIN_REFRESH",
+    "CLAIM_ROLE",
+    "CLAIM_KOMMUN",
+    "ROLE_MAP",
     "MIN_CELL",
     "CORS_ORIGINS",
     "MAX_BODY_BYTES",
@@ -274,6 +300,46 @@ impl Config {
             c.jwt_audience = aud;
         }
         c.jwks_file = get("JWKS_FILE").map(PathBuf::from);
+        if let Some(url) = get("JWKS_URL") {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Invalid {
+                    key: "MOGNAD_JWKS_URL",
+                    message: "must start with https:// (or http:// on a trusted network)".into(),
+                });
+            }
+            c.jwks_url = Some(url);
+        }
+        for (key, name, field) in [
+            ("CLAIM_ROLE", "MOGNAD_CLAIM_ROLE", &mut c.claim_role),
+            ("CLAIM_KOMMUN", "MOGNAD_CLAIM_KOMMUN", &mut c.claim_kommun),
+        ] {
+            if let Some(path) = get(key) {
+                if path.split('.').any(str::is_empty) {
+                    return Err(ConfigError::Invalid {
+                        key: name,
+                        message: format!("{path:?} is not a claim name or a dotted path of names"),
+                    });
+                }
+                *field = path;
+            }
+        }
+        if let Some(map) = get("ROLE_MAP") {
+            for pair in map.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (from, to) = pair
+                    .split_once('=')
+                    .map(|(f, t)| (f.trim(), t.trim()))
+                    .filter(|(f, t)| {
+                        !f.is_empty() && ["kommun", "skr_analyst", "skr_admin"].contains(t)
+                    })
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: "MOGNAD_ROLE_MAP",
+                        message: format!(
+                            "{pair:?} is not VALUE=ROLE with ROLE kommun, skr_analyst or skr_admin"
+                        ),
+                    })?;
+                c.role_map.push((from.to_owned(), to.to_owned()));
+            }
+        }
         if let Some(n) = number("MIN_CELL", "MOGNAD_MIN_CELL", 1)? {
             c.min_cell = u32::try_from(n).unwrap_or(u32::MAX);
         }
@@ -317,6 +383,11 @@ impl Config {
                 "SHUTDOWN_TIMEOUT",
                 "MOGNAD_SHUTDOWN_TIMEOUT",
                 &mut c.shutdown_timeout,
+            ),
+            (
+                "JWKS_MIN_REFRESH",
+                "MOGNAD_JWKS_MIN_REFRESH",
+                &mut c.jwks_min_refresh,
             ),
         ] {
             if let Some(text) = get(key) {
@@ -363,10 +434,10 @@ impl Config {
             &[("json", true), ("text", false)],
             "neither json nor text",
         )?;
-        if c.production && c.jwt_secret.is_none() && c.jwks_file.is_none() {
+        if c.production && c.jwt_secret.is_none() && c.jwks_file.is_none() && c.jwks_url.is_none() {
             return Err(ConfigError::Invalid {
                 key: "MOGNAD_ENV",
-                message: "production needs MOGNAD_JWT_SECRET or MOGNAD_JWKS_FILE (no dev mode)"
+                message: "production needs MOGNAD_JWT_SECRET, MOGNAD_JWKS_FILE or MOGNAD_JWKS_URL (no dev mode)"
                     .into(),
             });
         }
@@ -514,6 +585,42 @@ mod tests {
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
         assert_eq!(parse_duration("7 weeks"), None);
+    }
+
+    #[test]
+    fn identity_provider_settings_are_checked() {
+        let c = Config::from_values(&values(&[
+            ("JWKS_URL", "https://sso.example/certs"),
+            ("CLAIM_ROLE", "realm_access.roles"),
+            ("ROLE_MAP", "mognad-admin=skr_admin, Mognad.Kommun = kommun"),
+        ]))
+        .unwrap();
+        assert_eq!(c.claim_role, "realm_access.roles");
+        assert_eq!(c.claim_kommun, "kommun");
+        assert_eq!(
+            c.role_map,
+            [
+                ("mognad-admin".to_owned(), "skr_admin".to_owned()),
+                ("Mognad.Kommun".to_owned(), "kommun".to_owned())
+            ]
+        );
+        for (key, value, name) in [
+            ("JWKS_URL", "ftp://x", "MOGNAD_JWKS_URL"),
+            ("CLAIM_ROLE", "realm_access..roles", "MOGNAD_CLAIM_ROLE"),
+            ("CLAIM_KOMMUN", ".kommun", "MOGNAD_CLAIM_KOMMUN"),
+            ("ROLE_MAP", "admins=root", "MOGNAD_ROLE_MAP"),
+            ("ROLE_MAP", "=skr_admin", "MOGNAD_ROLE_MAP"),
+            ("ROLE_MAP", "admins", "MOGNAD_ROLE_MAP"),
+            ("JWKS_MIN_REFRESH", "0s", "MOGNAD_JWKS_MIN_REFRESH"),
+        ] {
+            let err = Config::from_values(&values(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains(name), "{key}={value}: {err}");
+        }
+        let production = Config::from_values(&values(&[
+            ("ENV", "production"),
+            ("JWKS_URL", "https://sso.example/certs"),
+        ]));
+        assert!(production.is_ok(), "a JWKS URL is a key");
     }
 
     #[test]

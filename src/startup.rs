@@ -69,7 +69,7 @@ impl Application {
             .into_iter()
             .map(|m| m.code)
             .collect();
-        let auth = Authenticator::new(&config, codes)?;
+        let auth = Authenticator::new(&config, codes).await?;
         let (listener, port) = bind(&config.listen)?;
         let metrics_listener = config.metrics_listen.as_deref().map(bind).transpose()?;
         let limits = schema::Limits {

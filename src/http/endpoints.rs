@@ -68,7 +68,7 @@ pub(super) async fn public_metrics(
         }
         response
     };
-    match state.auth.authenticate(&req) {
+    match state.auth.authenticate_refreshing(&req).await {
         Ok(p) if p.role() == Role::SkrAdmin => metrics(state).await,
         Ok(p) if p.role() != Role::Anonymous => refused(
             StatusCode::FORBIDDEN,

@@ -85,7 +85,7 @@ async fn post_within_deadline(
             "send the request as application/json (UTF-8)",
         );
     }
-    let principal = match principal_of(&state, &req) {
+    let principal = match principal_of(&state, &req).await {
         Ok(p) => p,
         Err(err) => return unauthorized(&err.to_string()),
     };
@@ -159,7 +159,7 @@ async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) 
     let Some(media) = negotiate(&req) else {
         return not_acceptable();
     };
-    let principal = match principal_of(&state, &req) {
+    let principal = match principal_of(&state, &req).await {
         Ok(p) => p,
         Err(err) => return unauthorized(&err.to_string()),
     };
@@ -432,14 +432,18 @@ fn observe_replay(state: &AppState, span: Option<&RootSpan>, operation: String) 
 
 /// The caller: the principal the rate limiter verified, or the token
 /// verified now.
-pub(super) fn principal_of(
+pub(super) async fn principal_of(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<schema::Principal, crate::auth::AuthError> {
-    if let Some(Verified(principal)) = req.extensions().get::<Verified>() {
-        return Ok(principal.clone());
+    let verified = req
+        .extensions()
+        .get::<Verified>()
+        .map(|Verified(principal)| principal.clone());
+    if let Some(principal) = verified {
+        return Ok(principal);
     }
-    state.auth.authenticate(req)
+    state.auth.authenticate_refreshing(req).await
 }
 
 /// A request whose document could not be had (see [`super::persisted`]).

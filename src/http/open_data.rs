@@ -219,7 +219,7 @@ pub async fn file(
     params: web::Query<Params>,
 ) -> HttpResponse {
     let (year, file) = path.into_inner();
-    let principal = match super::graphql::principal_of(&state, &req) {
+    let principal = match super::graphql::principal_of(&state, &req).await {
         Ok(p) => p,
         Err(e) => return super::graphql::unauthorized(&e.to_string()),
     };

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, claims, error_codes, sign, spawn_app_with};
 
-fn keys_dir() -> PathBuf {
+pub fn keys_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys")
 }
 
@@ -16,13 +16,13 @@ async fn spawn_with_jwks() -> TestApp {
     spawn_app_with(|c| c.jwks_file = Some(keys_dir().join("jwks.json"))).await
 }
 
-fn sign_with(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
+pub fn sign_with(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
     jsonwebtoken::encode(&header, claims, key).unwrap()
 }
 
-fn pem(name: &str) -> Vec<u8> {
+pub fn pem(name: &str) -> Vec<u8> {
     std::fs::read(keys_dir().join(name)).unwrap()
 }
 
@@ -51,7 +51,7 @@ fn handmade(header: &Value, claims: &Value, signature: &str) -> String {
 }
 
 /// Sends `{ viewer { role subject } }` with a raw Authorization header value.
-async fn viewer_with_header(app: &TestApp, header: &str) -> (u16, Option<String>, Value) {
+pub async fn viewer_with_header(app: &TestApp, header: &str) -> (u16, Option<String>, Value) {
     let resp = app
         .client
         .post(format!("{}/graphql", app.address))

@@ -18,6 +18,7 @@ mod figures;
 mod hardening;
 mod helpers;
 mod http;
+mod idp;
 mod input;
 mod isolation;
 mod lifecycle;
