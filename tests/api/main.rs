@@ -9,6 +9,7 @@
 mod answers;
 mod auditor;
 mod auth;
+mod browser;
 mod compile_fail;
 mod disclosure;
 mod faults;
