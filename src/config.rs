@@ -26,6 +26,9 @@
 //! | `MOGNAD_DB_ACQUIRE_TIMEOUT` | `1s` | longest a request waits for a database connection; then 503 UNAVAILABLE |
 //! | `MOGNAD_PERSISTED_QUERIES` | none | Apollo persisted-query manifest: the allow-list |
 //! | `MOGNAD_PERSISTED_ONLY` | `false` | only the manifest's documents run |
+//! | `MOGNAD_WEBHOOK_POLL` | `1s` | how often the webhooks' outbox is looked at |
+//! | `MOGNAD_WEBHOOK_RETRY_BASE` | `10s` | the delay before a failed delivery's first retry (doubling after, at most 1 h, with jitter) |
+//! | `MOGNAD_WEBHOOK_MAX_ATTEMPTS` | `12` | attempts before a delivery is FAILED |
 //! | `MOGNAD_CONFIG` | `./mognad.toml` if present | the configuration file |
 //! | `RUST_LOG` | `info` | log filter |
 
@@ -119,6 +122,12 @@ pub struct Config {
     pub persisted_queries: Option<PathBuf>,
     /// Only the documents of `persisted_queries` run.
     pub persisted_only: bool,
+    /// How often the webhooks' outbox is looked at.
+    pub webhook_poll: Duration,
+    /// The delay before a failed delivery's first retry.
+    pub webhook_retry_base: Duration,
+    /// Attempts before a delivery is FAILED.
+    pub webhook_max_attempts: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +175,9 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(10),
             persisted_queries: None,
             persisted_only: false,
+            webhook_poll: Duration::from_secs(1),
+            webhook_retry_base: Duration::from_secs(10),
+            webhook_max_attempts: 12,
         }
     }
 }
@@ -180,7 +192,7 @@ const YES_NO: &[(&str, bool)] = &[
     ("off", false),
 ];
 
-const KEYS: [&str; 29] = [
+const KEYS: [&str; 32] = [
     "DATABASE_URL",
     "DATA_DIR",
     "LISTEN",
@@ -210,6 +222,9 @@ const KEYS: [&str; 29] = [
     "SHUTDOWN_TIMEOUT",
     "PERSISTED_ONLY",
     "PERSISTED_QUERIES",
+    "WEBHOOK_POLL",
+    "WEBHOOK_RETRY_BASE",
+    "WEBHOOK_MAX_ATTEMPTS",
 ];
 
 impl Config {
@@ -389,6 +404,12 @@ impl Config {
                 "MOGNAD_JWKS_MIN_REFRESH",
                 &mut c.jwks_min_refresh,
             ),
+            ("WEBHOOK_POLL", "MOGNAD_WEBHOOK_POLL", &mut c.webhook_poll),
+            (
+                "WEBHOOK_RETRY_BASE",
+                "MOGNAD_WEBHOOK_RETRY_BASE",
+                &mut c.webhook_retry_base,
+            ),
         ] {
             if let Some(text) = get(key) {
                 *field = parse_duration(&text)
@@ -398,6 +419,9 @@ impl Config {
                         message: format!("{text:?} is not a duration like 500ms, 5s or 2m"),
                     })?;
             }
+        }
+        if let Some(n) = number("WEBHOOK_MAX_ATTEMPTS", "MOGNAD_WEBHOOK_MAX_ATTEMPTS", 1)? {
+            c.webhook_max_attempts = u32::try_from(n).unwrap_or(u32::MAX).min(100);
         }
         if let Some(n) = number("MAX_COMPLEXITY", "MOGNAD_MAX_COMPLEXITY", 100)? {
             c.max_complexity = usize::try_from(n).unwrap_or(usize::MAX);

@@ -70,10 +70,13 @@ async fn enable_wal(url: &str) -> Result<(), ConnectError> {
     conn.close().await.map_err(failed)
 }
 
-/// Opens the configured database; creates the data folder for the embedded one.
+/// Opens the configured database; creates the data folder for the embedded
+/// one. Besides the connection (whose statements the counter counts), a
+/// second handle on the same pool whose statements are not counted, for
+/// work in the background (the webhooks' dispatcher).
 pub async fn connect(
     config: &Config,
-) -> Result<(DatabaseConnection, StatementCounter), ConnectError> {
+) -> Result<(DatabaseConnection, StatementCounter, DatabaseConnection), ConnectError> {
     if config.database == config::Database::Embedded {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ConnectError::DataDir {
             path: config.data_dir.display().to_string(),
@@ -122,12 +125,13 @@ pub async fn connect(
             .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", millis.as_str())]));
     }
     let mut db = Database::connect(options).await?;
+    let quiet = db.clone();
     let counter = StatementCounter::default();
     let c = counter.0.clone();
     db.set_metric_callback(move |_| {
         c.fetch_add(1, Ordering::Relaxed);
     });
-    Ok((db, counter))
+    Ok((db, counter, quiet))
 }
 
 /// On PostgreSQL, listens for the announcements of round changes other

@@ -47,7 +47,7 @@ async fn run(command: Command, config: Option<Config>) -> Result<(), String> {
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
         Command::Migrate => {
-            let (db, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
+            let (db, _, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
             Migrator::up(&db, None)
                 .await
                 .map_err(|e| format!("migration failed: {e}"))?;
@@ -55,7 +55,7 @@ async fn run(command: Command, config: Option<Config>) -> Result<(), String> {
             Ok(())
         }
         Command::Seed { demo } => {
-            let (db, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
+            let (db, _, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
             Migrator::up(&db, None)
                 .await
                 .map_err(|e| format!("migration failed: {e}"))?;

@@ -35,6 +35,8 @@ pub enum StartupError {
     RateLimit,
     #[error("persisted queries: {0}")]
     Persisted(String),
+    #[error("webhooks: {0}")]
+    Webhooks(String),
 }
 
 /// A bound, not yet running server.
@@ -45,6 +47,8 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     db: DatabaseConnection,
     statements: StatementCounter,
+    /// Delivers webhooks while the server runs.
+    dispatcher: crate::webhooks::Dispatcher,
 }
 
 /// Binds an address, naming it in the error.
@@ -61,7 +65,7 @@ fn bind(addr: &str) -> Result<(TcpListener, u16), StartupError> {
 impl Application {
     /// Connects, migrates, seeds an empty database and binds `config.listen`.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let (db, statements) = prepare_database(&config).await?;
+        let (db, statements, quiet) = prepare_database(&config).await?;
         let codes = entity::municipality::Entity::find()
             .all(&db)
             .await
@@ -165,12 +169,22 @@ impl Application {
         } else {
             tracing::info!(port, "mognad listening; GraphiQL at /graphql");
         }
+        let dispatcher = crate::webhooks::Dispatcher::new(
+            quiet,
+            crate::webhooks::Settings {
+                poll: config.webhook_poll,
+                retry_base: config.webhook_retry_base,
+                max_attempts: i32::try_from(config.webhook_max_attempts).unwrap_or(100),
+            },
+        )
+        .map_err(|e| StartupError::Webhooks(e.to_string()))?;
         Ok(Self {
             port,
             server,
             metrics,
             db,
             statements,
+            dispatcher,
         })
     }
 
@@ -197,22 +211,37 @@ impl Application {
 
     /// Runs until SIGTERM or Ctrl-C, then stops accepting connections and
     /// lets the requests in flight finish (at most `MOGNAD_SHUTDOWN_TIMEOUT`).
+    /// The webhooks' dispatcher runs beside the server and stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics {
-            Some((_, metrics)) => {
-                let (api, metrics) = futures_util::future::join(self.server, metrics).await;
-                api.and(metrics)
-            }
-            None => self.server.await,
-        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let servers = async move {
+            let result = match self.metrics {
+                Some((_, metrics)) => {
+                    let (api, metrics) = futures_util::future::join(self.server, metrics).await;
+                    api.and(metrics)
+                }
+                None => self.server.await,
+            };
+            // The dispatcher finishes the attempts under way, then stops.
+            let _ = stop.send(true);
+            result
+        };
+        let (result, ()) = tokio::join!(servers, self.dispatcher.run(stopped));
+        result
+    }
+
+    /// A handle that stops the server (and so the dispatcher): for a
+    /// process that embeds it, and for tests that restart it.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 }
 
 /// Connects and migrates; loads the reference data into an empty database.
 pub async fn prepare_database(
     config: &Config,
-) -> Result<(DatabaseConnection, StatementCounter), StartupError> {
-    let (db, statements) = db::connect(config).await?;
+) -> Result<(DatabaseConnection, StatementCounter, DatabaseConnection), StartupError> {
+    let (db, statements, quiet) = db::connect(config).await?;
     Migrator::up(&db, None)
         .await
         .map_err(StartupError::Migrate)?;
@@ -230,5 +259,5 @@ pub async fn prepare_database(
             );
         }
     }
-    Ok((db, statements))
+    Ok((db, statements, quiet))
 }

@@ -20,5 +20,8 @@ pub mod release_plan;
 pub mod response;
 pub mod segment;
 pub mod survey_round;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
 
 pub use enums::{ChangeKind, QuestionKind, ResponseStatus, RoundStatus, SegmentKind};

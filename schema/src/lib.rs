@@ -18,6 +18,7 @@ pub mod query;
 pub mod services;
 pub mod tenancy;
 pub mod types;
+pub mod webhooks;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -35,11 +36,16 @@ pub struct Query(
     my::MyQuery,
     figures::FiguresQuery,
     feed::FeedQuery,
+    webhooks::WebhookQuery,
 );
 
 /// What can be changed: the round life cycle (SKR admins) and a kommun's own answers.
 #[derive(MergedObject, Default)]
-pub struct Mutation(admin::AdminMutation, my::MyMutation);
+pub struct Mutation(
+    admin::AdminMutation,
+    my::MyMutation,
+    webhooks::WebhookMutation,
+);
 
 pub type MognadSchema = Schema<Query, Mutation, EmptySubscription>;
 

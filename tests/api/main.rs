@@ -31,3 +31,4 @@ mod reference;
 mod schema_sdl;
 mod seed;
 mod tenancy;
+mod webhooks;

@@ -18,3 +18,4 @@ pub mod scoring;
 pub mod segments;
 pub mod sql;
 pub mod trends;
+pub mod webhooks;

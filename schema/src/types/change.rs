@@ -29,6 +29,20 @@ pub enum ChangeKind {
     ResponseReopened,
 }
 
+impl From<ChangeKind> for entity::ChangeKind {
+    fn from(k: ChangeKind) -> Self {
+        match k {
+            ChangeKind::RoundCreated => Self::RoundCreated,
+            ChangeKind::RoundOpened => Self::RoundOpened,
+            ChangeKind::RoundClosed => Self::RoundClosed,
+            ChangeKind::RoundPublished => Self::RoundPublished,
+            ChangeKind::QuestionnaireChanged => Self::QuestionnaireChanged,
+            ChangeKind::ResponseSubmitted => Self::ResponseSubmitted,
+            ChangeKind::ResponseReopened => Self::ResponseReopened,
+        }
+    }
+}
+
 impl From<entity::ChangeKind> for ChangeKind {
     fn from(k: entity::ChangeKind) -> Self {
         match k {

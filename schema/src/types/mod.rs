@@ -10,3 +10,4 @@ pub mod response;
 pub mod round;
 pub mod trends;
 pub mod viewer;
+pub mod webhook;
