@@ -119,15 +119,11 @@ impl Dispatcher {
                         error = attempt.error.as_deref(),
                         "webhook delivery attempted"
                     );
-                    webhooks::record_attempt(
-                        &db,
-                        &d,
-                        &attempt,
-                        settings.retry_base,
-                        settings.max_attempts,
-                        jitter(),
-                    )
-                    .await
+                    let retries = webhooks::Retries {
+                        base: settings.retry_base,
+                        max_attempts: settings.max_attempts,
+                    };
+                    webhooks::record_attempt(&db, &d, &attempt, retries, jitter()).await
                 });
             }
             while let Some(done) = set.join_next().await {

@@ -208,13 +208,7 @@ pub async fn deliveries(
     }
     let rows = select.all(db).await?;
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
-    let events: HashMap<i64, change::Model> = change::Entity::find()
-        .filter(change::Column::Id.is_in(rows.iter().map(|d| d.change_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let events = events_by_id(db, rows.iter().map(|d| d.change_id)).await?;
     let mut attempts: HashMap<i64, Vec<webhook_attempt::Model>> = HashMap::new();
     for a in webhook_attempt::Entity::find()
         .filter(webhook_attempt::Column::DeliveryId.is_in(ids))
@@ -238,6 +232,20 @@ pub async fn deliveries(
             })
         })
         .collect()
+}
+
+/// Change-feed events by id.
+async fn events_by_id(
+    db: &DatabaseConnection,
+    ids: impl IntoIterator<Item = i64>,
+) -> ApiResult<HashMap<i64, change::Model>> {
+    Ok(change::Entity::find()
+        .filter(change::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
 }
 
 /// Turns the events after each endpoint's cursor into deliveries (of the
@@ -380,13 +388,7 @@ pub async fn claim(db: &DatabaseConnection, lease: Duration, limit: u64) -> ApiR
         .into_iter()
         .map(|h| (h.id, h))
         .collect();
-    let events: HashMap<i64, change::Model> = change::Entity::find()
-        .filter(change::Column::Id.is_in(claimed.iter().map(|c| c.change_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let events = events_by_id(db, claimed.iter().map(|c| c.change_id)).await?;
     let years: HashMap<Uuid, i32> = survey_round::Entity::find()
         .filter(survey_round::Column::Id.is_in(events.values().map(|e| e.round_id)))
         .all(db)
@@ -457,18 +459,25 @@ pub fn retry_delay(failed: i32, base: Duration, jitter: f64) -> Duration {
     full.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
 }
 
+/// When to try again: the first retry's delay (doubling after), and the
+/// attempts before a delivery is FAILED.
+#[derive(Clone, Copy, Debug)]
+pub struct Retries {
+    pub base: Duration,
+    pub max_attempts: i32,
+}
+
 /// Records an attempt and what follows it: delivered, another attempt
-/// after [`retry_delay`], or FAILED after `max_attempts` (counted since the
-/// delivery was last put in line).
+/// after [`retry_delay`] (with `jitter` in [0, 1)), or FAILED after
+/// `max_attempts` (counted since the delivery was last put in line).
 pub async fn record_attempt(
     db: &DatabaseConnection,
     due: &Due,
     attempt: &Attempt,
-    base: Duration,
-    max_attempts: i32,
+    retries: Retries,
     jitter: f64,
 ) -> ApiResult<()> {
-    retrying(|| record_once(db, due, attempt, base, max_attempts, jitter)).await
+    retrying(|| record_once(db, due, attempt, retries, jitter)).await
 }
 
 /// One try of [`record_attempt`]: it writes first, so that on SQLite the
@@ -477,8 +486,7 @@ async fn record_once(
     db: &DatabaseConnection,
     due: &Due,
     attempt: &Attempt,
-    base: Duration,
-    max_attempts: i32,
+    Retries { base, max_attempts }: Retries,
     jitter: f64,
 ) -> ApiResult<()> {
     let series = due.attempts + 1;
