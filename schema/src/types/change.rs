@@ -21,7 +21,8 @@ pub enum ChangeKind {
     RoundClosed,
     /// A round's figures were published.
     RoundPublished,
-    /// A DRAFT round's questionnaire changed.
+    /// A DRAFT round's questionnaire changed (kept for questionnaire
+    /// authoring; nothing writes it yet).
     QuestionnaireChanged,
     /// A municipality submitted its response.
     ResponseSubmitted,
