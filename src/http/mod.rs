@@ -3,6 +3,7 @@
 //! request ids and CORS in [`middleware`], health, SDL and metrics in
 //! [`endpoints`].
 
+mod charts;
 mod endpoints;
 mod graphql;
 mod media;
@@ -89,6 +90,22 @@ pub fn routes(cfg: &mut web::ServiceConfig, limiter: &Limiter, limited: bool) {
                 actix_governor::Governor::new(limiter),
             ))
             .route(web::get().to(open_data::file)),
+    )
+    .service(
+        web::resource("/charts/rounds/{year}/radar.svg")
+            .wrap(actix_web::middleware::Condition::new(
+                limited,
+                actix_governor::Governor::new(limiter),
+            ))
+            .route(web::get().to(charts::segment_radar)),
+    )
+    .service(
+        web::resource("/charts/me/{year}/radar.svg")
+            .wrap(actix_web::middleware::Condition::new(
+                limited,
+                actix_governor::Governor::new(limiter),
+            ))
+            .route(web::get().to(charts::my_radar)),
     )
     .route("/schema.graphql", web::get().to(endpoints::sdl))
     .route("/health/live", web::get().to(endpoints::live))

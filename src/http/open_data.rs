@@ -473,7 +473,7 @@ fn reply(
 
 /// An error as a JSON body with the contract's code, and the HTTP status a
 /// file download would give it.
-fn refused(err: &ApiError) -> HttpResponse {
+pub(super) fn refused(err: &ApiError) -> HttpResponse {
     let code = err.code();
     let status = match code {
         "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,

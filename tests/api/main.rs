@@ -10,6 +10,7 @@ mod answers;
 mod auditor;
 mod auth;
 mod browser;
+mod charts;
 mod compile_fail;
 mod disclosure;
 mod faults;
