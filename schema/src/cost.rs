@@ -14,6 +14,8 @@
 //! | `maturityTrend(panel: true)` (computed from the scores each time) | [`PANEL`] |
 //! | `myComparison` (the kommun's own scores beside two aggregates) | 2 × [`FIGURE`] |
 //! | `participation` | [`FIGURE`] / 2 |
+//! | `maturitySeries` | per round, as `maturityAggregates` |
+//! | `distributionTrend` | 2 × [`FIGURE`] |
 //!
 //! The weights follow what the figures took on PostgreSQL with the demo data
 //! (a debug build, one request at a time, subgroups): `viewer` 0.8 ms; an
@@ -152,6 +154,23 @@ fn field_cost(name: &str, arg: &dyn Fn(&str) -> Option<ConstValue>, cache: &Figu
                 2 * FIGURE
             }
         }
+        "maturitySeries" => {
+            let rounds: Vec<Option<Uuid>> = match arg("roundIds") {
+                Some(ConstValue::List(ids)) => ids
+                    .iter()
+                    .map(|id| match id {
+                        ConstValue::String(id) => Uuid::parse_str(id).ok(),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => vec![None],
+            };
+            rounds
+                .into_iter()
+                .map(|r| if aggregates_cached(r) { CACHED } else { FIGURE })
+                .sum()
+        }
+        "distributionTrend" => 2 * FIGURE,
         "myComparison" => 2 * FIGURE,
         "participation" => FIGURE / 2,
         _ => 0,

@@ -18,6 +18,7 @@ use crate::services::aggregates::{self, FigureCache};
 use crate::services::{derived, participation, rounds, trends};
 use crate::types::figures::{Distribution, Grouping, MaturityAggregate};
 use crate::types::participation::Participation;
+use crate::types::series::{DistributionTrend, MaturitySeriesRow};
 use crate::types::trends::{MaturityTrend, ProcessShare, WeeklyHours};
 
 /// What every figure needs: the database, the cache and the cell threshold.
@@ -86,6 +87,101 @@ impl FiguresQuery {
         // Figures exist only for frozen rounds (checked by `Figures::round`).
         frozen::mark(ctx);
         Ok(rows.iter().cloned().map(Distribution).collect())
+    }
+
+    /// Mean maturity per area and segment over any number of rounds (at most
+    /// ten), in the order given: each round's figures as `maturityAggregates`
+    /// gives them (its own classification, release plan and access rule).
+    async fn maturity_series(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
+        #[graphql(desc = "The rounds, in the order the series should have (1 to 10).")]
+        round_ids: Vec<ID>,
+    ) -> Result<Vec<MaturitySeriesRow>> {
+        if round_ids.is_empty() || round_ids.len() > 10 {
+            return Err(ApiError::bad_input("roundIds must name 1 to 10 rounds").into());
+        }
+        let f = Figures::of(ctx)?;
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        for id in &round_ids {
+            let round = f.round(ctx, id).await?;
+            if seen.contains(&round.id) {
+                return Err(
+                    ApiError::bad_input(format!("round {} is named twice", round.year)).into(),
+                );
+            }
+            seen.push(round.id);
+            let rows =
+                aggregates::maturity(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+            out.extend(
+                rows.iter()
+                    .cloned()
+                    .map(|row| MaturitySeriesRow(round.clone(), row)),
+            );
+        }
+        frozen::mark(ctx);
+        Ok(out)
+    }
+
+    /// A question's answers per segment beside a baseline round's (default:
+    /// the round's baseline): options matched by key, so an option new in
+    /// this round has no baseline count (unmapped) rather than zero. Each
+    /// round is counted with its own classification and release plan; a
+    /// segment hidden in either round is hidden in the comparison.
+    async fn distribution_trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The question's stable key.")] question_key: String,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The round to compare with; default: the round's baseline.")]
+        baseline_round_id: Option<ID>,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
+    ) -> Result<Vec<DistributionTrend>> {
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
+        let baseline_id = match (&baseline_round_id, round.baseline_id) {
+            (Some(id), _) => id.to_string(),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => {
+                return Err(ApiError::bad_input(format!(
+                    "round {} has no baseline: name baselineRoundId",
+                    round.year
+                ))
+                .into());
+            }
+        };
+        let baseline = f.round(ctx, &baseline_id).await?;
+        let key = QuestionKey::parse(&question_key)?;
+        let current =
+            aggregates::distribution(f.db, f.cache, &round, &key, grouping.into(), f.min_cell)
+                .await?;
+        // A question new in this round has no baseline: its counts are unmapped.
+        let before = match aggregates::distribution(
+            f.db,
+            f.cache,
+            &baseline,
+            &key,
+            grouping.into(),
+            f.min_cell,
+        )
+        .await
+        {
+            Err(ApiError::NotFound(_)) => std::sync::Arc::new(Vec::new()),
+            other => other?,
+        };
+        frozen::mark(ctx);
+        Ok(current
+            .iter()
+            .map(|row| DistributionTrend {
+                current: row.clone(),
+                baseline: before
+                    .iter()
+                    .find(|b| b.segment.code == row.segment.code)
+                    .cloned(),
+            })
+            .collect())
     }
 
     /// Mean maturity and level-2 counts beside a baseline round (default: the

@@ -31,5 +31,6 @@ mod readme;
 mod reference;
 mod schema_sdl;
 mod seed;
+mod series;
 mod tenancy;
 mod webhooks;

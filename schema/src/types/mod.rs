@@ -8,6 +8,7 @@ pub mod page;
 pub mod participation;
 pub mod response;
 pub mod round;
+pub mod series;
 pub mod trends;
 pub mod viewer;
 pub mod webhook;

@@ -1,0 +1,137 @@
+//! Figures over rounds: `MaturitySeriesRow` (a round's `MaturityAggregate`
+//! beside its round) and `DistributionTrend` (a question's counts per
+//! segment beside a baseline round's).
+
+use async_graphql::{Object, SimpleObject};
+use entity::survey_round;
+
+use crate::services::aggregates::{AggregateRow, DistributionRow};
+use crate::types::figures::{SuppressionReason, segment};
+use crate::types::municipality::Segment;
+use crate::types::round::{AnswerOption, Area, SurveyRound};
+
+pub struct MaturitySeriesRow(pub survey_round::Model, pub AggregateRow);
+
+/// Mean maturity of one area in one segment in one round of a series.
+#[Object]
+impl MaturitySeriesRow {
+    /// The round counted.
+    async fn round(&self) -> SurveyRound {
+        SurveyRound(self.0.clone())
+    }
+
+    /// The maturity area (the round's own).
+    async fn area(&self) -> Area {
+        Area(self.1.area.clone())
+    }
+
+    /// The segment counted, under the round's own classification.
+    async fn segment(&self) -> Segment {
+        segment(&self.1.segment)
+    }
+
+    /// Municipalities in the segment with at least one answer in the round.
+    async fn respondents(&self) -> i32 {
+        self.1.respondents as i32
+    }
+
+    /// Municipalities at level 2 or higher; null when suppressed.
+    async fn level2_count(&self) -> Option<i32> {
+        self.1.level2_count.map(|n| n as i32)
+    }
+
+    /// 1 + level2Count / population; null when suppressed.
+    async fn mean_level(&self) -> Option<f64> {
+        self.1.mean_level
+    }
+
+    /// True when the figures are hidden (see `reason`).
+    async fn suppressed(&self) -> bool {
+        self.1.suppressed.is_some()
+    }
+
+    /// Why the figures are hidden; null when they are shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.1.suppressed.map(Into::into)
+    }
+}
+
+/// One option's count in a round and in its baseline.
+#[derive(SimpleObject)]
+pub struct OptionTrend {
+    /// The option (this round's); null counts the municipalities with no answer.
+    pub option: Option<AnswerOption>,
+    /// How many municipalities of the segment chose it in this round.
+    pub count: i32,
+    /// How many chose the option with the same key in the baseline round;
+    /// null where the baseline had no such option (an option new in this
+    /// round, such as 2023's "Vet inte": unmapped, not zero).
+    pub baseline_count: Option<i32>,
+}
+
+pub struct DistributionTrend {
+    pub current: DistributionRow,
+    /// The baseline's row of the same segment; `None` where the baseline
+    /// has no such question or segment (its counts are then null, unmapped).
+    pub baseline: Option<DistributionRow>,
+}
+
+impl DistributionTrend {
+    fn hidden(&self) -> bool {
+        self.current.suppressed.is_some()
+            || self
+                .baseline
+                .as_ref()
+                .is_some_and(|b| b.suppressed.is_some())
+    }
+}
+
+/// The answers to one question in one segment, beside the baseline round's.
+#[Object]
+impl DistributionTrend {
+    /// The segment (by code, each round counted with its own classification).
+    async fn segment(&self) -> Segment {
+        segment(&self.current.segment)
+    }
+
+    /// Municipalities in the segment with at least one answer, this round.
+    async fn respondents(&self) -> i32 {
+        self.current.respondents as i32
+    }
+
+    /// The same in the baseline round; null where it has no such segment.
+    async fn baseline_respondents(&self) -> Option<i32> {
+        self.baseline.as_ref().map(|b| b.respondents as i32)
+    }
+
+    /// True when this round's or the baseline's counts are hidden: a
+    /// comparison shows both or neither.
+    async fn suppressed(&self) -> bool {
+        self.hidden()
+    }
+
+    /// Per option of this round (and no answer); empty when suppressed.
+    async fn counts(&self) -> Vec<OptionTrend> {
+        if self.hidden() {
+            return Vec::new();
+        }
+        let none = Vec::new();
+        let before = self.baseline.as_ref().map_or(&none, |b| &b.counts);
+        self.current
+            .counts
+            .iter()
+            .map(|(option, count)| {
+                let key = option.as_ref().map(|o| o.key.as_str());
+                let before = before
+                    .iter()
+                    .find(|(o, _)| o.as_ref().map(|o| o.key.as_str()) == key)
+                    .map(|(_, n)| *n as i32);
+                OptionTrend {
+                    option: option.clone().map(AnswerOption),
+                    count: *count as i32,
+                    baseline_count: before,
+                }
+            })
+            .collect()
+    }
+}

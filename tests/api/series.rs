@@ -1,0 +1,142 @@
+//! Figures over rounds: `maturitySeries` and `distributionTrend`, on the
+//! demo data (2019 and 2023 published), against the report's figures.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ROUND_2019, ROUND_2023, error_codes, spawn_app};
+
+const SERIES: &str = "query($g: Grouping!, $r: [ID!]!) { maturitySeries(grouping: $g, roundIds: $r) { \
+    round { year } segment { code } area { number } respondents level2Count meanLevel suppressed } }";
+const TREND: &str = "query($k: String!, $r: ID!, $b: ID, $g: Grouping!) { \
+    distributionTrend(questionKey: $k, roundId: $r, baselineRoundId: $b, grouping: $g) { \
+    segment { code } respondents baselineRespondents suppressed counts { option { key } count baselineCount } } }";
+
+/// The report's national means of the nine areas, 2023.
+const MEANS_2023: [f64; 9] = [1.24, 1.62, 1.36, 1.43, 1.49, 1.39, 1.46, 1.45, 1.19];
+
+fn count_of(row: &Value, option: &str) -> (Value, Value) {
+    let c = row["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["option"]["key"] == option)
+        .unwrap_or_else(|| panic!("{option} in {row}"));
+    (c["count"].clone(), c["baselineCount"].clone())
+}
+
+#[tokio::test]
+async fn a_series_over_rounds_and_a_questions_trend_match_the_report() {
+    let app = spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+
+    let body = app
+        .data(
+            SERIES,
+            json!({ "g": "NATIONAL", "r": [ROUND_2019, ROUND_2023] }),
+        )
+        .await;
+    let rows: Vec<&Value> = body["maturitySeries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["area"]["number"].is_null())
+        .collect();
+    assert_eq!(rows.len(), 18);
+    assert!(rows[..9].iter().all(|r| r["round"]["year"] == 2019));
+    let means: Vec<f64> = rows[9..]
+        .iter()
+        .map(|r| (r["meanLevel"].as_f64().unwrap() * 100.0).round() / 100.0)
+        .collect();
+    assert_eq!(means, MEANS_2023);
+    // The same figures as maturityAggregates, round by round.
+    let one = app
+        .data(
+            "query($r: ID!) { maturityAggregates(roundId: $r, grouping: NATIONAL) { area { number } meanLevel } }",
+            json!({ "r": ROUND_2019 }),
+        )
+        .await;
+    for (a, b) in one["maturityAggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["area"]["number"].is_null())
+        .zip(&rows[..9])
+    {
+        assert_eq!(a["meanLevel"], b["meanLevel"]);
+    }
+
+    // Figur 8: kommuner with a coordinator (function_exists = yes), per
+    // group and nationally, 2019 -> 2023; the 2023 option "Vet inte" did not
+    // exist in 2019: unmapped (null), not zero.
+    let body = app
+        .data(
+            TREND,
+            json!({ "k": "function_exists", "r": ROUND_2023, "g": "GROUP" }),
+        )
+        .await;
+    let trend = body["distributionTrend"].as_array().unwrap();
+    for (group, now, then) in [("A", 36, 29), ("B", 78, 63), ("C", 94, 80)] {
+        let row = trend
+            .iter()
+            .find(|r| r["segment"]["code"] == group)
+            .unwrap();
+        assert_eq!(row["suppressed"], false);
+        assert_eq!(
+            count_of(row, "yes"),
+            (json!(now), json!(then)),
+            "group {group}"
+        );
+        assert_eq!(count_of(row, "dont_know").1, Value::Null, "group {group}");
+    }
+    let body = app
+        .data(
+            TREND,
+            json!({ "k": "function_exists", "r": ROUND_2023, "b": ROUND_2019, "g": "NATIONAL" }),
+        )
+        .await;
+    let national = &body["distributionTrend"][0];
+    assert_eq!(count_of(national, "yes"), (json!(208), json!(172)));
+
+    // Bad requests change nothing and say what is wrong.
+    for (query, vars, code) in [
+        (SERIES, json!({ "g": "GROUP", "r": [] }), "BAD_USER_INPUT"),
+        (
+            SERIES,
+            json!({ "g": "GROUP", "r": [ROUND_2023, ROUND_2023] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            SERIES,
+            json!({ "g": "GROUP", "r": ["00000000-0000-0000-0000-000000000001"] }),
+            "NOT_FOUND",
+        ),
+        (
+            TREND,
+            json!({ "k": "no_such_key", "r": ROUND_2023, "g": "GROUP" }),
+            "NOT_FOUND",
+        ),
+        (
+            TREND,
+            json!({ "k": "function_hours_text", "r": ROUND_2023, "g": "GROUP" }),
+            "NOT_FOUND",
+        ),
+        (
+            TREND,
+            json!({ "k": "function_exists", "r": ROUND_2019, "g": "GROUP" }),
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        let body = app.gql(None, query, vars.clone()).await;
+        assert_eq!(error_codes(&body), [code], "{vars}: {body}");
+    }
+    // An OPEN round's figures are nobody's, also in a series.
+    let open = app.open_round(2027).await;
+    let body = app
+        .gql(
+            None,
+            SERIES,
+            json!({ "g": "NATIONAL", "r": [ROUND_2023, open] }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FAILED_PRECONDITION"]);
+}
