@@ -15,7 +15,7 @@
 //! | `myComparison` (the kommun's own scores beside two aggregates) | 2 × [`FIGURE`] |
 //! | `participation` | [`FIGURE`] / 2 |
 //! | `maturitySeries` | per round, as `maturityAggregates` |
-//! | `distributionTrend` | 2 × [`FIGURE`] |
+//! | `distributionTrend`, `processShareTrend`, `estimatedWeeklyHoursTrend` | 2 × [`FIGURE`] |
 //!
 //! The weights follow what the figures took on PostgreSQL with the demo data
 //! (a debug build, one request at a time, subgroups): `viewer` 0.8 ms; an
@@ -170,7 +170,7 @@ fn field_cost(name: &str, arg: &dyn Fn(&str) -> Option<ConstValue>, cache: &Figu
                 .map(|r| if aggregates_cached(r) { CACHED } else { FIGURE })
                 .sum()
         }
-        "distributionTrend" => 2 * FIGURE,
+        "distributionTrend" | "processShareTrend" | "estimatedWeeklyHoursTrend" => 2 * FIGURE,
         "myComparison" => 2 * FIGURE,
         "participation" => FIGURE / 2,
         _ => 0,

@@ -18,7 +18,9 @@ use crate::services::aggregates::{self, FigureCache};
 use crate::services::{derived, participation, rounds, trends};
 use crate::types::figures::{Distribution, Grouping, MaturityAggregate};
 use crate::types::participation::Participation;
-use crate::types::series::{DistributionTrend, MaturitySeriesRow};
+use crate::types::series::{
+    DistributionTrend, MaturitySeriesRow, ProcessShareTrend, WeeklyHoursTrend,
+};
 use crate::types::trends::{MaturityTrend, ProcessShare, WeeklyHours};
 
 /// What every figure needs: the database, the cache and the cell threshold.
@@ -35,6 +37,28 @@ impl<'a> Figures<'a> {
             cache: ctx.data::<FigureCache>()?,
             min_cell: ctx.data::<Settings>()?.min_cell,
         })
+    }
+
+    /// The round to compare `round` with: the one named, else its baseline
+    /// (BAD_USER_INPUT without one); its figures must be the caller's too.
+    async fn baseline(
+        &self,
+        ctx: &Context<'_>,
+        round: &survey_round::Model,
+        named: Option<ID>,
+    ) -> Result<survey_round::Model> {
+        let id = match (named, round.baseline_id) {
+            (Some(id), _) => id.to_string(),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => {
+                return Err(ApiError::bad_input(format!(
+                    "round {} has no baseline: name baselineRoundId",
+                    round.year
+                ))
+                .into());
+            }
+        };
+        self.round(ctx, &id).await
     }
 
     /// A round whose figures the caller may read (the contract's status rule).
@@ -141,18 +165,7 @@ impl FiguresQuery {
     ) -> Result<Vec<DistributionTrend>> {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
-        let baseline_id = match (&baseline_round_id, round.baseline_id) {
-            (Some(id), _) => id.to_string(),
-            (None, Some(id)) => id.to_string(),
-            (None, None) => {
-                return Err(ApiError::bad_input(format!(
-                    "round {} has no baseline: name baselineRoundId",
-                    round.year
-                ))
-                .into());
-            }
-        };
-        let baseline = f.round(ctx, &baseline_id).await?;
+        let baseline = f.baseline(ctx, &round, baseline_round_id).await?;
         let key = QuestionKey::parse(&question_key)?;
         let current =
             aggregates::distribution(f.db, f.cache, &round, &key, grouping.into(), f.min_cell)
@@ -180,6 +193,66 @@ impl FiguresQuery {
                     .iter()
                     .find(|b| b.segment.code == row.segment.code)
                     .cloned(),
+            })
+            .collect())
+    }
+
+    /// `processShare` beside a baseline round's (default: the round's
+    /// baseline), areas matched by key and segments by code, each round
+    /// counted with its own classification and release plan.
+    async fn process_share_trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The round to compare with; default: the round's baseline.")]
+        baseline_round_id: Option<ID>,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
+    ) -> Result<Vec<ProcessShareTrend>> {
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
+        let baseline = f.baseline(ctx, &round, baseline_round_id).await?;
+        let now =
+            derived::process_share(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+        let before =
+            derived::process_share(f.db, f.cache, &baseline, grouping.into(), f.min_cell).await?;
+        frozen::mark(ctx);
+        Ok(now
+            .into_iter()
+            .map(|row| {
+                let then = before
+                    .iter()
+                    .find(|b| b.area.key == row.area.key && b.segment.code == row.segment.code)
+                    .cloned();
+                ProcessShareTrend(row, then)
+            })
+            .collect())
+    }
+
+    /// `estimatedWeeklyHours` beside a baseline round's (default: the
+    /// round's baseline), segments matched by code (the report's Figur 9).
+    async fn estimated_weekly_hours_trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The round to compare with; default: the round's baseline.")]
+        baseline_round_id: Option<ID>,
+        #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
+    ) -> Result<Vec<WeeklyHoursTrend>> {
+        let f = Figures::of(ctx)?;
+        let round = f.round(ctx, &round_id).await?;
+        let baseline = f.baseline(ctx, &round, baseline_round_id).await?;
+        let now = derived::weekly_hours(f.db, f.cache, &round, grouping.into(), f.min_cell).await?;
+        let before =
+            derived::weekly_hours(f.db, f.cache, &baseline, grouping.into(), f.min_cell).await?;
+        frozen::mark(ctx);
+        Ok(now
+            .into_iter()
+            .map(|row| {
+                let then = before
+                    .iter()
+                    .find(|b| b.segment.code == row.segment.code)
+                    .cloned();
+                WeeklyHoursTrend(row, then)
             })
             .collect())
     }

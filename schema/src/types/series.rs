@@ -6,6 +6,7 @@ use async_graphql::{Object, SimpleObject};
 use entity::survey_round;
 
 use crate::services::aggregates::{AggregateRow, DistributionRow};
+use crate::services::derived::{HoursRow, ProcessRow};
 use crate::types::figures::{SuppressionReason, segment};
 use crate::types::municipality::Segment;
 use crate::types::round::{AnswerOption, Area, SurveyRound};
@@ -133,5 +134,87 @@ impl DistributionTrend {
                 }
             })
             .collect()
+    }
+}
+
+pub struct ProcessShareTrend(pub ProcessRow, pub Option<ProcessRow>);
+
+impl ProcessShareTrend {
+    fn hidden(&self) -> bool {
+        self.0.suppressed.is_some() || self.1.as_ref().is_some_and(|b| b.suppressed.is_some())
+    }
+}
+
+/// Municipalities with an established process in one area and segment,
+/// beside the baseline round's.
+#[Object]
+impl ProcessShareTrend {
+    /// The maturity area (this round's).
+    async fn area(&self) -> Area {
+        Area(self.0.area.clone())
+    }
+
+    /// The segment (by code, each round counted with its own classification).
+    async fn segment(&self) -> Segment {
+        segment(&self.0.segment)
+    }
+
+    /// Municipalities with any "Ja" answer to the area's maturity question; null when suppressed.
+    async fn count(&self) -> Option<i32> {
+        (!self.hidden())
+            .then_some(self.0.count)
+            .flatten()
+            .map(|n| n as i32)
+    }
+
+    /// The same in the baseline round; null when suppressed or where the
+    /// baseline has no such area or segment.
+    async fn baseline_count(&self) -> Option<i32> {
+        if self.hidden() {
+            return None;
+        }
+        self.1.as_ref().and_then(|b| b.count).map(|n| n as i32)
+    }
+
+    /// True when this round's or the baseline's figure is hidden.
+    async fn suppressed(&self) -> bool {
+        self.hidden()
+    }
+}
+
+pub struct WeeklyHoursTrend(pub HoursRow, pub Option<HoursRow>);
+
+impl WeeklyHoursTrend {
+    fn hidden(&self) -> bool {
+        self.0.suppressed.is_some() || self.1.as_ref().is_some_and(|b| b.suppressed.is_some())
+    }
+}
+
+/// The information-security function's estimated weekly hours in one
+/// segment, beside the baseline round's.
+#[Object]
+impl WeeklyHoursTrend {
+    /// The segment (by code, each round counted with its own classification).
+    async fn segment(&self) -> Segment {
+        segment(&self.0.segment)
+    }
+
+    /// Hours per week, from the span midpoints; null when suppressed.
+    async fn hours(&self) -> Option<f64> {
+        (!self.hidden()).then_some(self.0.hours).flatten()
+    }
+
+    /// The same in the baseline round; null when suppressed or where the
+    /// baseline has no such segment.
+    async fn baseline_hours(&self) -> Option<f64> {
+        if self.hidden() {
+            return None;
+        }
+        self.1.as_ref().and_then(|b| b.hours)
+    }
+
+    /// True when this round's or the baseline's figure is hidden.
+    async fn suppressed(&self) -> bool {
+        self.hidden()
     }
 }
