@@ -9,25 +9,33 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::DemoResponse;
 use crate::reference::{QuestionSpec, RoundSpec};
 
-/// How one round's responses split per group (A, B, C): respondents and
-/// submitted. The sums are the report's (l.373-378); the split is ours, chosen
-/// so that every stated "no answer" count fits (e.g. policy_adopted 2023).
+/// How one round's responses split per group (A, B, C): respondents,
+/// submitted, and of the rest those who answered only part of the
+/// questionnaire. The sums are the report's (l.373-378); the split is ours,
+/// chosen so that every stated "no answer" count fits (e.g. policy_adopted
+/// 2023). The partial respondents come last for every question, so they
+/// are the ones without an answer wherever fewer answered than responded;
+/// the other unsubmitted ones answered nearly everything.
 pub(super) struct StatusSplit {
     pub(super) respondents: [i64; 3],
     pub(super) submitted: [i64; 3],
+    pub(super) partial: [i64; 3],
 }
 
 pub(super) fn status_split(year: i32) -> StatusSplit {
     match year {
-        // 215 submitted + 19 + 3 in progress = 237 respondents, 53 not started.
+        // 215 submitted + 19 nearly complete + 3 partial = 237 respondents, 53 not started.
         2023 => StatusSplit {
             respondents: [38, 91, 108],
             submitted: [35, 83, 97],
+            partial: [1, 1, 1],
         },
-        // 242 submitted + 23 in progress = 265 respondents, 25 not started.
+        // 242 submitted + 23 partial = 265 respondents, 25 not started (the
+        // report gives no "nearly complete" count for 2019).
         _ => StatusSplit {
             respondents: [42, 99, 124],
             submitted: [38, 91, 113],
+            partial: [4, 8, 11],
         },
     }
 }
@@ -73,9 +81,10 @@ pub(super) fn respondents(
     })
 }
 
-/// A respondent who may answer a question: `(does not submit, order, code)`,
-/// sorted, so the submitting ones come first.
-pub(super) type Eligible = (bool, u64, String);
+/// A respondent who may answer a question: `(rank, order, code)`, sorted:
+/// the submitting ones (rank 0) first, then the nearly complete (1), the
+/// partial ones (2) last.
+pub(super) type Eligible = (u8, u64, String);
 
 /// Who may answer `q` per group: every respondent, or for a conditional
 /// question those whose answer so far meets the condition.
@@ -97,11 +106,15 @@ pub(super) fn eligible(
                 None => true,
             })
             .map(|(i, c)| {
-                (
-                    i as i64 >= split.submitted[g],
-                    hash(&[year, &q.key, "who", c]),
-                    c.clone(),
-                )
+                let i = i as i64;
+                let rank = if i < split.submitted[g] {
+                    0
+                } else if i < split.respondents[g] - split.partial[g] {
+                    1
+                } else {
+                    2
+                };
+                (rank, hash(&[year, &q.key, "who", c]), c.clone())
             })
             .collect();
         list.sort();

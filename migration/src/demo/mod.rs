@@ -85,8 +85,9 @@ pub fn plan(
         let eligible = deal::eligible(&respondents, &answers, q, &split, &year);
         // Submitting responses must answer every question they are asked.
         let hi: [i64; 3] = std::array::from_fn(|g| eligible[g].len() as i64);
-        let lo: [i64; 3] =
-            std::array::from_fn(|g| eligible[g].iter().filter(|(rest, _, _)| !rest).count() as i64);
+        let lo: [i64; 3] = std::array::from_fn(|g| {
+            eligible[g].iter().filter(|(rank, _, _)| *rank == 0).count() as i64
+        });
         let mut search = Search::new(options.len(), lo, hi, constraints);
         search.run();
         for (ci, c) in search.constraints.iter().enumerate() {

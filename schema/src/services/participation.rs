@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use entity::{ResponseStatus, response, survey_round};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::error::ApiResult;
 use crate::policy::AdminScope;
@@ -55,6 +57,43 @@ pub async fn participation(
         in_progress: count(ResponseStatus::InProgress),
         respondents,
     })
+}
+
+/// The share of the questions everyone is asked (those without a
+/// condition) that an unsubmitted response must have answered to count as
+/// nearly complete — the report's "besvarade så gott som hela enkäten, men
+/// avslutade inte"; below it, "besvarade delar av enkäten".
+pub const NEARLY_COMPLETE: f64 = 0.8;
+
+/// The IN_PROGRESS responses of a round split by completeness: `(nearly
+/// complete, partial)` (see [`NEARLY_COMPLETE`]). Counted from the answers
+/// as they stand; a CLOSED round's do not change any more.
+pub async fn completeness(
+    db: &impl ConnectionTrait,
+    round: &survey_round::Model,
+) -> ApiResult<(i64, i64)> {
+    let sql = "SELECT r.municipality_code AS code,           (SELECT COUNT(*) FROM answer a JOIN question q ON q.id = a.question_id             WHERE a.municipality_code = r.municipality_code AND a.round_id = r.round_id               AND q.condition_question_key IS NULL) AS answered         FROM response r WHERE r.round_id = $1 AND r.status = 'IN_PROGRESS'";
+    let rows = db
+        .query_all_raw(statement(db, sql, vec![round.id.into()]))
+        .await?;
+    let asked: i64 = entity::question::Entity::find()
+        .filter(entity::question::Column::RoundId.eq(round.id))
+        .filter(entity::question::Column::ConditionQuestionKey.is_null())
+        .count(db)
+        .await?
+        .try_into()
+        .unwrap_or(i64::MAX);
+    let mut nearly = 0;
+    let mut partial = 0;
+    for row in rows {
+        let answered: i64 = row.try_get("", "answered")?;
+        if asked > 0 && answered as f64 >= NEARLY_COMPLETE * asked as f64 {
+            nearly += 1;
+        } else {
+            partial += 1;
+        }
+    }
+    Ok((nearly, partial))
 }
 
 /// One municipality's participation: never an answer.

@@ -36,6 +36,20 @@ impl Participation {
         self.counts.in_progress as i32
     }
 
+    /// Of inProgress, those that answered at least 80 % of the questions
+    /// everyone is asked (those without a condition): the report's "besvarade
+    /// så gott som hela enkäten, men avslutade inte".
+    async fn nearly_complete(&self, ctx: &Context<'_>) -> Result<i32> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(participation::completeness(db, &self.round).await?.0 as i32)
+    }
+
+    /// Of inProgress, the rest: the report's "besvarade delar av enkäten".
+    async fn partial(&self, ctx: &Context<'_>) -> Result<i32> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(participation::completeness(db, &self.round).await?.1 as i32)
+    }
+
     /// Municipalities without a saved answer ever (NOT_STARTED).
     async fn not_started(&self) -> i32 {
         (self.counts.population - self.counts.submitted - self.counts.in_progress) as i32
