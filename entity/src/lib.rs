@@ -13,6 +13,7 @@ pub mod area_score;
 pub mod change;
 pub mod classification;
 pub mod enums;
+pub mod guidance;
 pub mod municipality;
 pub mod municipality_segment;
 pub mod question;

@@ -18,6 +18,7 @@ mod m20261203_000006_frozen_scores_without_keys;
 mod m20261203_000007_single_choice_in_answer;
 mod m20261206_000008_change_feed;
 mod m20261206_000009_webhooks;
+mod m20261206_000010_guidance;
 pub mod reference;
 pub mod seed;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_single_choice_in_answer::Migration),
             Box::new(m20261206_000008_change_feed::Migration),
             Box::new(m20261206_000009_webhooks::Migration),
+            Box::new(m20261206_000010_guidance::Migration),
         ]
     }
 }

@@ -35,6 +35,35 @@ fn forget(ctx: &Context<'_>) {
 
 #[Object]
 impl AdminMutation {
+    /// SKR_ADMIN: replaces a round's guidance for one maturity area (any
+    /// status: guidance is advice, not a figure). `reference` defaults to
+    /// the built-in text's.
+    #[graphql(guard = "Needs::Admin")]
+    async fn set_guidance(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round's id.")] round_id: ID,
+        #[graphql(desc = "The maturity area's key, e.g. `risk_management`.")] area_key: String,
+        #[graphql(desc = "The advice in Swedish (1 to 4000 characters).")] text_sv: String,
+        #[graphql(desc = "The advice in English (1 to 4000 characters).")] text_en: String,
+        #[graphql(desc = "Where in the report the advice comes from.")] reference: Option<String>,
+    ) -> Result<crate::types::guidance::Guidance> {
+        let admin = admin(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let round = crate::services::rounds::get_any(db, memory(ctx)?, &round_id).await?;
+        let input = crate::services::guidance::NewGuidance {
+            area_key,
+            text_sv,
+            text_en,
+            reference,
+        };
+        let set = crate::services::guidance::set(db, &admin, round.id, input).await?;
+        // Kept responses of frozen rounds carry guidance: every process forgets them.
+        memory(ctx)?.announce(db, round.id).await?;
+        forget(ctx);
+        Ok(set.into())
+    }
+
     /// SKR_ADMIN: a new DRAFT round with a copy of another round's questionnaire.
     #[graphql(guard = "Needs::Admin")]
     async fn create_survey_round(

@@ -17,6 +17,7 @@ mod faults;
 mod feed;
 mod fidelity;
 mod figures;
+mod guidance;
 mod hardening;
 mod helpers;
 mod http;

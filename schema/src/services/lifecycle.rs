@@ -21,7 +21,7 @@ use crate::policy::AdminScope;
 use crate::services::memory::{self, Memory};
 use crate::services::questionnaire::Questionnaire;
 use crate::services::rounds::Gate;
-use crate::services::{changes, release, rounds, scoring, segments};
+use crate::services::{changes, guidance, release, rounds, scoring, segments};
 
 /// What `createSurveyRound` asks for.
 #[derive(Clone, Debug)]
@@ -121,6 +121,7 @@ pub async fn create(
     .exec_without_returning(&txn)
     .await?;
     copy_questionnaire(&txn, &q, id).await?;
+    guidance::copy(&txn, source.id, id).await?;
     changes::record(&txn, ChangeKind::RoundCreated, id, None).await?;
     memory.announce(&txn, id).await?;
     txn.commit().await?;

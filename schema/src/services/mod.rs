@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod changes;
 pub mod comparison;
 pub mod derived;
+pub mod guidance;
 pub mod lifecycle;
 pub mod memo;
 pub mod memory;

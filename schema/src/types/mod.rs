@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod figures;
+pub mod guidance;
 pub mod municipality;
 pub mod page;
 pub mod participation;

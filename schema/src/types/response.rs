@@ -242,6 +242,15 @@ impl AreaScore {
     async fn level(&self) -> i32 {
         self.level
     }
+
+    /// Below level 2: what level 2 ("established") asks and what to do to
+    /// reach it; null from level 2 on.
+    async fn guidance(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::types::guidance::Guidance>> {
+        crate::types::guidance::below_level_two(ctx, &self.area, Some(self.level)).await
+    }
 }
 
 /// A new round, created as DRAFT.

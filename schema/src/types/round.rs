@@ -126,6 +126,17 @@ impl SurveyRound {
         Ok(areas.unwrap_or_default().into_iter().map(Area).collect())
     }
 
+    /// Per maturity area, what level 2 asks and what a kommun below it
+    /// needs to do (SKR's text for this round, else the built-in one).
+    async fn guidance(&self, ctx: &Context<'_>) -> Result<Vec<crate::types::guidance::Guidance>> {
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        Ok(crate::services::guidance::for_round(db, self.0.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// What the round is; for demo rounds, that its answers are fictitious.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()

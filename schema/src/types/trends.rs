@@ -26,6 +26,15 @@ impl AreaComparison {
         self.0.level
     }
 
+    /// Below level 2: what level 2 ("established") asks and what to do to
+    /// reach it; null from level 2 on.
+    async fn guidance(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<crate::types::guidance::Guidance>> {
+        crate::types::guidance::below_level_two(ctx, &self.0.area, self.0.level).await
+    }
+
     /// The mean level of the kommun's group in this round; null until the round is CLOSED, or when hidden.
     async fn group_mean(&self) -> Option<f64> {
         self.0.group_mean
