@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `seed`, `schema`.
+//! The command line: `serve` (default), `migrate`, `seed`, `schema`,
+//! `token`, `import`, `export-answers`.
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,31 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Load a whole round's answers from a CSV or XLSX file in the long
+    /// format (`municipality_code,question_key,value,status,submitted_at`),
+    /// all or nothing, into a round that has none yet; every bad row is
+    /// listed with its line number.
+    Import {
+        /// The round's year.
+        #[arg(long)]
+        round: i32,
+        /// The file (.csv or .xlsx).
+        file: std::path::PathBuf,
+        /// Check every row and say what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a round's answers (every municipality's: an operator's tool
+    /// with database access, never an API route) in the long CSV format an
+    /// import reads, to standard output or a file.
+    ExportAnswers {
+        /// The round's year.
+        #[arg(long)]
+        round: i32,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Print a signed HS256 token (with MOGNAD_JWT_SECRET, or the dev-mode secret) to try the API.
     Token(TokenArgs),
 }

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod http;
 pub mod startup;
 pub mod telemetry;
+pub mod transfer;
 pub mod webhooks;
 
 pub use config::Config;

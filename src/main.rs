@@ -46,6 +46,67 @@ async fn run(command: Command, config: Option<Config>) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
+        Command::Import {
+            round,
+            file,
+            dry_run,
+        } => {
+            let (db, _, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let result = mognad::transfer::import_answers(
+                &db,
+                round,
+                &file,
+                dry_run,
+                i64::from(config.min_cell),
+                progress,
+            )
+            .await?;
+            match result {
+                Ok(done) => {
+                    let verb = if dry_run { "would import" } else { "imported" };
+                    println!(
+                        "{}: {verb} {} responses with {} answers ({} rows){}",
+                        file.display(),
+                        done.responses,
+                        done.answers,
+                        done.rows,
+                        if done.scores_frozen > 0 {
+                            format!("; {} scores frozen", done.scores_frozen)
+                        } else {
+                            String::new()
+                        }
+                    );
+                    Ok(())
+                }
+                Err(refused) => {
+                    for (line, message) in &refused.0 {
+                        eprintln!("{}:{line}: {message}", file.display());
+                    }
+                    Err(format!(
+                        "{} bad rows in {}; nothing was imported",
+                        refused.0.len(),
+                        file.display()
+                    ))
+                }
+            }
+        }
+        Command::ExportAnswers { round, out } => {
+            let (db, _, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
+            let rows = match out {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    mognad::transfer::export_answers(&db, round, std::io::BufWriter::new(file))
+                        .await?
+                }
+                None => {
+                    mognad::transfer::export_answers(&db, round, std::io::stdout().lock()).await?
+                }
+            };
+            eprintln!("{rows} rows of round {round} written");
+            Ok(())
+        }
         Command::Migrate => {
             let (db, _, _) = db::connect(&config).await.map_err(|e| e.to_string())?;
             Migrator::up(&db, None)

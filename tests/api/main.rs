@@ -34,4 +34,5 @@ mod schema_sdl;
 mod seed;
 mod series;
 mod tenancy;
+mod transfer;
 mod webhooks;

@@ -297,6 +297,31 @@ pub async fn publish(
     .await
 }
 
+/// Freezes a CLOSED round whose answers were just imported as a whole, in
+/// the caller's transaction: its scores are frozen from them and its
+/// release planned anew with `min_cell` (the plan made at its close, while
+/// it was empty, goes). It stays CLOSED.
+pub async fn freeze_imported(
+    txn: &DatabaseTransaction,
+    admin: &AdminScope,
+    round: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<u64> {
+    if round.status != RoundStatus::Closed {
+        return Ok(0);
+    }
+    let frozen = scoring::freeze(txn, round.id).await?;
+    release::replan_round(txn, round, min_cell).await?;
+    memory::announce(txn, round.id, None).await?;
+    tracing::info!(
+        admin = admin.actor(),
+        round = round.year,
+        scores = frozen,
+        "imported answers frozen"
+    );
+    Ok(frozen)
+}
+
 /// Publishes a CLOSED round whose answers were loaded as a whole (the demo
 /// answers), in the caller's transaction: its scores are frozen, its release
 /// planned anew with `min_cell` (a plan made while it was empty goes), and it

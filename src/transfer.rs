@@ -1,0 +1,614 @@
+//! An operator's tools with database access (never API routes): a round's
+//! answers written out in the long format an import reads —
+//! `municipality_code,question_key,value,status,submitted_at`, one row per
+//! answer, in municipality and questionnaire order. `value` is a choice's
+//! option key, a multi-choice answer's option keys joined by `|`, a number,
+//! or the text. A response without any answer (all cleared) is one row
+//! with an empty `question_key` and `value`, so its status is kept.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use entity::{answer, answer_choice, answer_option, question, response, survey_round};
+use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+/// The header of the long format.
+pub const HEADER: [&str; 5] = [
+    "municipality_code",
+    "question_key",
+    "value",
+    "status",
+    "submitted_at",
+];
+
+/// Writes round `year`'s answers to `out`; returns how many rows.
+pub async fn export_answers(
+    db: &DatabaseConnection,
+    year: i32,
+    out: impl Write,
+) -> Result<usize, String> {
+    let fail = |e: sea_orm::DbErr| format!("reading the round failed: {e}");
+    let round = survey_round::Entity::find()
+        .filter(survey_round::Column::Year.eq(year))
+        .one(db)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| format!("there is no round {year}"))?;
+    let questions: Vec<question::Model> = question::Entity::find()
+        .filter(question::Column::RoundId.eq(round.id))
+        .order_by_asc(question::Column::Position)
+        .all(db)
+        .await
+        .map_err(fail)?;
+    let order: HashMap<Uuid, usize> = questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.id, i))
+        .collect();
+    let options: HashMap<Uuid, answer_option::Model> = answer_option::Entity::find()
+        .filter(answer_option::Column::QuestionId.is_in(questions.iter().map(|q| q.id)))
+        .all(db)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let responses = response::Entity::find()
+        .filter(response::Column::RoundId.eq(round.id))
+        .order_by_asc(response::Column::MunicipalityCode)
+        .all(db)
+        .await
+        .map_err(fail)?;
+    let mut answers: HashMap<String, Vec<answer::Model>> = HashMap::new();
+    for a in answer::Entity::find()
+        .filter(answer::Column::RoundId.eq(round.id))
+        .all(db)
+        .await
+        .map_err(fail)?
+    {
+        answers
+            .entry(a.municipality_code.clone())
+            .or_default()
+            .push(a);
+    }
+    let mut chosen: HashMap<(String, Uuid), Vec<Uuid>> = HashMap::new();
+    for c in answer_choice::Entity::find()
+        .filter(answer_choice::Column::RoundId.eq(round.id))
+        .all(db)
+        .await
+        .map_err(fail)?
+    {
+        chosen
+            .entry((c.municipality_code, c.question_id))
+            .or_default()
+            .push(c.option_id);
+    }
+    let mut writer = csv::Writer::from_writer(out);
+    let io = |e: csv::Error| format!("writing failed: {e}");
+    writer.write_record(HEADER).map_err(io)?;
+    let mut rows = 0;
+    for r in responses {
+        let status = r.status.to_value();
+        let submitted = r
+            .submitted_at
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default();
+        let mut mine = answers.remove(&r.municipality_code).unwrap_or_default();
+        mine.sort_by_key(|a| order.get(&a.question_id).copied().unwrap_or(usize::MAX));
+        if mine.is_empty() {
+            writer
+                .write_record([r.municipality_code.as_str(), "", "", &status, &submitted])
+                .map_err(io)?;
+            rows += 1;
+            continue;
+        }
+        for a in mine {
+            let Some(q) = order.get(&a.question_id).map(|i| &questions[*i]) else {
+                continue;
+            };
+            let key_of = |id: &Uuid| options.get(id).map(|o| o.key.clone()).unwrap_or_default();
+            let value = if let Some(option) = a.option_id {
+                key_of(&option)
+            } else if let Some(n) = a.number_value {
+                n.to_string()
+            } else if let Some(t) = &a.text_value {
+                t.clone()
+            } else {
+                let mut keys: Vec<(i32, String)> = chosen
+                    .get(&(a.municipality_code.clone(), a.question_id))
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(|id| options.get(id).map(|o| (o.position, o.key.clone())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                keys.sort();
+                keys.into_iter()
+                    .map(|(_, k)| k)
+                    .collect::<Vec<_>>()
+                    .join("|")
+            };
+            writer
+                .write_record([
+                    a.municipality_code.as_str(),
+                    q.key.as_str(),
+                    &value,
+                    &status,
+                    &submitted,
+                ])
+                .map_err(io)?;
+            rows += 1;
+        }
+    }
+    writer.flush().map_err(|e| format!("writing failed: {e}"))?;
+    Ok(rows)
+}
+
+/// One row of an import file, with its line number (the header is line 1).
+#[derive(Clone, Debug)]
+struct Row {
+    line: usize,
+    code: String,
+    key: String,
+    value: String,
+    status: String,
+    submitted_at: String,
+}
+
+/// Reads the rows of a CSV or XLSX file (by its extension).
+fn read_rows(path: &std::path::Path) -> Result<Vec<Row>, String> {
+    let shown = path.display();
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let table: Vec<Vec<String>> = match extension.as_str() {
+        "csv" => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_path(path)
+                .map_err(|e| format!("cannot read {shown}: {e}"))?;
+            reader
+                .records()
+                .map(|r| {
+                    r.map(|r| r.iter().map(str::to_owned).collect())
+                        .map_err(|e| format!("{shown}: {e}"))
+                })
+                .collect::<Result<_, _>>()?
+        }
+        "xlsx" => {
+            use calamine::Reader;
+            let mut book = calamine::open_workbook_auto(path)
+                .map_err(|e| format!("cannot read {shown}: {e}"))?;
+            let range = book
+                .worksheet_range_at(0)
+                .ok_or_else(|| format!("{shown} has no sheet"))?
+                .map_err(|e| format!("{shown}: {e}"))?;
+            range
+                .rows()
+                .map(|cells| {
+                    cells
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| match c {
+                            // A code typed as a number loses its leading zero.
+                            calamine::Data::Int(n) if i == 0 => format!("{n:04}"),
+                            calamine::Data::Float(n) if i == 0 && n.fract() == 0.0 => {
+                                format!("{:04}", *n as i64)
+                            }
+                            other => other.to_string(),
+                        })
+                        .collect()
+                })
+                .collect()
+        }
+        _ => return Err(format!("{shown}: use a .csv or .xlsx file")),
+    };
+    let mut lines = table.into_iter();
+    let header: Vec<String> = lines
+        .next()
+        .ok_or_else(|| format!("{shown} is empty"))?
+        .into_iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    if header != HEADER {
+        return Err(format!(
+            "{shown}: the header must be {} (it is {})",
+            HEADER.join(","),
+            header.join(",")
+        ));
+    }
+    Ok(lines
+        .enumerate()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .map(|(i, cells)| {
+            let cell = |n: usize| {
+                cells
+                    .get(n)
+                    .map(|c| c.trim().to_owned())
+                    .unwrap_or_default()
+            };
+            Row {
+                line: i + 2,
+                code: cell(0),
+                key: cell(1),
+                value: cell(2),
+                status: cell(3),
+                submitted_at: cell(4),
+            }
+        })
+        .collect())
+}
+
+/// What an import found wrong: every bad row with its line number.
+#[derive(Debug)]
+pub struct Refused(pub Vec<(usize, String)>);
+
+/// What an import did (or, dry, would do).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Imported {
+    pub rows: usize,
+    pub responses: usize,
+    pub answers: usize,
+    pub scores_frozen: u64,
+}
+
+/// One municipality's response as read from the file.
+struct Incoming {
+    submitted: bool,
+    submitted_at: Option<chrono::DateTime<chrono::Utc>>,
+    answers: Vec<(usize, Uuid, schema::services::responses::AnswerValue)>,
+}
+
+/// Imports a whole round's answers from `path` into round `year`, all or
+/// nothing: into a round that has none yet (DRAFT, OPEN, or CLOSED — whose
+/// scores are then frozen from them and its release planned anew with
+/// `min_cell`). Every bad row is reported with its line number and nothing
+/// is written; with `dry_run` nothing is written either way. The audit
+/// trail names `actor` (e.g. `import:answers-2023.csv`) as the subject.
+pub async fn import_answers(
+    db: &DatabaseConnection,
+    year: i32,
+    path: &std::path::Path,
+    dry_run: bool,
+    min_cell: i64,
+    progress: bool,
+) -> Result<Result<Imported, Refused>, String> {
+    use schema::services::questionnaire::Questionnaire;
+    use schema::services::responses::AnswerValue;
+
+    let rows = read_rows(path)?;
+    let fail = |e: sea_orm::DbErr| format!("reading the round failed: {e}");
+    let round = survey_round::Entity::find()
+        .filter(survey_round::Column::Year.eq(year))
+        .one(db)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| format!("there is no round {year}"))?;
+    if round.status == entity::RoundStatus::Published {
+        return Err(format!(
+            "round {year} is PUBLISHED: its figures are out, its answers cannot be replaced"
+        ));
+    }
+    let existing = response::Entity::find()
+        .filter(response::Column::RoundId.eq(round.id))
+        .one(db)
+        .await
+        .map_err(fail)?;
+    if existing.is_some() {
+        return Err(format!(
+            "round {year} has responses already: an import loads a whole round into an empty one"
+        ));
+    }
+    let q = Questionnaire::load(db, round.id)
+        .await
+        .map_err(|e| format!("reading the questionnaire failed: {}", e.message()))?;
+    let members: std::collections::HashSet<String> = entity::municipality_segment::Entity::find()
+        .filter(entity::municipality_segment::Column::ClassificationId.eq(&round.classification_id))
+        .all(db)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|m| m.municipality_code)
+        .collect();
+
+    let bar = if progress {
+        indicatif::ProgressBar::new(rows.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message("checking");
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    let mut incoming: std::collections::BTreeMap<String, Incoming> = Default::default();
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for row in &rows {
+        bar.inc(1);
+        let mut bad = |m: String| errors.push((row.line, m));
+        if !members.contains(&row.code) {
+            bad(format!("unknown municipality code {:?}", row.code));
+            continue;
+        }
+        let submitted = match row.status.as_str() {
+            "SUBMITTED" => true,
+            "IN_PROGRESS" => false,
+            other => {
+                bad(format!("status {other:?}: use SUBMITTED or IN_PROGRESS"));
+                continue;
+            }
+        };
+        let submitted_at = match (submitted, row.submitted_at.as_str()) {
+            (true, "") => {
+                bad("a SUBMITTED response needs submitted_at (RFC 3339)".into());
+                continue;
+            }
+            (true, text) => match chrono::DateTime::parse_from_rfc3339(text) {
+                Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+                Err(_) => {
+                    bad(format!("submitted_at {text:?} is not an RFC 3339 time"));
+                    continue;
+                }
+            },
+            (false, "") => None,
+            (false, _) => {
+                bad("an IN_PROGRESS response has no submitted_at".into());
+                continue;
+            }
+        };
+        let entry = incoming.entry(row.code.clone()).or_insert(Incoming {
+            submitted,
+            submitted_at,
+            answers: Vec::new(),
+        });
+        if entry.submitted != submitted || entry.submitted_at != submitted_at {
+            bad(format!(
+                "municipality {} has another status or submitted_at on an earlier line",
+                row.code
+            ));
+            continue;
+        }
+        if row.key.is_empty() {
+            if !row.value.is_empty() {
+                bad("a value without a question_key".into());
+            }
+            continue;
+        }
+        let Some(question) = q.questions.iter().find(|x| x.key == row.key) else {
+            bad(format!("unknown question key {:?}", row.key));
+            continue;
+        };
+        if let Some(first) = seen.insert((row.code.clone(), row.key.clone()), row.line) {
+            bad(format!(
+                "{} answers {} twice (also on line {first})",
+                row.code, row.key
+            ));
+            continue;
+        }
+        let options = q.options_of(question.id);
+        let value = match question.kind {
+            entity::QuestionKind::SingleChoice => {
+                if options.iter().any(|o| o.key == row.value) {
+                    Ok(AnswerValue::Choice(row.value.clone()))
+                } else {
+                    Err(format!("{:?} is not an option of {}", row.value, row.key))
+                }
+            }
+            entity::QuestionKind::MultiChoice => {
+                let keys: Vec<String> = row.value.split('|').map(|k| k.trim().to_owned()).collect();
+                match keys.iter().find(|k| !options.iter().any(|o| &o.key == *k)) {
+                    Some(k) => Err(format!("{k:?} is not an option of {}", row.key)),
+                    None => Ok(AnswerValue::Choices(keys)),
+                }
+            }
+            entity::QuestionKind::Number => match row.value.parse::<f64>() {
+                Ok(n)
+                    if n.is_finite()
+                        && question.min_number.is_none_or(|m| n >= m)
+                        && question.max_number.is_none_or(|m| n <= m) =>
+                {
+                    Ok(AnswerValue::Number(n))
+                }
+                _ => Err(format!("{:?} is not a number {} takes", row.value, row.key)),
+            },
+            entity::QuestionKind::Text => {
+                if question
+                    .max_length
+                    .is_some_and(|m| row.value.chars().count() > m as usize)
+                {
+                    Err(format!("the text for {} is too long", row.key))
+                } else {
+                    Ok(AnswerValue::Text(row.value.clone()))
+                }
+            }
+        };
+        match value {
+            Ok(v) => entry.answers.push((row.line, question.id, v)),
+            Err(m) => bad(m),
+        }
+    }
+    // A conditional answer needs its condition met by the same response.
+    for answers in incoming.values() {
+        for (line, question_id, _) in &answers.answers {
+            let Some(condition) = q.conditions.get(question_id) else {
+                continue;
+            };
+            let met = answers.answers.iter().any(|(_, other, v)| {
+                q.questions
+                    .iter()
+                    .find(|x| x.id == *other)
+                    .is_some_and(|x| x.key == condition.question_key)
+                    && v.choices()
+                        .iter()
+                        .any(|c| condition.option_keys.contains(c))
+            });
+            if !met {
+                let key = q
+                    .questions
+                    .iter()
+                    .find(|x| x.id == *question_id)
+                    .map(|x| x.key.clone())
+                    .unwrap_or_default();
+                errors.push((
+                    *line,
+                    format!(
+                        "{key} is asked only when {} is {}: that answer is missing",
+                        condition.question_key,
+                        condition.option_keys.join(" or ")
+                    ),
+                ));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if !errors.is_empty() {
+        errors.sort();
+        return Ok(Err(Refused(errors)));
+    }
+    let answers: usize = incoming.values().map(|i| i.answers.len()).sum();
+    let mut summary = Imported {
+        rows: rows.len(),
+        responses: incoming.len(),
+        answers,
+        scores_frozen: 0,
+    };
+    if dry_run {
+        return Ok(Ok(summary));
+    }
+    summary.scores_frozen =
+        write_import(db, &round, &q, incoming, path, min_cell, progress).await?;
+    Ok(Ok(summary))
+}
+
+/// Writes checked responses in one transaction (see [`import_answers`]).
+async fn write_import(
+    db: &DatabaseConnection,
+    round: &survey_round::Model,
+    q: &schema::services::questionnaire::Questionnaire,
+    incoming: std::collections::BTreeMap<String, Incoming>,
+    path: &std::path::Path,
+    min_cell: i64,
+    progress: bool,
+) -> Result<u64, String> {
+    use entity::{ResponseStatus, answer_event};
+    use sea_orm::{ActiveValue::Set, TransactionTrait};
+
+    let actor = format!(
+        "import:{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the command line imports as SKR's admin, with database access already"
+    )]
+    let operator = schema::Principal::skr(actor.clone(), schema::Role::SkrAdmin);
+    let admin = schema::policy::admin(&operator).map_err(|e| e.message().to_owned())?;
+    let now = chrono::Utc::now();
+    let option_id = |question: Uuid, key: &str| {
+        q.options_of(question)
+            .iter()
+            .find(|o| o.key == key)
+            .map(|o| o.id)
+    };
+    let (mut responses, mut answers, mut choices, mut events) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (code, r) in incoming {
+        let at = r.submitted_at.unwrap_or(now);
+        let version = r.answers.len() as i32 + i32::from(r.submitted);
+        responses.push(response::ActiveModel {
+            municipality_code: Set(code.clone()),
+            round_id: Set(round.id),
+            status: Set(if r.submitted {
+                ResponseStatus::Submitted
+            } else {
+                ResponseStatus::InProgress
+            }),
+            version: Set(version),
+            created_at: Set(at),
+            updated_at: Set(Some(at)),
+            submitted_at: Set(r.submitted_at),
+        });
+        for (i, (_, question, value)) in r.answers.into_iter().enumerate() {
+            use schema::services::responses::AnswerValue;
+            let (option, number, text) = match &value {
+                AnswerValue::Choice(k) => (option_id(question, k), None, None),
+                AnswerValue::Number(n) => (None, Some(*n), None),
+                AnswerValue::Text(t) => (None, None, Some(t.clone())),
+                AnswerValue::Choices(keys) => {
+                    for k in keys {
+                        if let Some(id) = option_id(question, k) {
+                            choices.push(answer_choice::ActiveModel {
+                                municipality_code: Set(code.clone()),
+                                round_id: Set(round.id),
+                                question_id: Set(question),
+                                option_id: Set(id),
+                            });
+                        }
+                    }
+                    (None, None, None)
+                }
+            };
+            answers.push(answer::ActiveModel {
+                municipality_code: Set(code.clone()),
+                round_id: Set(round.id),
+                question_id: Set(question),
+                option_id: Set(option),
+                number_value: Set(number),
+                text_value: Set(text),
+                updated_at: Set(at),
+            });
+            events.push(answer_event::ActiveModel {
+                municipality_code: Set(code.clone()),
+                round_id: Set(round.id),
+                question_id: Set(question),
+                version: Set(i as i32 + 1),
+                subject: Set(actor.clone()),
+                at: Set(at),
+                before: Set(None),
+                after: Set(Some(value.to_json())),
+                ..Default::default()
+            });
+        }
+    }
+    let total = (responses.len() + answers.len() + choices.len() + events.len()) as u64;
+    let bar = if progress {
+        indicatif::ProgressBar::new(total)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message("writing");
+    let fail = |e: sea_orm::DbErr| format!("the import was not written: {e}");
+    let txn = db.begin().await.map_err(fail)?;
+    insert_chunks(&txn, responses, &bar).await.map_err(fail)?;
+    insert_chunks(&txn, answers, &bar).await.map_err(fail)?;
+    insert_chunks(&txn, choices, &bar).await.map_err(fail)?;
+    insert_chunks(&txn, events, &bar).await.map_err(fail)?;
+    let frozen = schema::services::lifecycle::freeze_imported(&txn, &admin, round, min_cell)
+        .await
+        .map_err(|e| format!("freezing the scores failed: {}", e.message()))?;
+    txn.commit().await.map_err(fail)?;
+    bar.finish_and_clear();
+    tracing::info!(round = round.year, actor, "answers imported");
+    Ok(frozen)
+}
+
+/// Inserts rows 200 at a time (SQLite's bound on parameters).
+async fn insert_chunks<A: sea_orm::ActiveModelTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    rows: Vec<A>,
+    bar: &indicatif::ProgressBar,
+) -> Result<(), sea_orm::DbErr> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(200).collect();
+        let n = chunk.len() as u64;
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+        bar.inc(n);
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! `mognad export-answers`: a round's answers in the long format, from the
+//! binary and the library alike, agreeing with the published figures.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_rounds_answers_are_exported_in_the_long_format() {
+    let app = spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+    let mut bytes = Vec::new();
+    let rows = mognad::transfer::export_answers(&app.db, 2023, &mut bytes)
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        mognad::transfer::HEADER
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), rows);
+    let municipalities: HashSet<&str> = records.iter().map(|r| &r[0]).collect();
+    assert_eq!(municipalities.len(), 237, "every respondent, nobody else");
+    let mut status: HashMap<&str, (&str, &str)> = HashMap::new();
+    for r in &records {
+        let previous = status.insert(&r[0], (&r[3], &r[4]));
+        assert!(
+            previous.is_none_or(|p| p == (&r[3], &r[4])),
+            "one status per municipality"
+        );
+        assert_eq!(r[3] == *"SUBMITTED", !r[4].is_empty(), "{r:?}");
+    }
+    let submitted = status.values().filter(|(s, _)| *s == "SUBMITTED").count();
+    assert_eq!(submitted, 215);
+    // The report's 208 municipalities with a coordinator (Figur 1/8).
+    let yes = records
+        .iter()
+        .filter(|r| &r[1] == "function_exists" && &r[2] == "yes")
+        .count();
+    assert_eq!(yes, 208);
+
+    // The binary writes the same, to standard output or a file.
+    let binary = env!("CARGO_BIN_EXE_mognad");
+    let output = std::process::Command::new(binary)
+        .args(["export-answers", "--round", "2023"])
+        .env("MOGNAD_DATABASE_URL", &app.database_url)
+        .env_remove("MOGNAD_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.stdout, bytes);
+    let output = std::process::Command::new(binary)
+        .args(["export-answers", "--round", "1999"])
+        .env("MOGNAD_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no round 1999"));
+}
+
+/// Every figure of a round as the API shows SKR: aggregates in every
+/// grouping and the distribution of every question.
+async fn figures(app: &crate::helpers::TestApp) -> Vec<serde_json::Value> {
+    let token = crate::helpers::analyst_token();
+    let mut out = Vec::new();
+    for grouping in ["NATIONAL", "GROUP", "SUBGROUP"] {
+        out.push(
+            app.ok(
+                &token,
+                "query($r: ID!, $g: Grouping!) { maturityAggregates(roundId: $r, grouping: $g) { area { key } segment { code } respondents level2Count meanLevel suppressed } }",
+                serde_json::json!({ "r": crate::helpers::ROUND_2023, "g": grouping }),
+            )
+            .await,
+        );
+    }
+    for key in crate::isolation::full_answers()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["questionKey"].as_str().unwrap().to_owned())
+    {
+        out.push(
+            app.ok(
+                &token,
+                "query($r: ID!, $k: String!) { answerDistribution(roundId: $r, questionKey: $k, grouping: SUBGROUP) { segment { code } respondents suppressed counts { option { key } count } } }",
+                serde_json::json!({ "r": crate::helpers::ROUND_2023, "k": key }),
+            )
+            .await,
+        );
+    }
+    out.push(
+        app.ok(
+            &token,
+            "query($r: ID!) { participation(roundId: $r) { submitted inProgress nearlyComplete partial notStarted responseRate } }",
+            serde_json::json!({ "r": crate::helpers::ROUND_2023 }),
+        )
+        .await,
+    );
+    out
+}
+
+#[tokio::test]
+async fn an_exported_round_imports_into_a_new_database_with_every_figure_equal() {
+    let demo = spawn_app().await;
+    mognad::demo::load(&demo.db, 5).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("mognad-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv_path = dir.join("answers-2023.csv");
+    let file = std::fs::File::create(&csv_path).unwrap();
+    mognad::transfer::export_answers(&demo.db, 2023, file)
+        .await
+        .unwrap();
+
+    // A new database: 2023 is CLOSED and has no answers.
+    let fresh = spawn_app().await;
+    let dry = mognad::transfer::import_answers(&fresh.db, 2023, &csv_path, true, 5, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((dry.responses, dry.scores_frozen), (237, 0));
+    // (Counted in the database: asking the server first would have it keep
+    // the empty round's plan in memory, which an import in another process
+    // on SQLite cannot make it forget — see the README.)
+    let written = <entity::response::Entity as sea_orm::EntityTrait>::find()
+        .all(&fresh.db)
+        .await
+        .unwrap();
+    assert!(written.is_empty(), "a dry run writes nothing");
+
+    let done = mognad::transfer::import_answers(&fresh.db, 2023, &csv_path, false, 5, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.responses, 237);
+    assert!(done.scores_frozen > 0);
+    assert_eq!(
+        figures(&fresh).await,
+        figures(&demo).await,
+        "every figure equal"
+    );
+    // The audit trail names the import.
+    let trail = fresh
+        .ok(
+            &crate::helpers::kommun_token("1280"),
+            "query($r: ID!) { myResponse(roundId: $r) { history { subject } } }",
+            serde_json::json!({ "r": crate::helpers::ROUND_2023 }),
+        )
+        .await;
+    assert_eq!(
+        trail["myResponse"]["history"][0]["subject"],
+        "import:answers-2023.csv"
+    );
+
+    // A round with answers is not imported into again.
+    let again = mognad::transfer::import_answers(&fresh.db, 2023, &csv_path, false, 5, false).await;
+    assert!(again.unwrap_err().contains("has responses already"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_dry_run_lists_every_bad_row_with_its_line_and_xlsx_imports_too() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("mognad-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "municipality_code,question_key,value,status,submitted_at\n\
+         1280,function_exists,yes,SUBMITTED,2023-04-01T10:00:00Z\n\
+         9999,function_exists,yes,IN_PROGRESS,\n\
+         0180,no_such_question,yes,IN_PROGRESS,\n\
+         0180,function_exists,yes_fully,IN_PROGRESS,\n\
+         1280,function_exists,no,SUBMITTED,2023-04-01T10:00:00Z\n\
+         0114,function_hours,h_31_40,IN_PROGRESS,\n\
+         0114,risk_managed,no,DONE,\n\
+         0115,risk_managed,no,SUBMITTED,\n",
+    )
+    .unwrap();
+    let refused = mognad::transfer::import_answers(&app.db, 2023, &bad, true, 5, false)
+        .await
+        .unwrap()
+        .unwrap_err();
+    let lines: Vec<usize> = refused.0.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9], "{:?}", refused.0);
+    let text: String = refused
+        .0
+        .iter()
+        .map(|(_, m)| m.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for expected in [
+        "unknown municipality code \"9999\"",
+        "unknown question key",
+        "is not an option of function_exists",
+        "answers function_exists twice (also on line 2)",
+        "function_hours is asked only when function_exists is",
+        "status \"DONE\"",
+        "needs submitted_at",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    // The binary prints them with file and line, and fails.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mognad"))
+        .args(["import", "--round", "2023", "--dry-run"])
+        .arg(&bad)
+        .env("MOGNAD_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.csv:3: unknown municipality code"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+
+    // The same format as a spreadsheet, codes typed as numbers.
+    let xlsx = dir.join("good.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in mognad::transfer::HEADER.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    sheet.write_number(1, 0, 180.0).unwrap();
+    sheet.write_string(1, 1, "function_exists").unwrap();
+    sheet.write_string(1, 2, "yes").unwrap();
+    sheet.write_string(1, 3, "IN_PROGRESS").unwrap();
+    book.save(&xlsx).unwrap();
+    let done = mognad::transfer::import_answers(&app.db, 2023, &xlsx, false, 5, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.responses, done.answers), (1, 1));
+    std::fs::remove_dir_all(&dir).ok();
+}
