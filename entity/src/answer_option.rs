@@ -21,6 +21,9 @@ pub struct Model {
     pub hours_from: Option<f64>,
     /// For an hours-per-week span: its upper bound, in hours.
     pub hours_to: Option<f64>,
+    /// The option's predecessor among the predecessor question's options,
+    /// by key; null: the same key.
+    pub predecessor_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,6 +29,8 @@ pub struct Model {
     pub max_number: Option<f64>,
     /// Longest accepted TEXT answer, in characters.
     pub max_length: Option<i32>,
+    /// The question's predecessor in the baseline round, by key; null: the same key.
+    pub predecessor_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ mod m20261203_000007_single_choice_in_answer;
 mod m20261206_000008_change_feed;
 mod m20261206_000009_webhooks;
 mod m20261206_000010_guidance;
+mod m20261206_000011_predecessors;
 pub mod reference;
 pub mod seed;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_change_feed::Migration),
             Box::new(m20261206_000009_webhooks::Migration),
             Box::new(m20261206_000010_guidance::Migration),
+            Box::new(m20261206_000011_predecessors::Migration),
         ]
     }
 }

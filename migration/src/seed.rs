@@ -286,6 +286,7 @@ async fn seed_round<C: ConnectionTrait>(
                         min_number: Set(None),
                         max_number: Set(None),
                         max_length: Set(None),
+                        predecessor_key: Set(None),
                     });
                     id
                 }
@@ -305,6 +306,7 @@ async fn seed_round<C: ConnectionTrait>(
                     affirmative: Set(o.affirmative),
                     hours_from: Set(o.hours.map(|(from, _)| from)),
                     hours_to: Set(o.hours.map(|(_, to)| to)),
+                    predecessor_key: Set(None),
                 });
             }
         }

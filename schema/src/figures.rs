@@ -15,7 +15,8 @@ use crate::frozen;
 use crate::policy::{self, Needs};
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
-use crate::services::{derived, participation, rounds, trends};
+use crate::services::questionnaire::Questionnaire;
+use crate::services::{derived, mapping, participation, rounds, trends};
 use crate::types::figures::{Distribution, Grouping, MaturityAggregate};
 use crate::types::participation::Participation;
 use crate::types::series::{
@@ -150,40 +151,86 @@ impl FiguresQuery {
     }
 
     /// A question's answers per segment beside a baseline round's (default:
-    /// the round's baseline): options matched by key, so an option new in
-    /// this round has no baseline count (unmapped) rather than zero. Each
+    /// the round's baseline), through the round's mapping onto it
+    /// (`SurveyRound.mapping`): the question's predecessor (the one it names,
+    /// else the same key) and each option's; an option without one (new in
+    /// this round) has no baseline count (unmapped) rather than zero. Each
     /// round is counted with its own classification and release plan; a
-    /// segment hidden in either round is hidden in the comparison.
+    /// segment hidden in either round is hidden in the comparison. With
+    /// `panel: true` only municipalities that responded in both rounds
+    /// count, grouped by this round's classification and shown where the
+    /// pair's panel plan shows the segment (as `maturityTrend(panel: true)`).
+    #[allow(clippy::too_many_arguments)]
     async fn distribution_trend(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The question's stable key.")] question_key: String,
+        #[graphql(desc = "The question's stable key (this round's).")] question_key: String,
         #[graphql(desc = "The round's id.")] round_id: ID,
         #[graphql(desc = "The round to compare with; default: the round's baseline.")]
         baseline_round_id: Option<ID>,
         #[graphql(desc = "Nation, groups or subgroups.")] grouping: Grouping,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Count only municipalities that answered in both rounds."
+        )]
+        panel: Option<bool>,
     ) -> Result<Vec<DistributionTrend>> {
         let f = Figures::of(ctx)?;
         let round = f.round(ctx, &round_id).await?;
         let baseline = f.baseline(ctx, &round, baseline_round_id).await?;
         let key = QuestionKey::parse(&question_key)?;
-        let current =
+        // Checks the question (and counts the round's own figures, kept).
+        let mut current =
             aggregates::distribution(f.db, f.cache, &round, &key, grouping.into(), f.min_cell)
                 .await?;
+        let now = Questionnaire::of(f.db, f.cache, &round).await?;
+        let then = Questionnaire::of(f.db, f.cache, &baseline).await?;
+        let mapping = mapping::map(&now, &then);
+        let link = mapping.question(key.as_str());
+        let predecessor = link
+            .and_then(|l| l.predecessor.as_deref())
+            .and_then(|p| then.question_by_key(p))
+            .filter(|p| {
+                matches!(
+                    p.kind,
+                    entity::QuestionKind::SingleChoice | entity::QuestionKind::MultiChoice
+                )
+            });
         // A question new in this round has no baseline: its counts are unmapped.
-        let before = match aggregates::distribution(
-            f.db,
-            f.cache,
-            &baseline,
-            &key,
-            grouping.into(),
-            f.min_cell,
-        )
-        .await
-        {
-            Err(ApiError::NotFound(_)) => std::sync::Arc::new(Vec::new()),
-            other => other?,
+        let before = if panel.unwrap_or(false) {
+            let question = now
+                .question_by_key(key.as_str())
+                .ok_or(ApiError::Internal)?;
+            let (mine, theirs) = trends::panel_distribution(
+                f.db,
+                f.cache,
+                &round,
+                &baseline,
+                question,
+                predecessor,
+                grouping.into(),
+                f.min_cell,
+            )
+            .await?;
+            current = std::sync::Arc::new(mine);
+            std::sync::Arc::new(theirs)
+        } else {
+            match predecessor {
+                Some(p) => {
+                    aggregates::distribution(
+                        f.db,
+                        f.cache,
+                        &baseline,
+                        &QuestionKey::parse(&p.key)?,
+                        grouping.into(),
+                        f.min_cell,
+                    )
+                    .await?
+                }
+                None => std::sync::Arc::new(Vec::new()),
+            }
         };
+        let predecessors = mapping::option_map(link);
         frozen::mark(ctx);
         Ok(current
             .iter()
@@ -193,6 +240,7 @@ impl FiguresQuery {
                     .iter()
                     .find(|b| b.segment.code == row.segment.code)
                     .cloned(),
+                predecessors: predecessors.clone(),
             })
             .collect())
     }

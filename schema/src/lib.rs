@@ -3,6 +3,7 @@
 //! verifies tokens and hands each request a [`Principal`].
 
 pub mod admin;
+pub mod authoring;
 pub mod cost;
 pub mod disclosure;
 pub mod domain;
@@ -43,6 +44,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     admin::AdminMutation,
+    authoring::AuthoringMutation,
     my::MyMutation,
     webhooks::WebhookMutation,
 );

@@ -57,6 +57,7 @@ async fn add_number_and_text_questions(app: &TestApp, round: &str) {
             min_number: Set(min),
             max_number: Set(max),
             max_length: Set(max_length),
+            predecessor_key: Set(None),
         })
         .exec_without_returning(&app.db)
         .await

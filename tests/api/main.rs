@@ -9,6 +9,7 @@
 mod answers;
 mod auditor;
 mod auth;
+mod authoring;
 mod browser;
 mod charts;
 mod compile_fail;

@@ -186,3 +186,104 @@ async fn a_series_over_rounds_and_a_questions_trend_match_the_report() {
         .await;
     assert_eq!(error_codes(&body), ["FAILED_PRECONDITION"]);
 }
+
+/// `distributionTrend(panel: true)`: only municipalities that answered in
+/// both rounds, on both sides, counted as the exported answers say, under
+/// the pair's panel plan (the same cells as `maturityTrend(panel: true)`).
+#[tokio::test]
+async fn a_panel_distribution_trend_counts_only_who_answered_in_both_rounds() {
+    let app = spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+    let analyst = crate::helpers::analyst_token();
+    let query = "query($g: Grouping!) { \
+        distributionTrend(questionKey: \"function_exists\", roundId: \"00000000-0000-0000-0000-000000002023\", \
+        grouping: $g, panel: true) { segment { code } respondents baselineRespondents suppressed \
+        counts { option { key } count baselineCount } } \
+        maturityTrend(roundId: \"00000000-0000-0000-0000-000000002023\", grouping: $g, panel: true) { \
+        segment { code } area { number } panelSize suppressed } }";
+
+    // What the exported answers say: the panel, and its "yes" answers in each round.
+    let mut answers: Vec<std::collections::HashMap<String, String>> = Vec::new();
+    let mut respondents: Vec<std::collections::HashSet<String>> = Vec::new();
+    for year in [2023, 2019] {
+        let mut bytes = Vec::new();
+        mognad::transfer::export_answers(&app.db, year, &mut bytes)
+            .await
+            .unwrap();
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let (mut chosen, mut who) = (
+            std::collections::HashMap::new(),
+            std::collections::HashSet::new(),
+        );
+        for r in reader.records() {
+            let r = r.unwrap();
+            who.insert(r[0].to_owned());
+            if &r[1] == "function_exists" {
+                chosen.insert(r[0].to_owned(), r[2].to_owned());
+            }
+        }
+        answers.push(chosen);
+        respondents.push(who);
+    }
+    let panel: Vec<&String> = respondents[0].intersection(&respondents[1]).collect();
+    let yes = |i: usize| {
+        panel
+            .iter()
+            .filter(|m| answers[i].get(**m).map(String::as_str) == Some("yes"))
+            .count()
+    };
+
+    let data = app.ok(&analyst, query, json!({ "g": "NATIONAL" })).await;
+    let national = &data["distributionTrend"][0];
+    assert_eq!(national["segment"]["code"], "SE");
+    assert_eq!(national["suppressed"], false);
+    assert_eq!(national["respondents"], panel.len());
+    assert_eq!(national["baselineRespondents"], panel.len());
+    assert_eq!(
+        data["maturityTrend"][0]["panelSize"],
+        panel.len(),
+        "the same panel"
+    );
+    assert_eq!(count_of(national, "yes"), (json!(yes(0)), json!(yes(1))));
+    assert!(yes(0) < 208 && yes(1) < 172, "fewer than the whole rounds'");
+    // Every panel member is counted once on each side (options and no answer).
+    let sum = |field: &str| -> i64 {
+        national["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[field].as_i64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(sum("count"), panel.len() as i64);
+    assert_eq!(sum("baselineCount"), panel.len() as i64);
+    // "Vet inte" is new in 2023: unmapped, not zero.
+    assert_eq!(count_of(national, "dont_know").1, Value::Null);
+
+    // Per subgroup, a segment is shown exactly where the panel plan shows it.
+    let data = app.ok(&analyst, query, json!({ "g": "SUBGROUP" })).await;
+    for row in data["distributionTrend"].as_array().unwrap() {
+        let code = &row["segment"]["code"];
+        let cell = data["maturityTrend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["segment"]["code"] == *code && t["area"]["number"] == 1)
+            .unwrap();
+        assert_eq!(row["suppressed"], cell["suppressed"], "{row}");
+        assert_eq!(
+            row["counts"].as_array().unwrap().is_empty(),
+            row["suppressed"] == true
+        );
+    }
+    // Not a round against itself.
+    let body = app
+        .gql(
+            Some(&analyst),
+            "{ distributionTrend(questionKey: \"function_exists\", roundId: \"00000000-0000-0000-0000-000000002023\", \
+             baselineRoundId: \"00000000-0000-0000-0000-000000002023\", grouping: NATIONAL, panel: true) { suppressed } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+}

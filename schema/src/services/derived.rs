@@ -129,6 +129,7 @@ mod tests {
             affirmative: false,
             hours_from: from,
             hours_to: to,
+            predecessor_key: None,
         };
         assert_eq!(span_midpoint(&option(Some(1.0), Some(10.0))), Some(5.5));
         assert_eq!(span_midpoint(&option(Some(31.0), Some(40.0))), Some(35.5));

@@ -21,7 +21,7 @@ use crate::policy::AdminScope;
 use crate::services::memory::{self, Memory};
 use crate::services::questionnaire::Questionnaire;
 use crate::services::rounds::Gate;
-use crate::services::{changes, guidance, release, rounds, scoring, segments};
+use crate::services::{authoring, changes, guidance, release, rounds, scoring, segments};
 
 /// What `createSurveyRound` asks for.
 #[derive(Clone, Debug)]
@@ -157,6 +157,8 @@ async fn copy_questionnaire(
             id: Set(question_ids[&x.id]),
             round_id: Set(to),
             area_id: Set(area_ids[&x.area_id]),
+            // The copy's predecessor is the question it was copied from.
+            predecessor_key: Set(None),
             ..question::ActiveModel::from(x.clone())
         })
         .collect();
@@ -167,6 +169,7 @@ async fn copy_questionnaire(
         .map(|o| answer_option::ActiveModel {
             id: Set(Uuid::new_v4()),
             question_id: Set(question_ids[&o.question_id]),
+            predecessor_key: Set(None),
             ..answer_option::ActiveModel::from(o.clone())
         })
         .collect();
@@ -258,6 +261,10 @@ pub async fn open(
     let statuses = (RoundStatus::Draft, RoundStatus::Open);
     retrying(|| async move {
         let (round, txn) = start(db, id, statuses).await?;
+        // The questionnaire is locked from here: it must be whole and scorable.
+        let q = Questionnaire::load(&txn, round.id).await?;
+        let baseline = authoring::baseline_of(&txn, &round).await?;
+        authoring::check(&q, baseline.as_ref(), true)?;
         finish(db, memory, txn, admin, round, statuses).await
     })
     .await

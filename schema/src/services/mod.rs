@@ -2,11 +2,13 @@
 //! call. They return [`crate::ApiError`] and never see HTTP or GraphQL types.
 
 pub mod aggregates;
+pub mod authoring;
 pub mod changes;
 pub mod comparison;
 pub mod derived;
 pub mod guidance;
 pub mod lifecycle;
+pub mod mapping;
 pub mod memo;
 pub mod memory;
 pub mod municipalities;

@@ -1,5 +1,6 @@
-//! `maturityTrend`: a round beside its baseline, as each round's own figures
-//! or as a panel of the municipalities that answered in both.
+//! `maturityTrend` and `distributionTrend(panel: true)`: a round beside its
+//! baseline, as each round's own figures or as a panel of the municipalities
+//! that answered in both.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,8 @@ use uuid::Uuid;
 use crate::disclosure::{self, Reason};
 use crate::error::ApiResult;
 use crate::services::aggregates::{
-    AggregateRow, FigureCache, Grouping, SegmentRef, answered_in, maturity, segments_of,
+    AggregateRow, DistributionRow, FigureCache, Grouping, SegmentRef, answered_in, maturity,
+    segments_of,
 };
 use crate::services::questionnaire::Questionnaire;
 use crate::services::sql::statement;
@@ -154,4 +156,133 @@ async fn panel_trend(
         }
     }
     Ok(rows)
+}
+
+/// `distributionTrend` with a panel: a question's counts among the
+/// municipalities that responded in both rounds, beside its predecessor's
+/// counts among the same municipalities, grouped by the current round's
+/// classification and shown where the pair's panel plan shows the segment
+/// (the plan decides on sets of municipalities, whatever is counted over
+/// them). Returns this round's rows and the baseline's, segment by segment
+/// (`respondents` is the panel's size); the baseline's are empty where the
+/// question has no predecessor.
+#[allow(clippy::too_many_arguments)]
+pub async fn panel_distribution(
+    db: &DatabaseConnection,
+    cache: &FigureCache,
+    round: &survey_round::Model,
+    baseline: &survey_round::Model,
+    question: &entity::question::Model,
+    predecessor: Option<&entity::question::Model>,
+    grouping: Grouping,
+    min_cell: i64,
+) -> ApiResult<(Vec<DistributionRow>, Vec<DistributionRow>)> {
+    let plan =
+        release::pair_plan(db, &cache.plans, cache.since(), round, baseline, min_cell).await?;
+    let table = plan.table(&round.classification_id);
+    let directory = segments::directory(db, &round.classification_id).await?;
+    let now = Questionnaire::of(db, cache, round).await?;
+    let then = Questionnaire::of(db, cache, baseline).await?;
+
+    let current = panel_counts(db, round, baseline, grouping, question.id, round.id).await?;
+    let before = match predecessor {
+        Some(p) => Some((
+            p,
+            panel_counts(db, round, baseline, grouping, p.id, baseline.id).await?,
+        )),
+        None => None,
+    };
+    let mut rows = (Vec::new(), Vec::new());
+    for segment in segments_of(&directory, grouping) {
+        let cell = table.and_then(|t| t.cell(&segment.code));
+        let n = cell.map_or(0, |c| c.respondents);
+        let suppressed = cell.map_or(Some(Reason::SmallCell), |c| c.suppressed);
+        let list = |q: &entity::question::Model,
+                    options: &[entity::answer_option::Model],
+                    (counts, seen): &PanelCounts| {
+            let mut list: Vec<(Option<entity::answer_option::Model>, i64)> = Vec::new();
+            if suppressed.is_none() {
+                for o in options {
+                    let k = (segment.code.clone(), o.id);
+                    list.push((Some(o.clone()), counts.get(&k).copied().unwrap_or(0)));
+                }
+                list.push((None, n - seen.get(&segment.code).copied().unwrap_or(0)));
+            }
+            DistributionRow {
+                question: q.clone(),
+                segment: segment.clone(),
+                respondents: n,
+                suppressed,
+                counts: list,
+            }
+        };
+        rows.0
+            .push(list(question, now.options_of(question.id), &current));
+        if let Some((p, counted)) = &before {
+            rows.1.push(list(p, then.options_of(p.id), counted));
+        }
+    }
+    Ok(rows)
+}
+
+/// Per (segment, option) how many chose it, and per segment how many answered.
+type PanelCounts = (HashMap<(String, Uuid), i64>, HashMap<String, i64>);
+
+/// Per segment and option, how many of the panel of `round` and `baseline`
+/// chose it in `counted` (one of the two) for `question`; and per segment
+/// how many answered it.
+async fn panel_counts(
+    db: &DatabaseConnection,
+    round: &survey_round::Model,
+    baseline: &survey_round::Model,
+    grouping: Grouping,
+    question: Uuid,
+    counted: Uuid,
+) -> ApiResult<PanelCounts> {
+    let values = || -> Vec<Value> {
+        vec![
+            round.classification_id.clone().into(),
+            round.id.into(),
+            baseline.id.into(),
+            counted.into(),
+            question.into(),
+        ]
+    };
+    let panel = format!(
+        "{} AND {}",
+        answered_in(2, "an.municipality_code"),
+        answered_in(3, "an.municipality_code")
+    );
+    let chosen = format!(
+        "SELECT {seg} AS seg, COALESCE(an.option_id, c.option_id) AS option_id, COUNT(*) AS n FROM answer an \
+         LEFT JOIN answer_choice c ON c.municipality_code = an.municipality_code AND c.round_id = an.round_id \
+         AND c.question_id = an.question_id \
+         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $1 \
+         WHERE an.round_id = $4 AND an.question_id = $5 AND {panel} AND COALESCE(an.option_id, c.option_id) IS NOT NULL \
+         GROUP BY {group_by}COALESCE(an.option_id, c.option_id)",
+        seg = grouping.column(),
+        group_by = grouping.group_by(),
+    );
+    let answered = format!(
+        "SELECT {seg} AS seg, COUNT(*) AS n FROM answer an \
+         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $1 \
+         WHERE an.round_id = $4 AND an.question_id = $5 AND {panel}{group_by}",
+        seg = grouping.column(),
+        group_by = match grouping.group_by().trim_end_matches(", ") {
+            "" => String::new(),
+            g => format!(" GROUP BY {g}"),
+        },
+    );
+    let mut counts: HashMap<(String, Uuid), i64> = HashMap::new();
+    for row in db.query_all_raw(statement(db, &chosen, values())).await? {
+        counts.insert(
+            (row.try_get("", "seg")?, row.try_get("", "option_id")?),
+            row.try_get("", "n")?,
+        );
+    }
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    for row in db.query_all_raw(statement(db, &answered, values())).await? {
+        seen.insert(row.try_get("", "seg")?, row.try_get("", "n")?);
+    }
+    Ok((counts, seen))
 }

@@ -70,6 +70,17 @@ impl From<entity::QuestionKind> for QuestionKind {
     }
 }
 
+impl From<QuestionKind> for entity::QuestionKind {
+    fn from(k: QuestionKind) -> Self {
+        match k {
+            QuestionKind::SingleChoice => Self::SingleChoice,
+            QuestionKind::MultiChoice => Self::MultiChoice,
+            QuestionKind::Number => Self::Number,
+            QuestionKind::Text => Self::Text,
+        }
+    }
+}
+
 pub struct SurveyRound(pub survey_round::Model);
 
 /// One round of the follow-up (enkätomgång).
@@ -134,6 +145,50 @@ impl SurveyRound {
             .await?
             .into_iter()
             .map(Into::into)
+            .collect())
+    }
+
+    /// The round's questions and options beside those of a baseline round
+    /// (default: its own baseline) that they continue; null when there is
+    /// no baseline to map onto.
+    async fn mapping(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The round to map onto; default: this round's baseline.")]
+        baseline_round_id: Option<ID>,
+    ) -> Result<Option<crate::authoring::QuestionnaireMapping>> {
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let memory = ctx.data::<crate::services::aggregates::FigureCache>()?;
+        let baseline = match baseline_round_id {
+            Some(id) => Some(crate::services::rounds::get_any(db, memory, &id).await?),
+            None => match self.0.baseline_id {
+                Some(id) => ctx.data::<DataLoader<RoundById>>()?.load_one(id).await?,
+                None => None,
+            },
+        };
+        let principal = Principal::of(ctx);
+        let Some(baseline) = baseline.filter(|b| policy::sees_round(principal, b)) else {
+            return Ok(None);
+        };
+        let now = questionnaire::Questionnaire::of(db, memory, &self.0).await?;
+        let then = questionnaire::Questionnaire::of(db, memory, &baseline).await?;
+        Ok(Some(crate::authoring::QuestionnaireMapping {
+            mapping: crate::services::mapping::map(&now, &then),
+            baseline,
+        }))
+    }
+
+    /// What keeps the questionnaire from being opened (empty when it can
+    /// be): a maturity area without its maturity question, say. Authoring
+    /// refuses everything else as it is asked for.
+    async fn questionnaire_problems(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let memory = ctx.data::<crate::services::aggregates::FigureCache>()?;
+        let q = questionnaire::Questionnaire::of(db, memory, &self.0).await?;
+        let baseline = crate::services::authoring::baseline_of(db, &self.0).await?;
+        Ok(crate::services::authoring::problems(&q, baseline.as_ref())
+            .into_iter()
+            .map(|p| p.message)
             .collect())
     }
 
@@ -268,6 +323,12 @@ impl Question {
     async fn max_length(&self) -> Option<i32> {
         self.0.max_length
     }
+
+    /// The baseline round's question this one continues, where it was
+    /// named; null: the one with the same key (see `SurveyRound.mapping`).
+    async fn predecessor_key(&self) -> Option<&str> {
+        self.0.predecessor_key.as_deref()
+    }
 }
 
 pub struct AnswerOption(pub answer_option::Model);
@@ -309,5 +370,11 @@ impl AnswerOption {
     /// For an hours-per-week span, its upper bound.
     async fn hours_to(&self) -> Option<f64> {
         self.0.hours_to
+    }
+
+    /// The option of the predecessor question this one continues, where it
+    /// was named; null: the one with the same key (see `SurveyRound.mapping`).
+    async fn predecessor_key(&self) -> Option<&str> {
+        self.0.predecessor_key.as_deref()
     }
 }

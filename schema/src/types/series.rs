@@ -64,10 +64,15 @@ pub struct OptionTrend {
     pub option: Option<AnswerOption>,
     /// How many municipalities of the segment chose it in this round.
     pub count: i32,
-    /// How many chose the option with the same key in the baseline round;
-    /// null where the baseline had no such option (an option new in this
-    /// round, such as 2023's "Vet inte": unmapped, not zero).
+    /// How many chose the option's predecessor in the baseline round (by
+    /// the round's mapping: the option it names, else the one with the same
+    /// key); null where it has none (an option new in this round, such as
+    /// 2023's "Vet inte": unmapped, not zero). The no-answer row compares
+    /// with the baseline's no-answer row.
     pub baseline_count: Option<i32>,
+    /// The baseline option counted in `baselineCount`; null where unmapped
+    /// (and for the no-answer row).
+    pub baseline_option_key: Option<String>,
 }
 
 pub struct DistributionTrend {
@@ -75,6 +80,9 @@ pub struct DistributionTrend {
     /// The baseline's row of the same segment; `None` where the baseline
     /// has no such question or segment (its counts are then null, unmapped).
     pub baseline: Option<DistributionRow>,
+    /// Each option's predecessor in the baseline question, by key (the
+    /// round's mapping); an option missing or mapped to `None` is unmapped.
+    pub predecessors: std::collections::HashMap<String, Option<String>>,
 }
 
 impl DistributionTrend {
@@ -122,15 +130,26 @@ impl DistributionTrend {
             .counts
             .iter()
             .map(|(option, count)| {
-                let key = option.as_ref().map(|o| o.key.as_str());
-                let before = before
-                    .iter()
-                    .find(|(o, _)| o.as_ref().map(|o| o.key.as_str()) == key)
-                    .map(|(_, n)| *n as i32);
+                // The no-answer row (None) compares with the baseline's.
+                let wanted: Option<Option<&str>> = match option {
+                    None => Some(None),
+                    Some(o) => self
+                        .predecessors
+                        .get(&o.key)
+                        .and_then(|p| p.as_deref())
+                        .map(Some),
+                };
+                let before = wanted.and_then(|key| {
+                    before
+                        .iter()
+                        .find(|(o, _)| o.as_ref().map(|o| o.key.as_str()) == key)
+                        .map(|(_, n)| *n as i32)
+                });
                 OptionTrend {
                     option: option.clone().map(AnswerOption),
                     count: *count as i32,
                     baseline_count: before,
+                    baseline_option_key: wanted.flatten().map(str::to_owned),
                 }
             })
             .collect()

@@ -258,6 +258,7 @@ mod tests {
             min_number: None,
             max_number: None,
             max_length: None,
+            predecessor_key: None,
         }
     }
 
@@ -273,6 +274,7 @@ mod tests {
             affirmative: false,
             hours_from: None,
             hours_to: None,
+            predecessor_key: None,
         }
     }
 
