@@ -258,6 +258,8 @@ pub struct Imported {
 
 /// One municipality's response as read from the file.
 struct Incoming {
+    /// The municipality's first line.
+    line: usize,
     submitted: bool,
     submitted_at: Option<chrono::DateTime<chrono::Utc>>,
     answers: Vec<(usize, Uuid, schema::services::responses::AnswerValue)>,
@@ -358,6 +360,7 @@ pub async fn import_answers(
             }
         };
         let entry = incoming.entry(row.code.clone()).or_insert(Incoming {
+            line: row.line,
             submitted,
             submitted_at,
             answers: Vec::new(),
@@ -459,6 +462,28 @@ pub async fn import_answers(
                     ),
                 ));
             }
+        }
+    }
+    // A SUBMITTED response has every required question it is asked answered,
+    // as `submitResponse` demands.
+    for (code, response) in incoming.iter().filter(|(_, r)| r.submitted) {
+        let values: HashMap<String, AnswerValue> = response
+            .answers
+            .iter()
+            .filter_map(|(_, id, v)| {
+                let key = q.questions.iter().find(|x| x.id == *id)?.key.clone();
+                Some((key, v.clone()))
+            })
+            .collect();
+        let missing = schema::services::responses::unanswered_required(&q, &values);
+        if !missing.is_empty() {
+            errors.push((
+                response.line,
+                format!(
+                    "{code} is SUBMITTED without the required answers to {}",
+                    missing.join(", ")
+                ),
+            ));
         }
     }
     bar.finish_and_clear();

@@ -27,7 +27,7 @@ pub(super) fn asked(
 }
 
 /// Required questions that are asked and not answered, in questionnaire order.
-pub(super) fn unanswered_required(
+pub fn unanswered_required(
     q: &Questionnaire,
     values: &HashMap<String, AnswerValue>,
 ) -> Vec<String> {
