@@ -632,3 +632,90 @@ async fn the_readme_authoring_example_does_what_the_readme_says() {
     let opened = app.transition("openSurveyRound", &round).await;
     assert!(opened.get("errors").is_none(), "{opened}");
 }
+
+/// Both reference questionnaires pass validation: a copy of either opens.
+#[tokio::test]
+async fn copies_of_the_reference_rounds_open() {
+    let app = spawn_app().await;
+    let admin = admin_token();
+    for (year, from) in [(2027, ROUND_2023), (2028, crate::helpers::ROUND_2019)] {
+        let created = app
+            .ok(
+                &admin,
+                "mutation($y: Int!, $f: ID!) { createSurveyRound(input: { year: $y, title: \"Kopia\", \
+                 copyFrom: $f, baseline: $f }) { id questionnaireProblems mapping { newQuestionKeys \
+                 droppedQuestionKeys unmappedOptionKeys } } }",
+                json!({ "y": year, "f": from }),
+            )
+            .await["createSurveyRound"]
+            .clone();
+        assert_eq!(created["questionnaireProblems"], json!([]), "{from}");
+        // A copy continues its source one to one.
+        assert_eq!(
+            created["mapping"],
+            json!({ "newQuestionKeys": [], "droppedQuestionKeys": [], "unmappedOptionKeys": [] })
+        );
+        let id = created["id"].as_str().unwrap();
+        let opened = app.transition("openSurveyRound", id).await;
+        assert!(opened.get("errors").is_none(), "{from}: {opened}");
+    }
+    // 2023 beside 2019: "Vet inte" is new, unmapped rather than dropped.
+    let mapping = app
+        .ok(
+            &admin,
+            "query($r: ID!) { surveyRound(id: $r) { mapping { baseline { year } unmappedOptionKeys \
+             newQuestionKeys } } }",
+            json!({ "r": ROUND_2023 }),
+        )
+        .await["surveyRound"]["mapping"]
+        .clone();
+    assert_eq!(mapping["baseline"]["year"], 2019);
+    let unmapped = mapping["unmappedOptionKeys"].as_array().unwrap();
+    assert!(
+        unmapped.contains(&json!("function_exists.dont_know")),
+        "{unmapped:?}"
+    );
+}
+
+/// A cycle through three questions is found, wherever it is closed.
+#[tokio::test]
+async fn a_longer_cycle_of_conditions_is_refused() {
+    let app = spawn_app().await;
+    let round = app.create_round(2027).await;
+    let admin = admin_token();
+    let q = |key: &str, on: Option<&str>| {
+        json!({ "key": key, "areaKey": "function", "textSv": "Fråga", "textEn": "Question",
+                "kind": "SINGLE_CHOICE",
+                "options": [option("a", None), option("b", None)],
+                "condition": on.map(|k| json!({ "questionKey": k, "optionKeys": ["a"] })) })
+    };
+    for (key, on) in [("q_a", None), ("q_b", Some("q_a")), ("q_c", Some("q_b"))] {
+        app.ok(
+            &admin,
+            UPSERT_QUESTION,
+            json!({ "r": round, "q": q(key, on) }),
+        )
+        .await;
+    }
+    let before = questionnaire(&app, &round).await;
+    let message = refused(
+        &app,
+        UPSERT_QUESTION,
+        json!({ "r": round, "q": q("q_a", Some("q_c")) }),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    assert!(message.contains("cycle"), "{message}");
+    assert_eq!(questionnaire(&app, &round).await, before);
+    // Removing an option a condition names is refused the same way.
+    let mut fewer = q("q_b", Some("q_a"));
+    fewer["options"] = json!([option("b", None), option("c", None)]);
+    let message = refused(
+        &app,
+        UPSERT_QUESTION,
+        json!({ "r": round, "q": fewer }),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    assert!(message.contains("q_c"), "{message}");
+}
