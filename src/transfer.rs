@@ -22,6 +22,16 @@ pub const HEADER: [&str; 5] = [
     "submitted_at",
 ];
 
+/// The round of `year`, or why there is none.
+async fn round_of(db: &DatabaseConnection, year: i32) -> Result<survey_round::Model, String> {
+    survey_round::Entity::find()
+        .filter(survey_round::Column::Year.eq(year))
+        .one(db)
+        .await
+        .map_err(|e| format!("reading the round failed: {e}"))?
+        .ok_or_else(|| format!("there is no round {year}"))
+}
+
 /// Writes round `year`'s answers to `out`; returns how many rows.
 pub async fn export_answers(
     db: &DatabaseConnection,
@@ -29,12 +39,7 @@ pub async fn export_answers(
     out: impl Write,
 ) -> Result<usize, String> {
     let fail = |e: sea_orm::DbErr| format!("reading the round failed: {e}");
-    let round = survey_round::Entity::find()
-        .filter(survey_round::Column::Year.eq(year))
-        .one(db)
-        .await
-        .map_err(fail)?
-        .ok_or_else(|| format!("there is no round {year}"))?;
+    let round = round_of(db, year).await?;
     let questions: Vec<question::Model> = question::Entity::find()
         .filter(question::Column::RoundId.eq(round.id))
         .order_by_asc(question::Column::Position)
@@ -284,12 +289,7 @@ pub async fn import_answers(
 
     let rows = read_rows(path)?;
     let fail = |e: sea_orm::DbErr| format!("reading the round failed: {e}");
-    let round = survey_round::Entity::find()
-        .filter(survey_round::Column::Year.eq(year))
-        .one(db)
-        .await
-        .map_err(fail)?
-        .ok_or_else(|| format!("there is no round {year}"))?;
+    let round = round_of(db, year).await?;
     if round.status == entity::RoundStatus::Published {
         return Err(format!(
             "round {year} is PUBLISHED: its figures are out, its answers cannot be replaced"

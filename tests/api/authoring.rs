@@ -46,6 +46,19 @@ fn renamed_coordinator() -> Value {
     })
 }
 
+/// `function_hours` as it is (read from the questionnaire), asked after
+/// `coordination_function` = ja instead of `function_exists` = yes.
+fn hours_after_coordinator(hours: &Value) -> Value {
+    json!({
+        "key": "function_hours", "areaKey": "function", "textSv": hours["text"], "textEn": "Hours",
+        "kind": hours["kind"], "required": hours["required"],
+        "condition": { "questionKey": "coordination_function", "optionKeys": ["ja"] },
+        "options": hours["options"].as_array().unwrap().iter()
+            .map(|o| json!({ "key": o["key"], "labelSv": o["label"], "labelEn": o["label"] }))
+            .collect::<Vec<_>>(),
+    })
+}
+
 async fn questionnaire(app: &TestApp, round: &str) -> Value {
     app.ok(&admin_token(), QUESTIONNAIRE, json!({ "r": round }))
         .await["surveyRound"]
@@ -125,14 +138,7 @@ async fn skr_admins_author_a_draft_round_and_every_refusal_changes_nothing() {
     .await;
     assert!(message.contains("function_hours"), "{message}");
     // Move the condition to the new question, then the old one can go.
-    let mut moved = json!({
-        "key": "function_hours", "areaKey": "function", "textSv": hours["text"], "textEn": "Hours",
-        "kind": hours["kind"], "required": hours["required"],
-        "condition": { "questionKey": "coordination_function", "optionKeys": ["ja"] },
-        "options": hours["options"].as_array().unwrap().iter().map(|o| json!({
-            "key": o["key"], "labelSv": o["label"], "labelEn": o["label"],
-        })).collect::<Vec<_>>(),
-    });
+    let mut moved = hours_after_coordinator(&hours);
     app.ok(&admin, UPSERT_QUESTION, json!({ "r": round, "q": moved }))
         .await;
     app.ok(
@@ -413,18 +419,7 @@ async fn a_trend_follows_a_renamed_question_and_its_options() {
     let hours = question(&questionnaire(&app, &round).await, "function_hours")
         .unwrap()
         .clone();
-    let options: Vec<Value> = hours["options"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| json!({ "key": o["key"], "labelSv": o["label"], "labelEn": o["label"] }))
-        .collect();
-    let hours_input = json!({
-        "key": "function_hours", "areaKey": "function", "textSv": hours["text"], "textEn": "Hours",
-        "kind": hours["kind"], "required": hours["required"],
-        "condition": { "questionKey": "coordination_function", "optionKeys": ["ja"] },
-        "options": options,
-    });
+    let hours_input = hours_after_coordinator(&hours);
     app.ok(
         &admin,
         UPSERT_QUESTION,
@@ -606,14 +601,7 @@ async fn the_readme_authoring_example_does_what_the_readme_says() {
     let hours = question(&questionnaire(&app, &round).await, "function_hours")
         .unwrap()
         .clone();
-    let input = json!({
-        "key": "function_hours", "areaKey": "function", "textSv": hours["text"], "textEn": "Hours",
-        "kind": hours["kind"], "required": hours["required"],
-        "condition": { "questionKey": "coordination_function", "optionKeys": ["ja"] },
-        "options": hours["options"].as_array().unwrap().iter()
-            .map(|o| json!({ "key": o["key"], "labelSv": o["label"], "labelEn": o["label"] }))
-            .collect::<Vec<_>>(),
-    });
+    let input = hours_after_coordinator(&hours);
     app.ok(&admin, UPSERT_QUESTION, json!({ "r": round, "q": input }))
         .await;
     app.ok(

@@ -36,6 +36,7 @@ use uuid::Uuid;
 use crate::domain::QuestionKey;
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::policy::AdminScope;
+use crate::services::lifecycle::insert_chunks;
 use crate::services::questionnaire::{Condition, Questionnaire, condition};
 use crate::services::rounds::Gate;
 use crate::services::{changes, rounds};
@@ -656,23 +657,9 @@ async fn write(txn: &DatabaseTransaction, round_id: Uuid, q: &Questionnaire) -> 
         .flat_map(|x| q.options_of(x.id))
         .map(|o| answer_option::ActiveModel::from(o.clone()))
         .collect();
-    insert(txn, areas).await?;
-    insert(txn, questions).await?;
-    insert(txn, options).await
-}
-
-async fn insert<A: sea_orm::ActiveModelTrait>(
-    txn: &DatabaseTransaction,
-    rows: Vec<A>,
-) -> ApiResult<()> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(200).collect();
-        A::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
+    insert_chunks(txn, areas).await?;
+    insert_chunks(txn, questions).await?;
+    insert_chunks(txn, options).await
 }
 
 /// Applies `change` to a DRAFT round's questionnaire in one transaction

@@ -178,7 +178,8 @@ async fn copy_questionnaire(
     insert_chunks(db, options).await
 }
 
-async fn insert_chunks<A: sea_orm::ActiveModelTrait>(
+/// Inserts `rows` 200 at a time (within the databases' parameter limits).
+pub(crate) async fn insert_chunks<A: sea_orm::ActiveModelTrait>(
     db: &impl ConnectionTrait,
     rows: Vec<A>,
 ) -> ApiResult<()> {
