@@ -56,10 +56,12 @@
 //! computed once and kept.
 
 mod algebra;
+mod crossed;
 mod planner;
 
 pub use algebra::Undecided;
 use algebra::light_vector;
+pub use crossed::Crossed;
 use planner::{Planner, System};
 
 /// Why a cell is not shown.
