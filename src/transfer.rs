@@ -150,6 +150,31 @@ pub async fn export_answers(
     Ok(rows)
 }
 
+/// Refuses a round an import cannot load: a PUBLISHED one, or one that has
+/// responses already.
+async fn refuse_unless_empty(
+    db: &impl sea_orm::ConnectionTrait,
+    round: &survey_round::Model,
+) -> Result<(), String> {
+    let year = round.year;
+    if round.status == entity::RoundStatus::Published {
+        return Err(format!(
+            "round {year} is PUBLISHED: its figures are out, its answers cannot be replaced"
+        ));
+    }
+    let existing = response::Entity::find()
+        .filter(response::Column::RoundId.eq(round.id))
+        .one(db)
+        .await
+        .map_err(|e| format!("reading the round failed: {e}"))?;
+    if existing.is_some() {
+        return Err(format!(
+            "round {year} has responses already: an import loads a whole round into an empty one"
+        ));
+    }
+    Ok(())
+}
+
 /// One row of an import file, with its line number (the header is line 1).
 #[derive(Clone, Debug)]
 struct Row {
@@ -290,21 +315,7 @@ pub async fn import_answers(
     let rows = read_rows(path)?;
     let fail = |e: sea_orm::DbErr| format!("reading the round failed: {e}");
     let round = round_of(db, year).await?;
-    if round.status == entity::RoundStatus::Published {
-        return Err(format!(
-            "round {year} is PUBLISHED: its figures are out, its answers cannot be replaced"
-        ));
-    }
-    let existing = response::Entity::find()
-        .filter(response::Column::RoundId.eq(round.id))
-        .one(db)
-        .await
-        .map_err(fail)?;
-    if existing.is_some() {
-        return Err(format!(
-            "round {year} has responses already: an import loads a whole round into an empty one"
-        ));
-    }
+    refuse_unless_empty(db, &round).await?;
     let q = Questionnaire::load(db, round.id)
         .await
         .map_err(|e| format!("reading the questionnaire failed: {}", e.message()))?;
@@ -607,11 +618,18 @@ async fn write_import(
     bar.set_message("writing");
     let fail = |e: sea_orm::DbErr| format!("the import was not written: {e}");
     let txn = db.begin().await.map_err(fail)?;
+    // The round first (the documented lock order), then what was checked
+    // before it is checked again: no kommun's write or transition came between.
+    let round = schema::services::rounds::take(&txn, round.id)
+        .await
+        .map_err(|e| format!("the import was not written: {}", e.message()))?
+        .ok_or_else(|| format!("round {} is gone", round.year))?;
+    refuse_unless_empty(&txn, &round).await?;
     insert_chunks(&txn, responses, &bar).await.map_err(fail)?;
     insert_chunks(&txn, answers, &bar).await.map_err(fail)?;
     insert_chunks(&txn, choices, &bar).await.map_err(fail)?;
     insert_chunks(&txn, events, &bar).await.map_err(fail)?;
-    let frozen = schema::services::lifecycle::freeze_imported(&txn, &admin, round, min_cell)
+    let frozen = schema::services::lifecycle::freeze_imported(&txn, &admin, &round, min_cell)
         .await
         .map_err(|e| format!("freezing the scores failed: {}", e.message()))?;
     txn.commit().await.map_err(fail)?;

@@ -239,3 +239,59 @@ async fn a_dry_run_lists_every_bad_row_with_its_line_and_xlsx_imports_too() {
     assert_eq!((done.responses, done.answers), (1, 1));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// An import takes the round before it writes (its gate, then its row) and
+/// checks again there: a kommun's write that was under way when the import
+/// checked the round is seen, and the import refuses cleanly instead of
+/// colliding with it.
+#[tokio::test]
+async fn an_import_waits_for_a_write_under_way_and_then_sees_it() {
+    use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+    let Some(_) = crate::helpers::postgres_url() else {
+        eprintln!("skipped: the race needs PostgreSQL's gate; set MOGNAD_TEST_DATABASE_URL");
+        return;
+    };
+    let app = spawn_app().await;
+    let round = uuid::Uuid::parse_str(crate::helpers::ROUND_2023).unwrap();
+    let dir = std::env::temp_dir().join(format!("mognad-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("one.csv");
+    std::fs::write(
+        &file,
+        "municipality_code,question_key,value,status,submitted_at\n0180,function_exists,yes,IN_PROGRESS,\n",
+    )
+    .unwrap();
+
+    // A kommun's write, under way: inside the round's shared gate, not committed.
+    let write = app.db.begin().await.unwrap();
+    schema::services::rounds::enter_gate(&write, round, schema::services::rounds::Gate::Shared)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    entity::response::Entity::insert(entity::response::ActiveModel {
+        municipality_code: Set("1280".into()),
+        round_id: Set(round),
+        status: Set(entity::ResponseStatus::InProgress),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(Some(now)),
+        submitted_at: Set(None),
+    })
+    .exec_without_returning(&write)
+    .await
+    .unwrap();
+
+    let db = app.db.clone();
+    let path = file.clone();
+    let import = tokio::spawn(async move {
+        mognad::transfer::import_answers(&db, 2023, &path, false, 5, false).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!import.is_finished(), "the import waits for the write");
+    write.commit().await.unwrap();
+    let refused = import.await.unwrap().unwrap_err();
+    assert!(refused.contains("has responses already"), "{refused}");
+    let responses = entity::response::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(responses.len(), 1, "only the kommun's");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -2,8 +2,8 @@
 //! round's areas, questions and options; once the round opens its
 //! questionnaire is locked (and answers refer to it).
 //!
-//! Every change runs in one transaction that takes the round's gate
-//! (exclusive, as a transition does) and then its row, so it is ordered
+//! Every change runs in one transaction that takes the round first
+//! ([`rounds::take`]: its gate, exclusive, then its row), so it is ordered
 //! against `openSurveyRound` and against other changes: a change that comes
 //! after the open is refused with FAILED_PRECONDITION and writes nothing.
 //! The change is made to the questionnaire in memory, the whole result is
@@ -38,7 +38,6 @@ use crate::error::{ApiError, ApiResult, retrying};
 use crate::policy::AdminScope;
 use crate::services::lifecycle::insert_chunks;
 use crate::services::questionnaire::{Condition, Questionnaire, condition};
-use crate::services::rounds::Gate;
 use crate::services::{changes, rounds};
 
 /// One thing wrong with a questionnaire.
@@ -663,7 +662,7 @@ async fn write(txn: &DatabaseTransaction, round_id: Uuid, q: &Questionnaire) -> 
 }
 
 /// Applies `change` to a DRAFT round's questionnaire in one transaction
-/// (gate, then the round's row), validates the result and writes it with a
+/// (the round taken first), validates the result and writes it with a
 /// QUESTIONNAIRE_CHANGED event. Returns the round as it is after.
 pub async fn edit<F>(
     db: &DatabaseConnection,
@@ -680,8 +679,9 @@ where
     let change = &change;
     let round = retrying(|| async move {
         let txn = db.begin().await?;
-        rounds::enter_gate(&txn, id, Gate::Exclusive).await?;
-        let round = lock_round(&txn, id).await?;
+        let round = rounds::take(&txn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no round with id {id}")))?;
         if round.status != RoundStatus::Draft {
             return Err(ApiError::FailedPrecondition(format!(
                 "round {} is {:?}: its questionnaire is locked once it opens",
@@ -715,18 +715,4 @@ where
         "questionnaire changed"
     );
     Ok(round)
-}
-
-/// The round's row, locked for the transaction on PostgreSQL (SQLite's
-/// write lock comes with the first write).
-async fn lock_round(txn: &DatabaseTransaction, id: Uuid) -> ApiResult<entity::survey_round::Model> {
-    use sea_orm::QuerySelect;
-    use sea_orm::sea_query::LockType;
-    let mut find = entity::survey_round::Entity::find_by_id(id);
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        find = find.lock(LockType::NoKeyUpdate);
-    }
-    find.one(txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no round with id {id}")))
 }

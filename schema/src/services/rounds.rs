@@ -148,6 +148,33 @@ pub async fn enter_gate(txn: &impl ConnectionTrait, round: Uuid, gate: Gate) -> 
     Ok(())
 }
 
+/// Takes a round for the transaction alone, as its first lock (the
+/// documented order): on PostgreSQL its gate, exclusive, then its row
+/// `FOR NO KEY UPDATE`; on SQLite the database's write lock, taken now by a
+/// write that changes nothing, so a transaction that reads before it writes
+/// is not turned away (busy) when it comes to write. Returns the row as it
+/// now is; `None` when there is no such round.
+pub async fn take(txn: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<survey_round::Model>> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, LockType};
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        enter_gate(txn, id, Gate::Exclusive).await?;
+        return Ok(survey_round::Entity::find_by_id(id)
+            .lock(LockType::NoKeyUpdate)
+            .one(txn)
+            .await?);
+    }
+    survey_round::Entity::update_many()
+        .col_expr(
+            survey_round::Column::Status,
+            Expr::col(survey_round::Column::Status),
+        )
+        .filter(survey_round::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(survey_round::Entity::find_by_id(id).one(txn).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,10 +29,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use entity::{RoundStatus, release_plan, survey_round};
-use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -41,7 +40,7 @@ use crate::disclosure::Reason;
 use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memo::{Shared, Since, cached, forget, remember};
 use crate::services::participation::ParticipationCounts;
-use crate::services::rounds::{self, Gate};
+use crate::services::rounds;
 use make::{store_pair_plan, store_round_plan};
 
 /// What the plan decided for one cell.
@@ -260,24 +259,8 @@ async fn ensure(
     let txn = db.begin().await?;
     let mut ids: Vec<Uuid> = rounds.iter().map(|r| r.id).collect();
     ids.sort();
-    for (i, id) in ids.iter().enumerate() {
-        if txn.get_database_backend() == DbBackend::Postgres {
-            rounds::enter_gate(&txn, *id, Gate::Exclusive).await?;
-            survey_round::Entity::find_by_id(*id)
-                .lock(LockType::NoKeyUpdate)
-                .one(&txn)
-                .await?;
-        } else if i == 0 {
-            // SQLite locks the whole database for the first write.
-            survey_round::Entity::update_many()
-                .col_expr(
-                    survey_round::Column::Status,
-                    Expr::col(survey_round::Column::Status),
-                )
-                .filter(survey_round::Column::Id.eq(*id))
-                .exec(&txn)
-                .await?;
-        }
+    for id in &ids {
+        rounds::take(&txn, *id).await?;
     }
     for round in rounds {
         let key = round_key(round.id, min_cell);
