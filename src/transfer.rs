@@ -40,25 +40,18 @@ pub async fn export_answers(
 ) -> Result<usize, String> {
     let fail = |e: sea_orm::DbErr| format!("reading the round failed: {e}");
     let round = round_of(db, year).await?;
-    let questions: Vec<question::Model> = question::Entity::find()
-        .filter(question::Column::RoundId.eq(round.id))
-        .order_by_asc(question::Column::Position)
-        .all(db)
+    // Questions in questionnaire order (areas, then their questions).
+    let q = schema::services::questionnaire::Questionnaire::load(db, round.id)
         .await
-        .map_err(fail)?;
+        .map_err(|e| format!("reading the questionnaire failed: {}", e.message()))?;
+    let questions = &q.questions;
     let order: HashMap<Uuid, usize> = questions
         .iter()
         .enumerate()
         .map(|(i, q)| (q.id, i))
         .collect();
-    let options: HashMap<Uuid, answer_option::Model> = answer_option::Entity::find()
-        .filter(answer_option::Column::QuestionId.is_in(questions.iter().map(|q| q.id)))
-        .all(db)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect();
+    let options: HashMap<Uuid, &answer_option::Model> =
+        q.options.values().flatten().map(|o| (o.id, o)).collect();
     let responses = response::Entity::find()
         .filter(response::Column::RoundId.eq(round.id))
         .order_by_asc(response::Column::MunicipalityCode)
@@ -287,12 +280,18 @@ pub struct Imported {
 }
 
 /// One municipality's response as read from the file.
-struct Incoming {
+struct Incoming<'q> {
     /// The municipality's first line.
     line: usize,
     submitted: bool,
     submitted_at: Option<chrono::DateTime<chrono::Utc>>,
-    answers: Vec<(usize, Uuid, schema::services::responses::AnswerValue)>,
+    /// (line, question, value, the options it chooses)
+    answers: Vec<(
+        usize,
+        &'q question::Model,
+        schema::services::responses::AnswerValue,
+        Vec<Uuid>,
+    )>,
 }
 
 /// Imports a whole round's answers from `path` into round `year`, all or
@@ -389,7 +388,7 @@ pub async fn import_answers(
             }
             continue;
         }
-        let Some(question) = q.questions.iter().find(|x| x.key == row.key) else {
+        let Some(question) = q.question_by_key(&row.key) else {
             bad(format!("unknown question key {:?}", row.key));
             continue;
         };
@@ -400,94 +399,53 @@ pub async fn import_answers(
             ));
             continue;
         }
-        let options = q.options_of(question.id);
         let value = match question.kind {
-            entity::QuestionKind::SingleChoice => {
-                if options.iter().any(|o| o.key == row.value) {
-                    Ok(AnswerValue::Choice(row.value.clone()))
-                } else {
-                    Err(format!("{:?} is not an option of {}", row.value, row.key))
-                }
-            }
+            entity::QuestionKind::SingleChoice => AnswerValue::Choice(row.value.clone()),
             entity::QuestionKind::MultiChoice => {
-                let keys: Vec<String> = row.value.split('|').map(|k| k.trim().to_owned()).collect();
-                match keys.iter().find(|k| !options.iter().any(|o| &o.key == *k)) {
-                    Some(k) => Err(format!("{k:?} is not an option of {}", row.key)),
-                    None => Ok(AnswerValue::Choices(keys)),
-                }
+                AnswerValue::Choices(row.value.split('|').map(|k| k.trim().to_owned()).collect())
             }
             entity::QuestionKind::Number => match row.value.parse::<f64>() {
-                Ok(n)
-                    if n.is_finite()
-                        && question.min_number.is_none_or(|m| n >= m)
-                        && question.max_number.is_none_or(|m| n <= m) =>
-                {
-                    Ok(AnswerValue::Number(n))
+                Ok(n) => AnswerValue::Number(n),
+                Err(_) => {
+                    bad(format!("{:?} is not a number {} takes", row.value, row.key));
+                    continue;
                 }
-                _ => Err(format!("{:?} is not a number {} takes", row.value, row.key)),
             },
-            entity::QuestionKind::Text => {
-                if question
-                    .max_length
-                    .is_some_and(|m| row.value.chars().count() > m as usize)
-                {
-                    Err(format!("the text for {} is too long", row.key))
-                } else {
-                    Ok(AnswerValue::Text(row.value.clone()))
-                }
-            }
+            entity::QuestionKind::Text => AnswerValue::Text(row.value.clone()),
         };
-        match value {
-            Ok(v) => entry.answers.push((row.line, question.id, v)),
-            Err(m) => bad(m),
+        // The same check as saveAnswers makes.
+        match schema::services::responses::check_value(&q, question, &value) {
+            Ok(ids) => entry.answers.push((row.line, question, value, ids)),
+            Err(e) => bad(e.message().to_owned()),
         }
     }
-    // A conditional answer needs its condition met by the same response.
-    for answers in incoming.values() {
-        for (line, question_id, _) in &answers.answers {
-            let Some(condition) = q.conditions.get(question_id) else {
+    for (code, response) in &incoming {
+        let values: HashMap<String, AnswerValue> = response
+            .answers
+            .iter()
+            .map(|(_, question, v, _)| (question.key.clone(), v.clone()))
+            .collect();
+        // A conditional answer needs its condition met by the same response.
+        for (line, question, _, _) in &response.answers {
+            if schema::services::responses::asked(&q, question, &values) {
                 continue;
-            };
-            let met = answers.answers.iter().any(|(_, other, v)| {
-                q.questions
-                    .iter()
-                    .find(|x| x.id == *other)
-                    .is_some_and(|x| x.key == condition.question_key)
-                    && v.choices()
-                        .iter()
-                        .any(|c| condition.option_keys.contains(c))
-            });
-            if !met {
-                let key = q
-                    .questions
-                    .iter()
-                    .find(|x| x.id == *question_id)
-                    .map(|x| x.key.clone())
-                    .unwrap_or_default();
+            }
+            if let Some(condition) = q.conditions.get(&question.id) {
                 errors.push((
                     *line,
                     format!(
-                        "{key} is asked only when {} is {}: that answer is missing",
+                        "{} is asked only when {} is {}: that answer is missing",
+                        question.key,
                         condition.question_key,
                         condition.option_keys.join(" or ")
                     ),
                 ));
             }
         }
-    }
-    // A SUBMITTED response has every required question it is asked answered,
-    // as `submitResponse` demands.
-    for (code, response) in incoming.iter().filter(|(_, r)| r.submitted) {
-        let values: HashMap<String, AnswerValue> = response
-            .answers
-            .iter()
-            .filter_map(|(_, id, v)| {
-                let key = q.questions.iter().find(|x| x.id == *id)?.key.clone();
-                Some((key, v.clone()))
-            })
-            .collect();
+        // A SUBMITTED response has every required question it is asked
+        // answered, as `submitResponse` demands.
         let missing = schema::services::responses::unanswered_required(&q, &values);
-        if !missing.is_empty() {
+        if response.submitted && !missing.is_empty() {
             errors.push((
                 response.line,
                 format!(
@@ -512,8 +470,7 @@ pub async fn import_answers(
     if dry_run {
         return Ok(Ok(summary));
     }
-    summary.scores_frozen =
-        write_import(db, &round, &q, incoming, path, min_cell, progress).await?;
+    summary.scores_frozen = write_import(db, &round, incoming, path, min_cell, progress).await?;
     Ok(Ok(summary))
 }
 
@@ -521,13 +478,13 @@ pub async fn import_answers(
 async fn write_import(
     db: &DatabaseConnection,
     round: &survey_round::Model,
-    q: &schema::services::questionnaire::Questionnaire,
-    incoming: std::collections::BTreeMap<String, Incoming>,
+    incoming: std::collections::BTreeMap<String, Incoming<'_>>,
     path: &std::path::Path,
     min_cell: i64,
     progress: bool,
 ) -> Result<u64, String> {
     use entity::{ResponseStatus, answer_event};
+    use schema::services::responses::AnswerValue;
     use sea_orm::{ActiveValue::Set, TransactionTrait};
 
     let actor = format!(
@@ -543,12 +500,6 @@ async fn write_import(
     let operator = schema::Principal::skr(actor.clone(), schema::Role::SkrAdmin);
     let admin = schema::policy::admin(&operator).map_err(|e| e.message().to_owned())?;
     let now = chrono::Utc::now();
-    let option_id = |question: Uuid, key: &str| {
-        q.options_of(question)
-            .iter()
-            .find(|o| o.key == key)
-            .map(|o| o.id)
-    };
     let (mut responses, mut answers, mut choices, mut events) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (code, r) in incoming {
@@ -567,22 +518,20 @@ async fn write_import(
             updated_at: Set(Some(at)),
             submitted_at: Set(r.submitted_at),
         });
-        for (i, (_, question, value)) in r.answers.into_iter().enumerate() {
-            use schema::services::responses::AnswerValue;
+        for (i, (_, question, value, ids)) in r.answers.into_iter().enumerate() {
+            let question = question.id;
             let (option, number, text) = match &value {
-                AnswerValue::Choice(k) => (option_id(question, k), None, None),
+                AnswerValue::Choice(_) => (ids.first().copied(), None, None),
                 AnswerValue::Number(n) => (None, Some(*n), None),
                 AnswerValue::Text(t) => (None, None, Some(t.clone())),
-                AnswerValue::Choices(keys) => {
-                    for k in keys {
-                        if let Some(id) = option_id(question, k) {
-                            choices.push(answer_choice::ActiveModel {
-                                municipality_code: Set(code.clone()),
-                                round_id: Set(round.id),
-                                question_id: Set(question),
-                                option_id: Set(id),
-                            });
-                        }
+                AnswerValue::Choices(_) => {
+                    for id in ids {
+                        choices.push(answer_choice::ActiveModel {
+                            municipality_code: Set(code.clone()),
+                            round_id: Set(round.id),
+                            question_id: Set(question),
+                            option_id: Set(id),
+                        });
                     }
                     (None, None, None)
                 }

@@ -468,6 +468,33 @@ async fn a_trend_follows_a_renamed_question_and_its_options() {
         .await
         .unwrap();
     assert!(imported.is_ok(), "{:?}", imported.err().map(|r| r.0));
+    // Exported again, a municipality's answers come in questionnaire order
+    // (areas in order, then their questions), whatever the authoring did.
+    let order: Vec<String> = questionnaire(&app, &round).await["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["questions"].as_array().unwrap().clone())
+        .map(|x| x["key"].as_str().unwrap().to_owned())
+        .collect();
+    let mut again = Vec::new();
+    mognad::transfer::export_answers(&app.db, 2027, &mut again)
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(again.as_slice());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let first = &rows[0][0];
+    let keys: Vec<&str> = rows
+        .iter()
+        .filter(|r| &r[0] == first)
+        .map(|r| r.get(1).unwrap())
+        .collect();
+    assert_eq!(keys[0], "coordination_function", "{keys:?}");
+    let places: Vec<usize> = keys
+        .iter()
+        .map(|k| order.iter().position(|o| o == k).unwrap())
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
 
     let trend = app
         .ok(

@@ -196,7 +196,7 @@ async fn a_dry_run_lists_every_bad_row_with_its_line_and_xlsx_imports_too() {
     for expected in [
         "unknown municipality code \"9999\"",
         "unknown question key",
-        "is not an option of function_exists",
+        "question function_exists: \"yes_fully\" is not one of its options",
         "answers function_exists twice (also on line 2)",
         "function_hours is asked only when function_exists is",
         "status \"DONE\"",

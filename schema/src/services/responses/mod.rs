@@ -17,7 +17,7 @@ use crate::domain::QuestionKey;
 use crate::tenancy::KommunScope;
 
 pub use read::{answers, history, history_page, read};
-pub use validate::unanswered_required;
+pub use validate::{asked, check_value, unanswered_required};
 pub use write::{reopen, save, submit};
 
 /// Longest TEXT answer where the question sets no limit, in characters.

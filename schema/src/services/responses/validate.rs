@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::questionnaire::Questionnaire;
 
 /// Whether a question is asked, given the answers (its condition holds).
-pub(super) fn asked(
+pub fn asked(
     q: &Questionnaire,
     question: &question::Model,
     values: &HashMap<String, AnswerValue>,
@@ -87,7 +87,9 @@ impl Checked<'_> {
     }
 }
 
-pub(super) fn check_value<'q>(
+/// Checks one answer against its question (kind, options, bounds, text
+/// length); the ids of the options it chooses, in the order given.
+pub fn check_value<'q>(
     q: &'q Questionnaire,
     question: &'q question::Model,
     value: &AnswerValue,
