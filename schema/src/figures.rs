@@ -230,7 +230,7 @@ impl FiguresQuery {
                 None => std::sync::Arc::new(Vec::new()),
             }
         };
-        let predecessors = mapping::option_map(link);
+        let predecessors = std::sync::Arc::new(mapping::option_map(link));
         frozen::mark(ctx);
         Ok(current
             .iter()

@@ -734,3 +734,48 @@ async fn a_longer_cycle_of_conditions_is_refused() {
     .await;
     assert!(message.contains("q_c"), "{message}");
 }
+
+/// `mapping(baselineRoundId)` maps onto the round named; a baseline the
+/// caller may not see (a DRAFT round, anonymously) gives null, not its questions.
+#[tokio::test]
+async fn a_mapping_onto_a_named_round_follows_who_sees_it() {
+    let app = spawn_app().await;
+    let draft = app.create_round(2027).await;
+    let admin = admin_token();
+    app.ok(
+        &admin,
+        UPSERT_QUESTION,
+        json!({ "r": draft, "q": renamed_coordinator() }),
+    )
+    .await;
+    let query = "query($r: ID!, $b: ID) { surveyRound(id: $r) { mapping(baselineRoundId: $b) { \
+        baseline { year } newQuestionKeys droppedQuestionKeys } } }";
+    // 2023 onto the DRAFT 2027: the new question is not in 2023, so
+    // 2027's coordination_function is dropped seen from 2023.
+    let vars = json!({ "r": ROUND_2023, "b": draft });
+    let mapping = app.ok(&admin, query, vars.clone()).await["surveyRound"]["mapping"].clone();
+    assert_eq!(mapping["baseline"]["year"], 2027);
+    assert_eq!(mapping["newQuestionKeys"], json!([]));
+    assert_eq!(
+        mapping["droppedQuestionKeys"],
+        json!(["coordination_function"])
+    );
+    let anonymous = app.data(query, vars).await;
+    assert_eq!(anonymous["surveyRound"]["mapping"], Value::Null);
+    let kommun = app
+        .ok(
+            &kommun_token("1280"),
+            query,
+            json!({ "r": ROUND_2023, "b": draft }),
+        )
+        .await;
+    assert_eq!(kommun["surveyRound"]["mapping"], Value::Null);
+    let body = app
+        .gql(
+            Some(&admin),
+            query,
+            json!({ "r": ROUND_2023, "b": "00000000-0000-0000-0000-000000000000" }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["NOT_FOUND"], "{body}");
+}

@@ -607,17 +607,16 @@ fn reparse_conditions(q: &mut Questionnaire) {
         .collect();
 }
 
-/// Writes `q` as the round's whole questionnaire, positions renumbered.
-async fn write(txn: &DatabaseTransaction, round_id: Uuid, q: &Questionnaire) -> ApiResult<()> {
-    let questions: Vec<Uuid> = question::Entity::find()
-        .filter(question::Column::RoundId.eq(round_id))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
+/// Writes `q` as the round's whole questionnaire in place of the one whose
+/// questions were `old`, positions renumbered.
+async fn write(
+    txn: &DatabaseTransaction,
+    round_id: Uuid,
+    old: Vec<Uuid>,
+    q: &Questionnaire,
+) -> ApiResult<()> {
     answer_option::Entity::delete_many()
-        .filter(answer_option::Column::QuestionId.is_in(questions))
+        .filter(answer_option::Column::QuestionId.is_in(old))
         .exec(txn)
         .await?;
     question::Entity::delete_many()
@@ -699,10 +698,11 @@ where
             )));
         }
         let mut q = Questionnaire::load(&txn, id).await?;
+        let old: Vec<Uuid> = q.questions.iter().map(|x| x.id).collect();
         change(&mut q, id)?;
         let baseline = baseline_of(&txn, &round).await?;
         check(&q, baseline.as_ref(), false)?;
-        write(&txn, id, &q).await?;
+        write(&txn, id, old, &q).await?;
         changes::record(&txn, ChangeKind::QuestionnaireChanged, id, None).await?;
         txn.commit().await?;
         Ok(round)

@@ -83,6 +83,15 @@ pub async fn trend(
         .collect())
 }
 
+/// A segment's panel size and what the pair's plan decided for it (a
+/// segment the plan does not know is not shown).
+fn panel_cell(table: Option<&release::PlannedTable>, code: &str) -> (i64, Option<Reason>) {
+    match table.and_then(|t| t.cell(code)) {
+        Some(c) => (c.respondents, c.suppressed),
+        None => (0, Some(Reason::SmallCell)),
+    }
+}
+
 async fn panel_trend(
     db: &DatabaseConnection,
     cache: &FigureCache,
@@ -132,9 +141,7 @@ async fn panel_trend(
     let areas = Questionnaire::of(db, cache, round).await?.maturity_areas();
     let mut rows = Vec::new();
     for segment in segments_of(&directory, grouping) {
-        let cell = table.and_then(|t| t.cell(&segment.code));
-        let n = cell.map_or(0, |c| c.respondents);
-        let suppressed = cell.map_or(Some(Reason::SmallCell), |c| c.suppressed);
+        let (n, suppressed) = panel_cell(table, &segment.code);
         let hidden = suppressed.is_some();
         for a in &areas {
             let key = (segment.code.clone(), a.key.clone());
@@ -194,9 +201,7 @@ pub async fn panel_distribution(
     };
     let mut rows = (Vec::new(), Vec::new());
     for segment in segments_of(&directory, grouping) {
-        let cell = table.and_then(|t| t.cell(&segment.code));
-        let n = cell.map_or(0, |c| c.respondents);
-        let suppressed = cell.map_or(Some(Reason::SmallCell), |c| c.suppressed);
+        let (n, suppressed) = panel_cell(table, &segment.code);
         let list = |q: &entity::question::Model,
                     options: &[entity::answer_option::Model],
                     (counts, seen): &PanelCounts| {

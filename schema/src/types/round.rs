@@ -185,11 +185,19 @@ impl SurveyRound {
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
         let memory = ctx.data::<crate::services::aggregates::FigureCache>()?;
         let q = questionnaire::Questionnaire::of(db, memory, &self.0).await?;
-        let baseline = crate::services::authoring::baseline_of(db, &self.0).await?;
-        Ok(crate::services::authoring::problems(&q, baseline.as_ref())
-            .into_iter()
-            .map(|p| p.message)
-            .collect())
+        let baseline = match self.0.baseline_id {
+            Some(id) => match ctx.data::<DataLoader<RoundById>>()?.load_one(id).await? {
+                Some(b) => Some(questionnaire::Questionnaire::of(db, memory, &b).await?),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(
+            crate::services::authoring::problems(&q, baseline.as_deref())
+                .into_iter()
+                .map(|p| p.message)
+                .collect(),
+        )
     }
 
     /// What the round is; for demo rounds, that its answers are fictitious.

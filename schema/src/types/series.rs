@@ -82,7 +82,7 @@ pub struct DistributionTrend {
     pub baseline: Option<DistributionRow>,
     /// Each option's predecessor in the baseline question, by key (the
     /// round's mapping); an option missing or mapped to `None` is unmapped.
-    pub predecessors: std::collections::HashMap<String, Option<String>>,
+    pub predecessors: std::sync::Arc<std::collections::HashMap<String, Option<String>>>,
 }
 
 impl DistributionTrend {
