@@ -50,6 +50,10 @@ pub enum SegmentKind {
     Group,
     #[sea_orm(string_value = "SUBGROUP")]
     Subgroup,
+    /// A län (county): not a level of a classification, but figures are
+    /// broken down by it too. No segment row has this kind.
+    #[sea_orm(string_value = "COUNTY")]
+    County,
 }
 
 /// What happened, in the change feed (`change.kind`).

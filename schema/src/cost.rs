@@ -126,6 +126,7 @@ fn field_cost(name: &str, arg: &dyn Fn(&str) -> Option<ConstValue>, cache: &Figu
             "NATIONAL" => Some(Grouping::National),
             "GROUP" => Some(Grouping::Group),
             "SUBGROUP" => Some(Grouping::Subgroup),
+            "COUNTY" => Some(Grouping::County),
             _ => None,
         }
     };

@@ -84,9 +84,10 @@ async fn segment_chart(
         2 if code.starts_with(['A', 'B', 'C']) && code[1..].chars().all(|c| c.is_ascii_digit()) => {
             Grouping::Subgroup
         }
+        2 if code.chars().all(|c| c.is_ascii_digit()) => Grouping::County,
         _ => {
             return Err(ApiError::bad_input(format!(
-                "segment {code:?}: use SE, a group A-C or a subgroup such as B4"
+                "segment {code:?}: use SE, a group A-C, a subgroup such as B4 or a län such as 09"
             )));
         }
     };
@@ -108,7 +109,7 @@ async fn segment_chart(
         .collect();
     let Some(first) = mine.first() else {
         return Err(ApiError::not_found(format!(
-            "no segment {code} in round {year}'s classification"
+            "no segment {code} in round {year}: not a segment of its classification nor a län"
         )));
     };
     let mut areas: Vec<(i32, String)> = national

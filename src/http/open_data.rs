@@ -290,8 +290,9 @@ fn grouping(value: Option<&str>) -> Result<Grouping, ApiError> {
         "NATIONAL" => Ok(Grouping::National),
         "GROUP" => Ok(Grouping::Group),
         "SUBGROUP" => Ok(Grouping::Subgroup),
+        "COUNTY" => Ok(Grouping::County),
         other => Err(ApiError::bad_input(format!(
-            "grouping {other:?}: use NATIONAL, GROUP or SUBGROUP"
+            "grouping {other:?}: use NATIONAL, GROUP, SUBGROUP or COUNTY"
         ))),
     }
 }
@@ -301,6 +302,7 @@ fn grouping_name(g: Grouping) -> &'static str {
         Grouping::National => "national",
         Grouping::Group => "group",
         Grouping::Subgroup => "subgroup",
+        Grouping::County => "county",
     }
 }
 
@@ -310,6 +312,7 @@ fn segment(s: &SegmentRef) -> [Cell; 3] {
         None => "NATIONAL",
         Some(SegmentKind::Group) => "GROUP",
         Some(SegmentKind::Subgroup) => "SUBGROUP",
+        Some(SegmentKind::County) => "COUNTY",
     };
     [
         Cell::Text(kind.into()),

@@ -62,6 +62,14 @@ impl Knowledge {
                 2,
             ),
         );
+        // Län: a municipality's county code stands for both its levels.
+        groups.insert(
+            "COUNTY".to_owned(),
+            grouping(include_str!("../../migration/data/municipalities.csv"), 2)
+                .into_iter()
+                .map(|(m, (county, _))| (m, (county.clone(), county)))
+                .collect(),
+        );
         Self {
             groups,
             rounds: HashMap::new(),
@@ -97,6 +105,7 @@ impl Knowledge {
     pub fn base_row(&self, round: &str, row: &Value) -> Vec<Shown> {
         let (class, who) = &self.rounds[round];
         let code = row["segment"]["code"].as_str().unwrap();
+        let class = county_or(code, class);
         let members = self.segment(class, code, who);
         assert_eq!(
             row["respondents"].as_u64(),
@@ -129,8 +138,11 @@ impl Knowledge {
             vec![(round, members.clone()), (baseline, members)]
         } else {
             vec![
-                (round, self.segment(class, code, who)),
-                (baseline, self.segment(baseline_class, code, baseline_who)),
+                (round, self.segment(county_or(code, class), code, who)),
+                (
+                    baseline,
+                    self.segment(county_or(code, baseline_class), code, baseline_who),
+                ),
             ]
         };
         if row["suppressed"] == true {
@@ -147,8 +159,17 @@ impl Knowledge {
     }
 }
 
+/// The classification a segment code belongs to: a two-digit code is a län.
+fn county_or<'a>(code: &str, class: &'a str) -> &'a str {
+    if code.len() == 2 && code.chars().all(|c| c.is_ascii_digit()) {
+        "COUNTY"
+    } else {
+        class
+    }
+}
+
 /// An exact rational number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Fraction {
     num: i128,
     den: i128,
@@ -229,31 +250,66 @@ fn solve(sets: &[&BTreeSet<String>], min_cell: usize) -> Option<BTreeSet<String>
         }
         basis.push((pivot, row));
     }
-    // Every union of classes of 1..min_cell-1 municipalities.
+    // Every union of classes of 1..min_cell-1 municipalities whose
+    // indicator reduces to zero. Reduction is linear, so split the union in
+    // two halves of at most `half` classes each and look for a half whose
+    // reduced sum is minus the other's (meet in the middle).
     let small: Vec<usize> = (0..classes.len())
         .filter(|&c| classes[c].1.len() < min_cell)
         .collect();
-    let mut pending: Vec<(Vec<usize>, usize, usize)> = vec![(Vec::new(), 0, 0)];
-    while let Some((chosen, next, size)) = pending.pop() {
-        if !chosen.is_empty() {
-            let mut target = vec![Fraction::ZERO; classes.len()];
-            chosen.iter().for_each(|&c| target[c] = Fraction::new(1, 1));
-            reduce(&mut target, &basis);
-            if target.iter().all(|x| *x == Fraction::ZERO) {
+    let reduced: HashMap<usize, Vec<Fraction>> = small
+        .iter()
+        .map(|&c| {
+            let mut v = vec![Fraction::ZERO; classes.len()];
+            v[c] = Fraction::new(1, 1);
+            reduce(&mut v, &basis);
+            (c, v)
+        })
+        .collect();
+    let half = min_cell / 2;
+    let mut halves: Vec<(Vec<usize>, usize, Vec<Fraction>)> = Vec::new();
+    let mut pending: Vec<(Vec<usize>, usize, usize, Vec<Fraction>)> =
+        vec![(Vec::new(), 0, 0, vec![Fraction::ZERO; classes.len()])];
+    while let Some((chosen, next, size, sum)) = pending.pop() {
+        if chosen.len() < half {
+            for (i, &c) in small.iter().enumerate().skip(next) {
+                let bigger = size + classes[c].1.len();
+                if bigger < min_cell {
+                    let mut more = chosen.clone();
+                    more.push(c);
+                    let added: Vec<Fraction> = sum
+                        .iter()
+                        .zip(&reduced[&c])
+                        .map(|(x, y)| x.minus_product(Fraction::new(-1, 1), *y))
+                        .collect();
+                    pending.push((more, i + 1, bigger, added));
+                }
+            }
+        }
+        halves.push((chosen, size, sum));
+    }
+    let mut by_sum: HashMap<Vec<Fraction>, Vec<usize>> = HashMap::new();
+    for (i, (_, _, sum)) in halves.iter().enumerate() {
+        by_sum.entry(sum.clone()).or_default().push(i);
+    }
+    for (chosen, size, sum) in &halves {
+        let minus: Vec<Fraction> = sum
+            .iter()
+            .map(|x| Fraction::ZERO.minus_product(Fraction::new(1, 1), *x))
+            .collect();
+        for &j in by_sum.get(&minus).into_iter().flatten() {
+            let (other, other_size, _) = &halves[j];
+            if size + other_size < min_cell
+                && chosen.len() + other.len() > 0
+                && chosen.iter().all(|c| !other.contains(c))
+            {
                 return Some(
                     chosen
                         .iter()
+                        .chain(other)
                         .flat_map(|&c| classes[c].1.iter().cloned())
                         .collect(),
                 );
-            }
-        }
-        for (i, &c) in small.iter().enumerate().skip(next) {
-            let bigger = size + classes[c].1.len();
-            if bigger < min_cell {
-                let mut more = chosen.clone();
-                more.push(c);
-                pending.push((more, i + 1, bigger));
             }
         }
     }

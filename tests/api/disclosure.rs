@@ -21,7 +21,7 @@ use crate::helpers::{
 const ROWS: &str = "segment { code } respondents suppressed reason";
 const TREND_ROWS: &str = "segment { code } panelSize respondents suppressed reason";
 
-/// Every base figure of a round: aggregates in three groupings, a
+/// Every base figure of a round: aggregates in four groupings (län too), a
 /// distribution, the process share and the weekly hours.
 async fn base_figures(
     app: &TestApp,
@@ -34,6 +34,9 @@ async fn base_figures(
          n: maturityAggregates(roundId: $r, grouping: NATIONAL) {{ {ROWS} }} \
          g: maturityAggregates(roundId: $r, grouping: GROUP) {{ {ROWS} }} \
          s: maturityAggregates(roundId: $r, grouping: SUBGROUP) {{ {ROWS} }} \
+         c: maturityAggregates(roundId: $r, grouping: COUNTY) {{ {ROWS} }} \
+         dc: answerDistribution(roundId: $r, questionKey: \"risk_managed\", grouping: COUNTY) {{ {ROWS} }} \
+         hc: estimatedWeeklyHours(roundId: $r, grouping: COUNTY) {{ {ROWS} }} \
          d: answerDistribution(roundId: $r, questionKey: \"risk_managed\", grouping: SUBGROUP) {{ {ROWS} }} \
          p: processShare(roundId: $r, grouping: GROUP) {{ {ROWS} }} \
          h: estimatedWeeklyHours(roundId: $r, grouping: SUBGROUP) {{ {ROWS} }} }}"
@@ -57,27 +60,37 @@ async fn trend_figures(
     round: &str,
     baseline: &str,
 ) -> Vec<Shown> {
-    let mut fields = String::new();
-    for (alias, grouping) in [("n", "NATIONAL"), ("g", "GROUP"), ("s", "SUBGROUP")] {
-        for panel in [true, false] {
+    let mut shown = Vec::new();
+    // One request per grouping, each within the cost limit.
+    for (alias, grouping) in [
+        ("n", "NATIONAL"),
+        ("g", "GROUP"),
+        ("s", "SUBGROUP"),
+        ("c", "COUNTY"),
+    ] {
+        let mut fields = String::new();
+        // Panels are not broken down by län.
+        for panel in [true, false]
+            .into_iter()
+            .filter(|p| !*p || grouping != "COUNTY")
+        {
             fields.push_str(&format!(
                 "{alias}{panel}: maturityTrend(roundId: $r, baselineRoundId: $b, grouping: {grouping}, panel: {panel}) {{ {TREND_ROWS} }} "
             ));
         }
-    }
-    let body = app
-        .gql(
-            token,
-            &format!("query($r: ID!, $b: ID!) {{ {fields} }}"),
-            json!({ "r": round, "b": baseline }),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
-    let mut shown = Vec::new();
-    for (alias, rows) in body["data"].as_object().unwrap() {
-        let panel = alias.ends_with("true");
-        for row in rows.as_array().unwrap() {
-            shown.extend(known.trend_row(round, baseline, panel, row));
+        let body = app
+            .gql(
+                token,
+                &format!("query($r: ID!, $b: ID!) {{ {fields} }}"),
+                json!({ "r": round, "b": baseline }),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        for (alias, rows) in body["data"].as_object().unwrap() {
+            let panel = alias.ends_with("true");
+            for row in rows.as_array().unwrap() {
+                shown.extend(known.trend_row(round, baseline, panel, row));
+            }
         }
     }
     shown

@@ -13,6 +13,7 @@ mod authoring;
 mod browser;
 mod charts;
 mod compile_fail;
+mod county;
 mod disclosure;
 mod faults;
 mod feed;

@@ -17,8 +17,8 @@ pub type Row = Vec<i128>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Undecided;
 
-/// Most candidate supports [`light_vector`] tries before giving up.
-const BUDGET: u128 = 20_000;
+/// Most search nodes [`light_vector`] visits before giving up.
+const BUDGET: u64 = 400_000;
 
 fn gcd(a: i128, b: i128) -> i128 {
     let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
@@ -89,50 +89,27 @@ pub fn in_span(rows: &[Row], v: &Row) -> Result<bool, Undecided> {
     Ok(rank(&with)? == rank(rows)?)
 }
 
-fn binomial(n: usize, k: usize) -> u128 {
-    (0..k).fold(1u128, |acc, i| {
-        acc.saturating_mul((n - i) as u128) / (i as u128 + 1)
-    })
-}
-
-/// Every `k`-element subset of `items`, in lexicographic order.
-fn subsets(items: &[usize], k: usize) -> impl Iterator<Item = Vec<usize>> + '_ {
-    let mut index: Option<Vec<usize>> = (k <= items.len()).then(|| (0..k).collect());
-    std::iter::from_fn(move || {
-        let current = index.clone()?;
-        let subset = current.iter().map(|&i| items[i]).collect();
-        // Advance to the next combination, or end.
-        let mut next = current;
-        let n = items.len();
-        let mut i = k;
-        loop {
-            if i == 0 {
-                index = None;
-                break;
-            }
-            i -= 1;
-            if next[i] < n - k + i {
-                next[i] += 1;
-                for j in i + 1..k {
-                    next[j] = next[j - 1] + 1;
-                }
-                index = Some(next);
-                break;
-            }
-        }
-        Some(subset)
-    })
-}
-
 /// A nonzero vector of the row space of `rows` whose support weighs less
-/// than `limit` (column `c` weighs `weights[c]`), if there is one.
+/// than `limit` (column `c` weighs `weights[c]`), if there is one: the
+/// lightest such vector.
 ///
 /// Such a vector is zero on every column that alone weighs `limit` or more,
 /// so the search is confined to the row space's part W over the light
-/// columns. Every vector of W of least weight contains the support of an
-/// *elementary* vector of W (one of minimal support), and each elementary
-/// vector spans {w in W : w = 0 on Z} for some set Z of dim(W) - 1 columns,
-/// so trying every such Z finds the lightest one.
+/// columns, with basis B (d rows). A vector `y·B` is zero outside a set S of
+/// columns exactly when `y` is orthogonal to every column of B outside S, so
+/// W holds a nonzero vector within S exactly when the columns outside S do
+/// not span all d dimensions — when S meets every basis of B's columns (S
+/// holds a cocircuit of their matroid).
+///
+/// The search ([`Cocircuit`]) branches on that fact: take a basis T of the
+/// columns not yet chosen, built from the columns that cannot be chosen
+/// (too heavy for what is left below the limit, or ruled out) first; a light
+/// enough S must take one of T's other columns, so branch on each in turn,
+/// ruling out the earlier ones in the later branches. Every support lighter
+/// than the best found so far is reached, so the result is exact. Ranks are
+/// computed modulo a 61-bit prime (a rank modulo p never exceeds the true
+/// one, so "spans" is never claimed wrongly) and the vector found is then
+/// computed exactly.
 pub fn light_vector(
     rows: &[Row],
     weights: &[usize],
@@ -149,41 +126,155 @@ pub fn light_vector(
     if basis.is_empty() {
         return Ok(None);
     }
-    let dim = basis.len();
     let active: Vec<usize> = light
         .into_iter()
         .filter(|&c| basis.iter().any(|r| r[c] != 0))
         .collect();
-    if binomial(active.len(), dim - 1) > BUDGET {
-        return Err(Undecided);
-    }
-    let weight = |v: &Row| -> usize {
-        v.iter()
-            .zip(weights)
-            .filter(|(x, _)| **x != 0)
-            .map(|(_, w)| w)
-            .sum()
-    };
-    let mut best: Option<(usize, Row)> = None;
-    for zeros in subsets(&active, dim - 1) {
-        let order: Vec<usize> = zeros
+    let mut search = Cocircuit {
+        columns: active
             .iter()
-            .chain(active.iter().filter(|c| !zeros.contains(c)))
-            .copied()
-            .collect();
-        let free: Vec<Row> = echelon(&basis, &order)?
-            .into_iter()
-            .filter(|(pivot, _)| !zeros.contains(pivot))
-            .map(|(_, row)| row)
-            .collect();
-        if let [v] = free.as_slice() {
-            let w = weight(v);
-            if w < limit && best.as_ref().is_none_or(|(b, _)| w < *b) {
-                best = Some((w, v.clone()));
+            .map(|&c| basis.iter().map(|r| modp(r[c])).collect())
+            .collect(),
+        weights: active.iter().map(|&c| weights[c]).collect(),
+        dim: basis.len(),
+        limit,
+        nodes: 0,
+        best: None,
+    };
+    let mut chosen = vec![false; active.len()];
+    let mut ruled_out = vec![false; active.len()];
+    search.branch(&mut chosen, &mut ruled_out, 0)?;
+    let Some((_, support)) = search.best else {
+        return Ok(None);
+    };
+    // The vector itself, exactly: pivots outside the support first, so a
+    // row left with its pivot inside it is zero everywhere else.
+    let inside: Vec<usize> = support.iter().map(|&i| active[i]).collect();
+    let order: Vec<usize> = active
+        .iter()
+        .filter(|c| !inside.contains(c))
+        .chain(&inside)
+        .copied()
+        .collect();
+    echelon(&basis, &order)?
+        .into_iter()
+        .find(|(pivot, _)| inside.contains(pivot))
+        .map(|(_, row)| Some(row))
+        .ok_or(Undecided)
+}
+
+/// The prime of the rank computations, 2^61 - 1.
+const P: u64 = (1 << 61) - 1;
+
+fn modp(x: i128) -> u64 {
+    x.rem_euclid(i128::from(P)) as u64
+}
+
+fn mulp(a: u64, b: u64) -> u64 {
+    ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64
+}
+
+/// The inverse modulo P (Fermat: a^(P-2)).
+fn invp(a: u64) -> u64 {
+    let (mut base, mut exp, mut acc) = (a, P - 2, 1u64);
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc = mulp(acc, base);
+        }
+        base = mulp(base, base);
+        exp >>= 1;
+    }
+    acc
+}
+
+/// The branching search of [`light_vector`] over the light columns of W's
+/// basis, each a vector of `dim` residues.
+struct Cocircuit {
+    columns: Vec<Vec<u64>>,
+    weights: Vec<usize>,
+    dim: usize,
+    limit: usize,
+    nodes: u64,
+    /// The lightest support found: its weight and columns.
+    best: Option<(usize, Vec<usize>)>,
+}
+
+impl Cocircuit {
+    /// The greedy basis of the columns in `order`, as indices; fewer than
+    /// `dim` of them when those columns do not span.
+    fn basis(&self, order: &[usize]) -> Vec<usize> {
+        let mut reduced: Vec<(usize, Vec<u64>)> = Vec::new();
+        let mut taken = Vec::new();
+        for &c in order {
+            let mut v = self.columns[c].clone();
+            for (pivot, b) in &reduced {
+                let f = v[*pivot];
+                if f != 0 {
+                    for (x, &y) in v.iter_mut().zip(b) {
+                        *x = (*x + P - mulp(f, y)) % P;
+                    }
+                }
+            }
+            if let Some(pivot) = v.iter().position(|&x| x != 0) {
+                let inv = invp(v[pivot]);
+                v.iter_mut().for_each(|x| *x = mulp(*x, inv));
+                reduced.push((pivot, v));
+                taken.push(c);
+                if taken.len() == self.dim {
+                    break;
+                }
             }
         }
+        taken
     }
-    Ok(best.map(|(_, v)| v))
+
+    /// Weight still allowed after `spent`: below the best found, or the limit.
+    fn left(&self, spent: usize) -> usize {
+        let cap = self.best.as_ref().map_or(self.limit, |b| b.0);
+        cap.saturating_sub(1 + spent)
+    }
+
+    fn branch(
+        &mut self,
+        chosen: &mut [bool],
+        ruled_out: &mut [bool],
+        spent: usize,
+    ) -> Result<(), Undecided> {
+        self.nodes += 1;
+        if self.nodes > BUDGET {
+            return Err(Undecided);
+        }
+        let left = self.left(spent);
+        let mut order: Vec<usize> = (0..self.columns.len()).filter(|&c| !chosen[c]).collect();
+        // Columns that cannot be chosen first, then the heavier ones.
+        order.sort_by_key(|&c| {
+            let fixed = ruled_out[c] || self.weights[c] > left;
+            (!fixed, std::cmp::Reverse(self.weights[c]), c)
+        });
+        let basis = self.basis(&order);
+        if basis.len() < self.dim {
+            let support = (0..chosen.len()).filter(|&c| chosen[c]).collect();
+            self.best = Some((spent, support));
+            return Ok(());
+        }
+        let mut ruled_here = Vec::new();
+        let mut result = Ok(());
+        for c in basis {
+            if ruled_out[c] || self.weights[c] > self.left(spent) {
+                continue;
+            }
+            chosen[c] = true;
+            result = self.branch(chosen, ruled_out, spent + self.weights[c]);
+            chosen[c] = false;
+            if result.is_err() {
+                break;
+            }
+            ruled_out[c] = true;
+            ruled_here.push(c);
+        }
+        ruled_here.iter().for_each(|&r| ruled_out[r] = false);
+        result
+    }
 }
 
 #[cfg(test)]
@@ -200,17 +291,6 @@ mod tests {
         assert_eq!(rank(&m), Ok(2));
         assert_eq!(in_span(&m, &vec![1, 0, -1]), Ok(true));
         assert_eq!(in_span(&m, &vec![1, 0, 0]), Ok(false));
-    }
-
-    #[test]
-    fn subsets_are_all_there() {
-        let all: Vec<Vec<usize>> = subsets(&[3, 5, 7, 9], 2).collect();
-        assert_eq!(all.len(), 6);
-        assert_eq!(all[0], vec![3, 5]);
-        assert_eq!(all[5], vec![7, 9]);
-        assert_eq!(subsets(&[1, 2], 0).count(), 1);
-        assert_eq!(subsets(&[1, 2], 3).count(), 0);
-        assert_eq!(binomial(30, 3), 4060);
     }
 
     #[test]

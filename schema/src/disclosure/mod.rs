@@ -24,8 +24,8 @@
 //! vector in the span of the released cells' membership vectors, and its
 //! support is whom it is about. This is stronger than the ±1 combinations an
 //! attacker would try first, and it covers every table, grouping,
-//! classification (their segments overlap as one lattice: the columns are
-//! the atoms every cell treats alike) and panel at once.
+//! classification, län (their segments overlap as one lattice: the columns
+//! are the atoms every cell treats alike) and panel at once.
 //!
 //! # The rule
 //!
@@ -44,7 +44,12 @@
 //!
 //! A round's own table is planned once, when it closes ([`plan_round`]): for
 //! the contract's cases rules 1 and 2 alone already pass the audit, so rule 3
-//! only adds cells (e.g. two small subgroups whose sum is still small). A pair
+//! only adds cells (e.g. two small subgroups whose sum is still small). Its
+//! län table (the nation and its counties, a second hierarchy crossing the
+//! first) is planned right after, beside it ([`plan_beside`]): rules 1 to 3
+//! within nation → län, the group table's decisions kept, so län never
+//! change the group figures; rule 3 there hides the smallest län that takes a
+//! subgroup-meets-län or nation-minus-län combination out of reach. A pair
 //! of rounds' panel tables are planned afterwards ([`plan_panels`]) against
 //! everything both rounds have released: a panel cell is *admitted*, largest
 //! first and the later round's classification first, only when the audit of
@@ -56,11 +61,13 @@
 //! computed once and kept.
 
 mod algebra;
+#[cfg(test)]
 mod crossed;
 mod planner;
 
 pub use algebra::Undecided;
 use algebra::light_vector;
+#[cfg(test)]
 pub use crossed::Crossed;
 use planner::{Planner, System};
 
@@ -157,8 +164,15 @@ pub struct Released {
 /// Plans a round's own table (rules 1, 2 and 3); one decision per cell,
 /// `None` for shown.
 pub fn plan_round(min_cell: i64, table: &Table) -> Vec<Option<Reason>> {
+    plan_beside(min_cell, &[], table)
+}
+
+/// Plans a table beside cells already released (a round's län table beside
+/// its own group table and panels): rules 1, 2 and 3 within the new table,
+/// the released cells kept as they are. One decision per cell.
+pub fn plan_beside(min_cell: i64, released: &[Released], table: &Table) -> Vec<Option<Reason>> {
     let tables = std::slice::from_ref(table);
-    let mut planner = Planner::new(min_cell, &[], tables);
+    let mut planner = Planner::new(min_cell, released, tables);
     planner.primary();
     planner.repair(true);
     planner.hidden.remove(0)

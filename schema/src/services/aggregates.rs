@@ -8,9 +8,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use entity::{SegmentKind, answer_option, area, question, survey_round};
+use entity::{SegmentKind, answer_option, area, municipality, question, survey_round};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 use uuid::Uuid;
 
@@ -32,6 +33,8 @@ pub enum Grouping {
     National,
     Group,
     Subgroup,
+    /// Län, from the municipalities' county codes (not a classification).
+    County,
 }
 
 impl Grouping {
@@ -41,6 +44,15 @@ impl Grouping {
             Self::National => "'SE'",
             Self::Group => "ms.group_code",
             Self::Subgroup => "ms.subgroup_code",
+            Self::County => "mu.county_code",
+        }
+    }
+
+    /// A join that [`Self::column`] needs after `ms` (the municipality, for its län).
+    pub(crate) fn join(self) -> &'static str {
+        match self {
+            Self::County => " JOIN municipality mu ON mu.code = ms.municipality_code",
+            _ => "",
         }
     }
 
@@ -50,6 +62,7 @@ impl Grouping {
             Self::National => "",
             Self::Group => "ms.group_code, ",
             Self::Subgroup => "ms.subgroup_code, ",
+            Self::County => "mu.county_code, ",
         }
     }
 }
@@ -87,23 +100,36 @@ impl SegmentRef {
 #[derive(Clone, Debug)]
 pub struct RoundCells {
     pub directory: SegmentDirectory,
+    /// The län with their populations, by code.
+    pub counties: Arc<Vec<SegmentRef>>,
     pub plan: Arc<RoundPlan>,
 }
 
 impl RoundCells {
     /// The segments of a grouping, in order.
     pub fn segments(&self, grouping: Grouping) -> Vec<SegmentRef> {
-        segments_of(&self.directory, grouping)
+        match grouping {
+            Grouping::County => self.counties.to_vec(),
+            _ => segments_of(&self.directory, grouping),
+        }
+    }
+
+    /// The plan's cell of a segment: the round's own table, then its län.
+    fn cell(&self, code: &str) -> Option<&release::PlannedCell> {
+        self.plan
+            .table
+            .cell(code)
+            .or_else(|| self.plan.counties.as_ref().and_then(|t| t.cell(code)))
     }
 
     /// Respondents of a segment (municipalities with at least one answer).
     pub fn respondents(&self, code: &str) -> i64 {
-        self.plan.table.cell(code).map_or(0, |c| c.respondents)
+        self.cell(code).map_or(0, |c| c.respondents)
     }
 
     /// Why a segment's figures are not shown; `None` when they are.
     pub fn suppressed(&self, code: &str) -> Option<Reason> {
-        match self.plan.table.cell(code) {
+        match self.cell(code) {
             Some(cell) => cell.suppressed,
             // A segment the plan does not know is not shown.
             None => Some(Reason::SmallCell),
@@ -111,7 +137,8 @@ impl RoundCells {
     }
 }
 
-/// The segments of a grouping of a classification, in order.
+/// The segments of a grouping of a classification, in order (none for
+/// län, which are not part of a classification: see [`RoundCells::segments`]).
 pub fn segments_of(directory: &SegmentDirectory, grouping: Grouping) -> Vec<SegmentRef> {
     let kind = match grouping {
         Grouping::National => {
@@ -121,6 +148,7 @@ pub fn segments_of(directory: &SegmentDirectory, grouping: Grouping) -> Vec<Segm
         }
         Grouping::Group => SegmentKind::Group,
         Grouping::Subgroup => SegmentKind::Subgroup,
+        Grouping::County => return Vec::new(),
     };
     directory
         .segments
@@ -167,12 +195,41 @@ pub async fn cells(
     let since = cache.since();
     let plan = release::round_plan(db, &cache.plans, since, round, min_cell).await?;
     let directory = segments::directory(db, &round.classification_id).await?;
+    let counties = Arc::new(counties(db).await?);
     Ok(remember(
         &cache.cells,
         since,
         round.id,
-        RoundCells { directory, plan },
+        RoundCells {
+            directory,
+            counties,
+            plan,
+        },
     ))
+}
+
+/// The län, in code order, each with its number of municipalities.
+pub async fn counties(db: &impl ConnectionTrait) -> ApiResult<Vec<SegmentRef>> {
+    let rows: Vec<(String, String, i64)> = municipality::Entity::find()
+        .select_only()
+        .column(municipality::Column::CountyCode)
+        .column(municipality::Column::CountyName)
+        .column_as(municipality::Column::Code.count(), "n")
+        .group_by(municipality::Column::CountyCode)
+        .group_by(municipality::Column::CountyName)
+        .order_by_asc(municipality::Column::CountyCode)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, name, population)| SegmentRef {
+            kind: Some(SegmentKind::County),
+            code,
+            name,
+            population,
+        })
+        .collect())
 }
 
 /// Mean maturity and level-2 counts per maturity area and segment, from the
@@ -195,9 +252,10 @@ pub async fn maturity(
         "SELECT {seg} AS seg, s.area_id AS area_id, \
          SUM(CASE WHEN s.level >= 2 THEN 1 ELSE 0 END) AS level2, SUM(s.level - 1) AS excess \
          FROM area_score s JOIN municipality_segment ms \
-         ON ms.municipality_code = s.municipality_code AND ms.classification_id = $2 \
+         ON ms.municipality_code = s.municipality_code AND ms.classification_id = $2{join} \
          WHERE s.round_id = $1 GROUP BY {group_by}s.area_id",
         seg = grouping.column(),
+        join = grouping.join(),
         group_by = grouping.group_by(),
     );
     let values: Vec<Value> = vec![round.id.into(), round.classification_id.clone().into()];
@@ -293,10 +351,11 @@ pub async fn distribution(
         "SELECT {seg} AS seg, COALESCE(an.option_id, c.option_id) AS option_id, COUNT(*) AS n FROM answer an \
          LEFT JOIN answer_choice c ON c.municipality_code = an.municipality_code AND c.round_id = an.round_id \
          AND c.question_id = an.question_id \
-         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $2 \
+         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $2{join} \
          WHERE an.round_id = $1 AND an.question_id = $3 AND COALESCE(an.option_id, c.option_id) IS NOT NULL \
          GROUP BY {group_by}COALESCE(an.option_id, c.option_id)",
         seg = grouping.column(),
+        join = grouping.join(),
         group_by = grouping.group_by(),
     );
     let mut counts: HashMap<(String, Uuid), i64> = HashMap::new();
@@ -308,13 +367,13 @@ pub async fn distribution(
     }
     let answered_sql = format!(
         "SELECT {seg} AS seg, COUNT(*) AS n FROM answer an \
-         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $2 \
+         JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $2{join} \
          WHERE an.round_id = $1 AND an.question_id = $3{group_by}",
         seg = grouping.column(),
-        group_by = match grouping {
-            Grouping::National => "",
-            Grouping::Group => " GROUP BY ms.group_code",
-            Grouping::Subgroup => " GROUP BY ms.subgroup_code",
+        join = grouping.join(),
+        group_by = match grouping.group_by().trim_end_matches(", ") {
+            "" => String::new(),
+            column => format!(" GROUP BY {column}"),
         },
     );
     let mut answered: HashMap<String, i64> = HashMap::new();

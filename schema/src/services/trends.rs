@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
 use crate::disclosure::{self, Reason};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::services::aggregates::{
     AggregateRow, DistributionRow, FigureCache, Grouping, SegmentRef, answered_in, maturity,
     segments_of,
@@ -85,6 +85,17 @@ pub async fn trend(
 
 /// A segment's panel size and what the pair's plan decided for it (a
 /// segment the plan does not know is not shown).
+/// Panels are planned by the rounds' classifications only: a panel by län
+/// would be a third table crossing both, and is not released.
+fn no_county_panels(grouping: Grouping) -> ApiResult<()> {
+    if grouping == Grouping::County {
+        return Err(ApiError::bad_input(
+            "panel figures are not broken down by län: ask for NATIONAL, GROUP or SUBGROUP, or leave out panel",
+        ));
+    }
+    Ok(())
+}
+
 fn panel_cell(table: Option<&release::PlannedTable>, code: &str) -> (i64, Option<Reason>) {
     match table.and_then(|t| t.cell(code)) {
         Some(c) => (c.respondents, c.suppressed),
@@ -100,6 +111,7 @@ async fn panel_trend(
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<TrendRow>> {
+    no_county_panels(grouping)?;
     let plan =
         release::pair_plan(db, &cache.plans, cache.since(), round, baseline, min_cell).await?;
     let table = plan.table(&round.classification_id);
@@ -184,6 +196,7 @@ pub async fn panel_distribution(
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<(Vec<DistributionRow>, Vec<DistributionRow>)> {
+    no_county_panels(grouping)?;
     let plan =
         release::pair_plan(db, &cache.plans, cache.since(), round, baseline, min_cell).await?;
     let table = plan.table(&round.classification_id);

@@ -46,6 +46,11 @@ pub enum Grouping {
     Group,
     /// One row per subgroup (A1..C9).
     Subgroup,
+    /// One row per län (21 counties, from the municipalities' county
+    /// codes), planned beside the groups so that no län figure, alone or
+    /// subtracted from group figures, reveals fewer than `MOGNAD_MIN_CELL`
+    /// municipalities. Not available for panels.
+    County,
 }
 
 impl From<Grouping> for ServiceGrouping {
@@ -54,6 +59,7 @@ impl From<Grouping> for ServiceGrouping {
             Grouping::National => Self::National,
             Grouping::Group => Self::Group,
             Grouping::Subgroup => Self::Subgroup,
+            Grouping::County => Self::County,
         }
     }
 }
@@ -65,6 +71,7 @@ pub(crate) fn segment(s: &SegmentRef) -> Segment {
             None => SegmentKind::National,
             Some(entity::SegmentKind::Group) => SegmentKind::Group,
             Some(entity::SegmentKind::Subgroup) => SegmentKind::Subgroup,
+            Some(entity::SegmentKind::County) => SegmentKind::County,
         },
         code: s.code.clone(),
         name: s.name.clone(),

@@ -14,12 +14,15 @@ pub enum SegmentKind {
     Group,
     /// A subgroup (kommungrupp) A1..C9.
     Subgroup,
+    /// A län (county), by its two-digit code (01 Stockholms län .. 25
+    /// Norrbottens län).
+    County,
 }
 
 /// A set of municipalities that results are broken down by.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
 pub struct Segment {
-    /// The nation, a group or a subgroup.
+    /// The nation, a group, a subgroup or a län.
     pub kind: SegmentKind,
     /// "SE" for NATIONAL, "A"|"B"|"C" for GROUP, "A1".."C9" for SUBGROUP.
     pub code: String,
@@ -46,6 +49,7 @@ impl From<&SegmentInfo> for Segment {
             kind: match s.kind {
                 entity::SegmentKind::Group => SegmentKind::Group,
                 entity::SegmentKind::Subgroup => SegmentKind::Subgroup,
+                entity::SegmentKind::County => SegmentKind::County,
             },
             code: s.code.clone(),
             name: s.name.clone(),

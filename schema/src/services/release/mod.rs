@@ -41,7 +41,8 @@ use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memo::{Shared, Since, cached, forget, remember};
 use crate::services::participation::ParticipationCounts;
 use crate::services::rounds;
-use make::{store_pair_plan, store_round_plan};
+use make::{add_county_plan, store_pair_plan, store_round_plan};
+pub use population::COUNTY_TABLE;
 
 /// What the plan decided for one cell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +79,11 @@ impl PlannedTable {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundPlan {
     pub table: PlannedTable,
+    /// The län table (nation and counties), planned beside `table` and the
+    /// round's panels; `None` in a plan stored before län were planned,
+    /// until it is first read.
+    #[serde(default)]
+    pub counties: Option<PlannedTable>,
     /// Participation as it stood when the round closed.
     pub participation: ParticipationCounts,
 }
@@ -140,7 +146,15 @@ pub async fn round_plan(
     min_cell: i64,
 ) -> ApiResult<Arc<RoundPlan>> {
     let key = round_key(round.id, min_cell);
-    fetch(db, &cache.rounds, since, key, &[round], min_cell).await
+    let plan = fetch(db, &cache.rounds, since, key.clone(), &[round], min_cell).await?;
+    if plan.counties.is_some() {
+        return Ok(plan);
+    }
+    // A plan from before län were planned: add them now, once.
+    let rounds = [round];
+    retrying(|| ensure(db, &rounds, min_cell)).await?;
+    let plan = load(db, &key).await?.ok_or(ApiError::Internal)?;
+    Ok(remember(&cache.rounds, since, key, plan))
 }
 
 /// The panel plan of two closed rounds, computed the first time it is asked for.
@@ -264,12 +278,12 @@ async fn ensure(
     }
     for round in rounds {
         let key = round_key(round.id, min_cell);
-        if release_plan::Entity::find_by_id(key)
-            .one(&txn)
-            .await?
-            .is_none()
-        {
-            store_round_plan(&txn, round, min_cell).await?;
+        match release_plan::Entity::find_by_id(key).one(&txn).await? {
+            None => store_round_plan(&txn, round, min_cell).await?,
+            Some(row) if parse::<RoundPlan>(&row)?.counties.is_none() => {
+                add_county_plan(&txn, round, min_cell).await?;
+            }
+            Some(_) => {}
         }
     }
     if let [a, b] = rounds {

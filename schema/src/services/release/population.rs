@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use entity::{answer, municipality_segment};
+use entity::{answer, municipality, municipality_segment};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -11,11 +11,19 @@ use crate::disclosure::{self, Members, Released};
 use crate::error::ApiResult;
 use crate::services::segments::{self, NATIONAL_CODE, SegmentDirectory};
 
-/// Who is where: every municipality's segments under some classifications,
-/// and who responded in some rounds, as [`Members`] sets.
+/// The `classification_id` of a planned län table: län are not a
+/// classification, but their table is planned and read like one.
+pub const COUNTY_TABLE: &str = "COUNTY";
+
+/// Who is where: every municipality's segments under some classifications
+/// and its län, and who responded in some rounds, as [`Members`] sets.
 pub(super) struct Population {
     /// (classification, municipality index) -> (group, subgroup)
     segments: HashMap<(String, usize), (String, String)>,
+    /// Municipality index -> county code.
+    counties: HashMap<usize, String>,
+    /// Every county code, in order.
+    county_codes: BTreeSet<String>,
     directories: HashMap<String, SegmentDirectory>,
     respondents: HashMap<Uuid, Members>,
     nobody: Members,
@@ -45,6 +53,18 @@ impl Population {
                 )
             })
             .collect();
+        let located: Vec<(String, String)> = municipality::Entity::find()
+            .select_only()
+            .column(municipality::Column::Code)
+            .column(municipality::Column::CountyCode)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let county_codes = located.iter().map(|(_, c)| c.clone()).collect();
+        let counties = located
+            .into_iter()
+            .filter_map(|(code, county)| index.get(code.as_str()).map(|&i| (i, county)))
+            .collect();
         let mut directories = HashMap::new();
         for c in classifications {
             directories.insert(c.clone(), segments::directory(db, c).await?);
@@ -66,6 +86,8 @@ impl Population {
         }
         Ok(Self {
             segments,
+            counties,
+            county_codes,
             directories,
             respondents,
             nobody: Members::default(),
@@ -85,8 +107,19 @@ impl Population {
             .unwrap_or_default()
     }
 
-    /// The members of `who` in the segment `code` of a classification.
+    /// The members of `who` in the segment `code` of a classification (or
+    /// in the county `code` of [`COUNTY_TABLE`]).
     pub(super) fn segment(&self, classification: &str, code: &str, who: &Members) -> Members {
+        if classification == COUNTY_TABLE {
+            return who
+                .iter()
+                .filter(|m| {
+                    self.counties
+                        .get(m)
+                        .is_some_and(|c| code == NATIONAL_CODE || c == code)
+                })
+                .collect();
+        }
         who.iter()
             .filter(|&m| {
                 self.segments
@@ -117,6 +150,23 @@ impl Population {
                 });
             }
         }
+        disclosure::Table { families, cells }
+    }
+
+    /// The nation and its counties over `who`.
+    pub(super) fn county_table(&self, who: &Members, families: Vec<usize>) -> disclosure::Table {
+        let cells = std::iter::once((NATIONAL_CODE, None))
+            .chain(
+                self.county_codes
+                    .iter()
+                    .map(|c| (c.as_str(), Some(NATIONAL_CODE.to_owned()))),
+            )
+            .map(|(code, parent)| disclosure::Cell {
+                code: code.to_owned(),
+                parent,
+                members: self.segment(COUNTY_TABLE, code, who),
+            })
+            .collect();
         disclosure::Table { families, cells }
     }
 
