@@ -18,7 +18,9 @@ pub type Row = Vec<i128>;
 pub struct Undecided;
 
 /// Most search nodes [`light_vector`] visits before giving up.
-const BUDGET: u64 = 400_000;
+/// (The demo's län and panels take a few hundred; each node is one rank
+/// computation.)
+const BUDGET: u64 = 20_000;
 
 fn gcd(a: i128, b: i128) -> i128 {
     let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
@@ -170,8 +172,12 @@ fn modp(x: i128) -> u64 {
     x.rem_euclid(i128::from(P)) as u64
 }
 
+/// a * b modulo P, for a, b < P: 2^61 = 1 modulo P, so the high bits fold
+/// onto the low ones.
 fn mulp(a: u64, b: u64) -> u64 {
-    ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64
+    let x = u128::from(a) * u128::from(b);
+    let folded = (x as u64 & P) + (x >> 61) as u64;
+    if folded >= P { folded - P } else { folded }
 }
 
 /// The inverse modulo P (Fermat: a^(P-2)).
@@ -211,7 +217,8 @@ impl Cocircuit {
                 let f = v[*pivot];
                 if f != 0 {
                     for (x, &y) in v.iter_mut().zip(b) {
-                        *x = (*x + P - mulp(f, y)) % P;
+                        let sum = *x + P - mulp(f, y);
+                        *x = if sum >= P { sum - P } else { sum };
                     }
                 }
             }
@@ -291,6 +298,22 @@ mod tests {
         assert_eq!(rank(&m), Ok(2));
         assert_eq!(in_span(&m, &vec![1, 0, -1]), Ok(true));
         assert_eq!(in_span(&m, &vec![1, 0, 0]), Ok(false));
+    }
+
+    #[test]
+    fn arithmetic_modulo_the_prime() {
+        let slow = |a: u64, b: u64| ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64;
+        for (a, b) in [
+            (P - 1, P - 1),
+            (P - 1, 2),
+            (1 << 60, 1 << 60),
+            (12345, P - 12345),
+            (0, 7),
+        ] {
+            assert_eq!(mulp(a, b), slow(a, b), "{a} * {b}");
+        }
+        assert_eq!(mulp(invp(12345), 12345), 1);
+        assert_eq!(modp(-1), P - 1);
     }
 
     #[test]
