@@ -3,7 +3,7 @@
 //! axes, and `role="img"`.
 //!
 //! - `GET /charts/rounds/{year}/radar.svg?segment=CODE`: a segment's means
-//!   (`SE`, a group `A`–`C` or a subgroup `A1`–`C9`) beside the nation's,
+//!   (`SE`, a group `A`–`C`, a subgroup `A1`–`C9` or a län `01`–`25`) beside the nation's,
 //!   under the figures' rules (PUBLISHED for anyone, CLOSED for SKR) and
 //!   from the same release plan: a suppressed mean is not drawn and says so.
 //! - `GET /charts/me/{year}/radar.svg`: with a kommun's token, its own
