@@ -115,10 +115,16 @@ async fn a_segments_chart_shows_its_and_the_nations_means_and_draws() {
     let rows = table(&svg);
     assert_eq!(rows[0][1], "Skåne län");
     assert!(rows[1..].iter().all(|r| r[1] != "–"), "{rows:?}");
-    assert!(pixels_of(&svg, "#c2410c") > 200, "the län's polygon is drawn");
+    assert!(
+        pixels_of(&svg, "#c2410c") > 200,
+        "the län's polygon is drawn"
+    );
     let (status, _, svg) = get(&app, "/charts/rounds/2023/radar.svg?segment=09", None).await;
     assert_eq!(status, 200, "{svg}");
-    assert!(table(&svg)[1..].iter().all(|r| r[1] == "–"), "Gotland is not drawn");
+    assert!(
+        table(&svg)[1..].iter().all(|r| r[1] == "–"),
+        "Gotland is not drawn"
+    );
 
     for (path, code) in [
         ("/charts/rounds/2023/radar.svg?segment=Z", 400),
