@@ -169,6 +169,7 @@ async fn every_figure_takes_lan_and_panels_by_lan_are_refused() {
              p: processShare(roundId: $r, grouping: COUNTY) { segment { code } suppressed } \
              h: estimatedWeeklyHours(roundId: $r, grouping: COUNTY) { segment { code } suppressed } \
              t: maturityTrend(roundId: $r, baselineRoundId: $b, grouping: COUNTY) { segment { code } area { number } suppressed } \
+             dt: distributionTrend(questionKey: \"function_exists\", roundId: $r, baselineRoundId: $b, grouping: COUNTY) { segment { code } suppressed counts { count baselineCount } } \
              s: maturitySeries(grouping: COUNTY, roundIds: [$b, $r]) { round { year } segment { code } area { number } suppressed } }",
             json!({ "r": ROUND_2023, "b": ROUND_2019 }),
         )
@@ -188,6 +189,15 @@ async fn every_figure_takes_lan_and_panels_by_lan_are_refused() {
     assert_eq!(trend.len(), 21 * 9);
     assert!(trend.iter().any(|r| r["suppressed"] == false));
     assert_eq!(body["s"].as_array().unwrap().len(), 2 * 21 * 9);
+    // A question's län beside the baseline's: hidden where either round hides it.
+    let dt = body["dt"].as_array().unwrap();
+    assert_eq!(dt.len(), 21);
+    let gotland = dt.iter().find(|r| r["segment"]["code"] == "09").unwrap();
+    assert_eq!(gotland["suppressed"], true);
+    assert!(
+        dt.iter()
+            .any(|r| r["suppressed"] == false && !r["counts"].as_array().unwrap().is_empty())
+    );
 
     for query in [
         "query($r: ID!, $b: ID!) { maturityTrend(roundId: $r, baselineRoundId: $b, grouping: COUNTY, panel: true) { suppressed } }",

@@ -48,6 +48,14 @@ impl Grouping {
         }
     }
 
+    /// A whole `GROUP BY` clause for the segment alone (empty for the nation).
+    pub(crate) fn group_by_clause(self) -> String {
+        match self.group_by().trim_end_matches(", ") {
+            "" => String::new(),
+            column => format!(" GROUP BY {column}"),
+        }
+    }
+
     /// A join that [`Self::column`] needs after `ms` (the municipality, for its län).
     pub(crate) fn join(self) -> &'static str {
         match self {
@@ -371,10 +379,7 @@ pub async fn distribution(
          WHERE an.round_id = $1 AND an.question_id = $3{group_by}",
         seg = grouping.column(),
         join = grouping.join(),
-        group_by = match grouping.group_by().trim_end_matches(", ") {
-            "" => String::new(),
-            column => format!(" GROUP BY {column}"),
-        },
+        group_by = grouping.group_by_clause(),
     );
     let mut answered: HashMap<String, i64> = HashMap::new();
     for row in db

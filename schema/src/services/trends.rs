@@ -286,10 +286,7 @@ async fn panel_counts(
          JOIN municipality_segment ms ON ms.municipality_code = an.municipality_code AND ms.classification_id = $1 \
          WHERE an.round_id = $4 AND an.question_id = $5 AND {panel}{group_by}",
         seg = grouping.column(),
-        group_by = match grouping.group_by().trim_end_matches(", ") {
-            "" => String::new(),
-            g => format!(" GROUP BY {g}"),
-        },
+        group_by = grouping.group_by_clause(),
     );
     let mut counts: HashMap<(String, Uuid), i64> = HashMap::new();
     for row in db.query_all_raw(statement(db, &chosen, values())).await? {
