@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use schema::domain::KommunCode;
 use schema::{Principal, Role};
@@ -54,7 +54,7 @@ pub enum AuthError {
     Malformed,
     #[error("the token header cannot be read: {0}")]
     Header(jsonwebtoken::errors::Error),
-    #[error("no key with kid {0:?}")]
+    #[error("no key with kid {}", crate::telemetry::clean(.0, 64))]
     UnknownKid(String),
     #[error("the token names no kid and no HS256 secret is configured")]
     NoKey,
@@ -64,15 +64,22 @@ pub enum AuthError {
     IssuedInFuture,
     #[error("the sub claim is empty")]
     EmptySubject,
-    #[error("unknown role {0:?}")]
+    #[error("unknown role {}", crate::telemetry::clean(.0, 64))]
     UnknownRole(String),
     #[error("the role claim names more than one role: {0:?}")]
     AmbiguousRole(Vec<&'static str>),
     #[error("role kommun without a kommun claim")]
     MissingKommun,
-    #[error("kommun {0:?} is not a known municipality")]
+    #[error("kommun {} is not a known municipality", crate::telemetry::clean(.0, 16))]
     UnknownKommun(String),
+    #[error("the {0} claim is not a number")]
+    NotANumber(&'static str),
+    #[error("the sub claim holds a control character or is longer than {MAX_SUBJECT} characters")]
+    BadSubject,
 }
+
+/// The longest `sub` accepted: it is written into the audit trail and logs.
+pub const MAX_SUBJECT: usize = 256;
 
 /// Problems with the configured keys; the server refuses to start.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +182,8 @@ pub struct RemoteJwks {
     /// that requests with the same unknown `kid` fetch once.
     fetched: tokio::sync::Mutex<Instant>,
     min_refresh: Duration,
+    /// The skipped keys logged so far (each once, with why).
+    logged: std::sync::Mutex<HashSet<(String, String)>>,
 }
 
 /// How long a fetched key set is used without a `Cache-Control: max-age`.
@@ -199,15 +208,34 @@ impl RemoteJwks {
                 url: url.to_owned(),
                 message,
             })?;
-        tracing::info!(url, kids = ?keys.keys().collect::<Vec<_>>(), "JWKS fetched");
+        tracing::info!(url, kids = ?keys.keys.keys().collect::<Vec<_>>(), "JWKS fetched");
         let remote = Self {
             url: url.to_owned(),
             client,
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(Arc::new(HashMap::new())),
             fetched: tokio::sync::Mutex::new(Instant::now()),
             min_refresh,
+            logged: std::sync::Mutex::new(HashSet::new()),
         };
+        remote.install(keys);
         Ok((Arc::new(remote), lifetime))
+    }
+
+    /// Uses a fetched set from now on, logging each key it skips the
+    /// first time it is seen.
+    fn install(&self, set: KeySet) {
+        if let Ok(mut logged) = self.logged.lock() {
+            for (kid, why) in set.skipped {
+                if logged.len() < 1_000 && logged.insert((kid.clone(), why.clone())) {
+                    tracing::warn!(url = %self.url, kid = %kid, why = %why, "JWKS key skipped");
+                }
+            }
+        }
+        let keys = Arc::new(set.keys);
+        match self.keys.write() {
+            Ok(mut k) => *k = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
     }
 
     fn keys(&self) -> Arc<Keys> {
@@ -222,12 +250,8 @@ impl RemoteJwks {
         *last = Instant::now();
         match fetch_jwks(&self.client, &self.url, self.min_refresh).await {
             Ok((keys, lifetime)) => {
-                tracing::info!(url = %self.url, kids = ?keys.keys().collect::<Vec<_>>(), "JWKS refreshed");
-                let keys = Arc::new(keys);
-                match self.keys.write() {
-                    Ok(mut k) => *k = keys,
-                    Err(poisoned) => *poisoned.into_inner() = keys,
-                }
+                tracing::info!(url = %self.url, kids = ?keys.keys.keys().collect::<Vec<_>>(), "JWKS refreshed");
+                self.install(keys);
                 Some(lifetime)
             }
             Err(message) => {
@@ -273,21 +297,35 @@ impl RemoteJwks {
     }
 }
 
+/// The largest key set read from `MOGNAD_JWKS_URL`: a provider's is a few
+/// kilobytes; a larger body is refused (and the last good set kept) without
+/// being read further.
+pub const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
 /// GETs and parses a JWKS: its keys, and how long they may be used
-/// (`Cache-Control: max-age`, at least `min_lifetime`, at most a day).
+/// (`Cache-Control: max-age`, at least `min_lifetime`, at most a day). The
+/// body is read up to [`MAX_JWKS_BYTES`]; the whole fetch has the client's
+/// timeout (10 s).
 async fn fetch_jwks(
     client: &reqwest::Client,
     url: &str,
     min_lifetime: Duration,
-) -> Result<(Keys, Duration), String> {
-    let response = client
+) -> Result<(KeySet, Duration), String> {
+    let mut response = client
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| format!("request failed: {}", without_url(&e)))?;
     if !response.status().is_success() {
         return Err(format!("answered HTTP {}", response.status().as_u16()));
+    }
+    let too_large = || format!("the key set is larger than {MAX_JWKS_BYTES} bytes");
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
+    {
+        return Err(too_large());
     }
     let max_age = response
         .headers()
@@ -299,15 +337,32 @@ async fn fetch_jwks(
                 .find_map(|n| n.trim().parse::<u64>().ok())
         })
         .map(Duration::from_secs);
-    let text = response
-        .text()
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| format!("reading the body failed: {e}"))?;
+        .map_err(|e| format!("reading the body failed: {}", without_url(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_JWKS_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(body).map_err(|_| "the key set is not UTF-8".to_owned())?;
     let keys = parse_jwks(&text)?;
     let lifetime = max_age
         .unwrap_or(DEFAULT_LIFETIME)
         .clamp(min_lifetime.min(MAX_LIFETIME), MAX_LIFETIME);
     Ok((keys, lifetime))
+}
+
+/// A reqwest error's text without its URL (the configured one is logged beside it).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "");
+    }
+    text
 }
 
 /// Verifies bearer tokens against the configured keys.
@@ -391,25 +446,43 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// The algorithm a JWK is for: its `alg`, else what its key type implies.
+/// The algorithm a JWK is for: its `alg`, else what its key type implies;
+/// `None` for a key mognad does not verify with (an encryption algorithm
+/// such as Keycloak's RSA-OAEP, a symmetric key, a curve not listed here).
 fn jwk_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
+    use AlgorithmParameters::{EllipticCurve as Ec, OctetKeyPair as Okp, RSA};
+    let curve = |p: &AlgorithmParameters| match p {
+        Ec(p) => Some(p.curve.clone()),
+        Okp(p) => Some(p.curve.clone()),
+        _ => None,
+    };
     match (&jwk.common.key_algorithm, &jwk.algorithm) {
-        (Some(KeyAlgorithm::RS256), AlgorithmParameters::RSA(_)) => Some(Algorithm::RS256),
-        (Some(KeyAlgorithm::ES256), AlgorithmParameters::EllipticCurve(_)) => {
+        (Some(KeyAlgorithm::RS256), RSA(_)) => Some(Algorithm::RS256),
+        (Some(KeyAlgorithm::RS384), RSA(_)) => Some(Algorithm::RS384),
+        (Some(KeyAlgorithm::RS512), RSA(_)) => Some(Algorithm::RS512),
+        (Some(KeyAlgorithm::PS256), RSA(_)) => Some(Algorithm::PS256),
+        (Some(KeyAlgorithm::PS384), RSA(_)) => Some(Algorithm::PS384),
+        (Some(KeyAlgorithm::PS512), RSA(_)) => Some(Algorithm::PS512),
+        (Some(KeyAlgorithm::ES256), p @ Ec(_)) if curve(p) == Some(EllipticCurve::P256) => {
             Some(Algorithm::ES256)
         }
-        (Some(KeyAlgorithm::EdDSA), AlgorithmParameters::OctetKeyPair(_)) => Some(Algorithm::EdDSA),
-        (Some(_), _) => None,
-        (None, AlgorithmParameters::RSA(_)) => Some(Algorithm::RS256),
-        (None, AlgorithmParameters::EllipticCurve(p)) if p.curve == EllipticCurve::P256 => {
-            Some(Algorithm::ES256)
+        (Some(KeyAlgorithm::ES384), p @ Ec(_)) if curve(p) == Some(EllipticCurve::P384) => {
+            Some(Algorithm::ES384)
         }
-        (None, AlgorithmParameters::OctetKeyPair(p)) if p.curve == EllipticCurve::Ed25519 => {
+        (Some(KeyAlgorithm::EdDSA), p @ Okp(_)) if curve(p) == Some(EllipticCurve::Ed25519) => {
             Some(Algorithm::EdDSA)
         }
+        (Some(_), _) => None,
+        (None, RSA(_)) => Some(Algorithm::RS256),
+        (None, p @ Ec(_)) if curve(p) == Some(EllipticCurve::P256) => Some(Algorithm::ES256),
+        (None, p @ Ec(_)) if curve(p) == Some(EllipticCurve::P384) => Some(Algorithm::ES384),
+        (None, p @ Okp(_)) if curve(p) == Some(EllipticCurve::Ed25519) => Some(Algorithm::EdDSA),
         (None, _) => None,
     }
 }
+
+/// The algorithms mognad verifies tokens with, for messages.
+const VERIFIED: &str = "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 and EdDSA";
 
 fn load_jwks(path: &Path) -> Result<Keys, KeyError> {
     let fail = |message: String| KeyError::Jwks {
@@ -417,29 +490,92 @@ fn load_jwks(path: &Path) -> Result<Keys, KeyError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    parse_jwks(&text).map_err(fail)
+    let set = parse_jwks(&text).map_err(fail)?;
+    for (kid, why) in &set.skipped {
+        tracing::warn!(file = %path.display(), kid = %kid, why = %why, "JWKS key skipped");
+    }
+    Ok(set.keys)
 }
 
-/// The keys of a JWKS document; every key needs a `kid` and a supported algorithm.
-fn parse_jwks(text: &str) -> Result<Keys, String> {
-    let set: JwkSet =
+/// A key set as a provider publishes it: the keys mognad verifies tokens
+/// with, and the others, skipped, each with its `kid` (cleaned for the
+/// logs) and why.
+struct KeySet {
+    keys: Keys,
+    skipped: Vec<(String, String)>,
+}
+
+/// The keys of a JWKS document. A key is used when it is for signatures
+/// (`use` absent or `sig`; `key_ops`, if given, lists `verify`), names a
+/// `kid` (tokens choose their key by it) and has an algorithm mognad
+/// verifies; the others — Keycloak's encryption key, a key type or curve
+/// mognad does not know, a second key under one `kid` — are skipped, not
+/// fatal. A set without one usable key is refused.
+fn parse_jwks(text: &str) -> Result<KeySet, String> {
+    #[derive(serde::Deserialize)]
+    struct Document {
+        keys: Vec<Value>,
+    }
+    let document: Document =
         serde_json::from_str(text).map_err(|e| format!("not a JWKS document: {e}"))?;
     let mut keys = HashMap::new();
-    for jwk in &set.keys {
-        let kid = jwk
-            .common
-            .key_id
-            .clone()
-            .ok_or_else(|| "every key needs a kid".to_owned())?;
-        let alg = jwk_algorithm(jwk).ok_or_else(|| {
-            format!("key {kid:?}: only RS256, ES256 and EdDSA keys are supported")
-        })?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("key {kid:?}: {e}"))?;
-        if keys.insert(kid.clone(), (key, alg)).is_some() {
-            return Err(format!("kid {kid:?} appears twice"));
+    let mut skipped = Vec::new();
+    for value in document.keys {
+        let kid = value.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let shown = kid
+            .as_deref()
+            .map_or_else(|| "(none)".to_owned(), |k| crate::telemetry::clean(k, 64));
+        let mut skip = |why: String| skipped.push((shown.clone(), why));
+        match value.get("use").and_then(Value::as_str) {
+            None | Some("sig") => {}
+            Some(other) => {
+                skip(format!("its use is {:?}, not sig", crate::telemetry::clean(other, 16)));
+                continue;
+            }
         }
+        if let Some(ops) = value.get("key_ops").and_then(Value::as_array)
+            && !ops.iter().any(|o| o.as_str() == Some("verify"))
+        {
+            skip("its key_ops do not include verify".to_owned());
+            continue;
+        }
+        let jwk: jsonwebtoken::jwk::Jwk = match serde_json::from_value(value) {
+            Ok(jwk) => jwk,
+            Err(_) => {
+                skip("its key type or parameters are not ones mognad reads".to_owned());
+                continue;
+            }
+        };
+        let Some(kid) = kid else {
+            skip("it has no kid (tokens name their key by kid)".to_owned());
+            continue;
+        };
+        let Some(alg) = jwk_algorithm(&jwk) else {
+            skip(format!("its algorithm is not one mognad verifies ({VERIFIED})"));
+            continue;
+        };
+        let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+            skip("its key material cannot be read".to_owned());
+            continue;
+        };
+        if keys.contains_key(&kid) {
+            skip("its kid appears twice; the first key is used".to_owned());
+            continue;
+        }
+        keys.insert(kid, (key, alg));
     }
-    Ok(keys)
+    if keys.is_empty() {
+        let why: Vec<String> = skipped.iter().map(|(k, w)| format!("{k}: {w}")).collect();
+        return Err(format!(
+            "no usable signing key (RS256, ES256, EdDSA and the like with a kid){}",
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!("; skipped {}", why.join("; "))
+            }
+        ));
+    }
+    Ok(KeySet { keys, skipped })
 }
 
 impl Authenticator {
@@ -540,8 +676,14 @@ impl Authenticator {
         let claims = jsonwebtoken::decode::<Value>(token, key, &validation)
             .map_err(AuthError::Invalid)?
             .claims;
-        if let Some(iat) = claims.get("iat").and_then(Value::as_i64)
-            && iat > chrono::Utc::now().timestamp() + LEEWAY_SECONDS as i64
+        // NumericDate claims are numbers (RFC 7519), never strings.
+        for name in ["exp", "nbf", "iat"] {
+            if claims.get(name).is_some_and(|v| !v.is_number()) {
+                return Err(AuthError::NotANumber(name));
+            }
+        }
+        if let Some(iat) = claims.get("iat").and_then(Value::as_f64)
+            && iat > (chrono::Utc::now().timestamp() + LEEWAY_SECONDS as i64) as f64
         {
             return Err(AuthError::IssuedInFuture);
         }
@@ -550,8 +692,11 @@ impl Authenticator {
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .ok_or(AuthError::EmptySubject)?
-            .to_owned();
+            .ok_or(AuthError::EmptySubject)?;
+        if sub.chars().any(char::is_control) || sub.chars().count() > MAX_SUBJECT {
+            return Err(AuthError::BadSubject);
+        }
+        let sub = sub.to_owned();
         // The one place a principal is made: from the claims of a verified token.
         #[expect(
             clippy::disallowed_methods,

@@ -29,6 +29,11 @@
 //! | `MOGNAD_WEBHOOK_POLL` | `1s` | how often the webhooks' outbox is looked at |
 //! | `MOGNAD_WEBHOOK_RETRY_BASE` | `10s` | the delay before a failed delivery's first retry (doubling after, at most 1 h, with jitter) |
 //! | `MOGNAD_WEBHOOK_MAX_ATTEMPTS` | `12` | attempts before a delivery is FAILED |
+//! | `MOGNAD_DB_POOL` | `16` (PostgreSQL), `8` (SQLite) | connections for writes (mutations, the webhooks) |
+//! | `MOGNAD_DB_READ_POOL` | `12` (PostgreSQL), `6` (SQLite) | connections of the separate pool queries, files and charts read through |
+//! | `MOGNAD_COST_BUDGET` | `2000` in production, else none | cost units one client may spend a second (`0`: no budget) |
+//! | `MOGNAD_COST_BURST` | twice the budget, at least `MOGNAD_MAX_COMPLEXITY` | cost units a client may save up |
+//! | `MOGNAD_WEBHOOK_ALLOW` | none | hosts and networks webhooks may reach although not public (`receiver.intern.skr.se,10.1.0.0/16`) |
 //! | `MOGNAD_CONFIG` | `./mognad.toml` if present | the configuration file |
 //! | `RUST_LOG` | `info` | log filter |
 
@@ -128,6 +133,19 @@ pub struct Config {
     pub webhook_retry_base: Duration,
     /// Attempts before a delivery is FAILED.
     pub webhook_max_attempts: u32,
+    /// Connections for writes (default 16 on PostgreSQL, 8 on SQLite).
+    pub db_pool: Option<u32>,
+    /// Connections of the pool reads go through (default 12 on PostgreSQL, 6 on SQLite).
+    pub db_read_pool: Option<u32>,
+    /// Cost units one client may spend a second (0: no budget; default:
+    /// 2,000 in production, none otherwise).
+    pub cost_budget: Option<u32>,
+    /// Cost units a client may save up (default: twice the budget, at least
+    /// the complexity limit).
+    pub cost_burst: Option<u32>,
+    /// Hosts and networks (CIDR) a webhook may reach although they are not
+    /// public addresses: on-premises receivers, and tests.
+    pub webhook_allow: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +196,11 @@ impl Default for Config {
             webhook_poll: Duration::from_secs(1),
             webhook_retry_base: Duration::from_secs(10),
             webhook_max_attempts: 12,
+            db_pool: None,
+            db_read_pool: None,
+            cost_budget: None,
+            cost_burst: None,
+            webhook_allow: Vec::new(),
         }
     }
 }
@@ -192,7 +215,7 @@ const YES_NO: &[(&str, bool)] = &[
     ("off", false),
 ];
 
-const KEYS: [&str; 32] = [
+const KEYS: [&str; 37] = [
     "DATABASE_URL",
     "DATA_DIR",
     "LISTEN",
@@ -225,6 +248,11 @@ const KEYS: [&str; 32] = [
     "WEBHOOK_POLL",
     "WEBHOOK_RETRY_BASE",
     "WEBHOOK_MAX_ATTEMPTS",
+    "DB_POOL",
+    "DB_READ_POOL",
+    "COST_BUDGET",
+    "COST_BURST",
+    "WEBHOOK_ALLOW",
 ];
 
 impl Config {
@@ -426,6 +454,21 @@ impl Config {
         if let Some(n) = number("MAX_COMPLEXITY", "MOGNAD_MAX_COMPLEXITY", 100)? {
             c.max_complexity = usize::try_from(n).unwrap_or(usize::MAX);
         }
+        c.db_pool = number("DB_POOL", "MOGNAD_DB_POOL", 1)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX).min(1_000));
+        c.db_read_pool = number("DB_READ_POOL", "MOGNAD_DB_READ_POOL", 1)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX).min(1_000));
+        c.cost_budget = number("COST_BUDGET", "MOGNAD_COST_BUDGET", 0)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        c.cost_burst = number("COST_BURST", "MOGNAD_COST_BURST", 1)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        if let Some(list) = get("WEBHOOK_ALLOW") {
+            c.webhook_allow = list
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
         c.rate_limit = number("RATE_LIMIT", "MOGNAD_RATE_LIMIT", 0)?
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
         c.rate_burst = number("RATE_BURST", "MOGNAD_RATE_BURST", 1)?
@@ -483,6 +526,37 @@ impl Config {
     pub fn rate_burst(&self) -> u32 {
         self.rate_burst
             .unwrap_or_else(|| self.rate_limit().saturating_mul(2).max(1))
+    }
+
+    /// Whether the database is PostgreSQL (else SQLite).
+    fn postgres(&self) -> bool {
+        matches!(&self.database, Database::Url(url) if url.starts_with("postgres"))
+    }
+
+    /// Connections for writes.
+    pub fn db_pool(&self) -> u32 {
+        self.db_pool
+            .unwrap_or(if self.postgres() { 16 } else { 8 })
+    }
+
+    /// Connections of the pool reads go through.
+    pub fn db_read_pool(&self) -> u32 {
+        self.db_read_pool
+            .unwrap_or(if self.postgres() { 12 } else { 6 })
+    }
+
+    /// Cost units one client may spend a second (0: no budget).
+    pub fn cost_budget(&self) -> u32 {
+        self.cost_budget
+            .unwrap_or(if self.production { 2_000 } else { 0 })
+    }
+
+    /// Cost units a client may save up: never less than one request may cost.
+    pub fn cost_burst(&self) -> u32 {
+        let least = u32::try_from(self.max_complexity).unwrap_or(u32::MAX);
+        self.cost_burst
+            .unwrap_or_else(|| self.cost_budget().saturating_mul(2))
+            .max(least)
     }
 
     /// Whether logs are JSON lines.

@@ -91,7 +91,42 @@ pub async fn connect(
     if url.starts_with("sqlite:") && !memory {
         enable_wal(&url).await?;
     }
-    let mut options = ConnectOptions::new(url.clone());
+    let size = if memory { 1 } else { config.db_pool() };
+    let mut db = Database::connect(options(config, &url, size)).await?;
+    let quiet = db.clone();
+    let counter = StatementCounter::default();
+    let c = counter.0.clone();
+    db.set_metric_callback(move |_| {
+        c.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter, quiet))
+}
+
+/// The pool reads go through (`MOGNAD_DB_READ_POOL` connections), apart
+/// from `db`'s (see `schema::ReadPool`); its statements are counted by
+/// `statements` too. An in-memory SQLite database lives in one connection:
+/// reads then share `db`'s.
+pub async fn connect_reads(
+    config: &Config,
+    db: &DatabaseConnection,
+    statements: &StatementCounter,
+) -> Result<DatabaseConnection, ConnectError> {
+    let url = config.database_url();
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(db.clone());
+    }
+    let mut reads = Database::connect(options(config, &url, config.db_read_pool())).await?;
+    let c = statements.0.clone();
+    reads.set_metric_callback(move |_| {
+        c.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(reads)
+}
+
+/// The options of a pool of `size` connections to `url`.
+fn options(config: &Config, url: &str, size: u32) -> ConnectOptions {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
@@ -100,7 +135,6 @@ pub async fn connect(
     if url.starts_with("sqlite:") {
         // Writers wait for the lock instead of failing (the file is in WAL
         // mode already). An in-memory database lives in one connection, kept open.
-        let size = if memory { 1 } else { 8 };
         options
             .max_connections(size)
             .min_connections(1)
@@ -118,20 +152,13 @@ pub async fn connect(
             }
         });
     } else {
-        options.max_connections(16).min_connections(1);
+        options.max_connections(size).min_connections(1);
         // No statement runs longer, whoever holds what lock.
         let millis = statement_timeout.as_millis().to_string();
         options
             .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", millis.as_str())]));
     }
-    let mut db = Database::connect(options).await?;
-    let quiet = db.clone();
-    let counter = StatementCounter::default();
-    let c = counter.0.clone();
-    db.set_metric_callback(move |_| {
-        c.fetch_add(1, Ordering::Relaxed);
-    });
-    Ok((db, counter, quiet))
+    options
 }
 
 /// On PostgreSQL, listens for the announcements of round changes other

@@ -74,6 +74,7 @@ impl Application {
             .map(|m| m.code)
             .collect();
         let auth = Authenticator::new(&config, codes).await?;
+        let reads = db::connect_reads(&config, &db, &statements).await?;
         let (listener, port) = bind(&config.listen)?;
         let metrics_listener = config.metrics_listen.as_deref().map(bind).transpose()?;
         let limits = schema::Limits {
@@ -89,6 +90,7 @@ impl Application {
             replies: http::Replies::default(),
             schema: schema::build(
                 db.clone(),
+                Some(reads.clone()),
                 memory,
                 limits,
                 schema::Settings {
@@ -98,6 +100,8 @@ impl Application {
                 },
             ),
             db: db.clone(),
+            reads,
+            budgets: schema::budget::Budgets::new(config.cost_budget(), config.cost_burst()),
             runtime: tokio::runtime::Handle::current(),
             min_cell: i64::from(config.min_cell),
             persisted: http::Persisted::load(
@@ -146,6 +150,13 @@ impl Application {
                 per_second = rate,
                 burst = config.rate_burst(),
                 "rate limit on /graphql"
+            );
+        }
+        if config.cost_budget() > 0 {
+            tracing::info!(
+                per_second = config.cost_budget(),
+                burst = config.cost_burst(),
+                "cost budget per client"
             );
         }
         let shutdown = config.shutdown_timeout.as_secs().max(1);

@@ -22,3 +22,40 @@ pub fn init(json: bool) {
         builder.try_init()
     };
 }
+
+/// `text` fit for a log line: control characters (line breaks, terminal
+/// escapes) shown as `\u{..}` escapes, and cut after `max` characters with
+/// the length it had. Every log field that comes from a request (a token's
+/// header or claims, a user agent) goes through here, so no request can
+/// write more than a bounded line or forge one.
+pub fn clean(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push_str(&format!("… ({} characters)", text.chars().count()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn request_text_is_cut_and_its_control_characters_escaped() {
+        assert_eq!(clean("plain", 10), "plain");
+        assert_eq!(clean("a\nb\u{1b}[31m", 20), "a\\u{a}b\\u{1b}[31m");
+        let long = "k".repeat(30_000);
+        let cut = clean(&long, 64);
+        assert!(cut.starts_with(&"k".repeat(64)));
+        assert!(cut.ends_with("(30000 characters)"), "{cut}");
+        assert!(cut.len() < 100);
+    }
+}

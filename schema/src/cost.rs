@@ -1,10 +1,19 @@
-//! What a request's figures cost, before it runs.
+//! What a request costs, measured on the document as written before
+//! anything else happens to it.
+//!
+//! [`measure`] walks the document once, every fragment once (a fragment's
+//! measure is kept and added wherever it is spread), so a document whose
+//! fragments spread each other six times over nine levels (594 bytes that
+//! would expand to ten million fields) is measured in microseconds and
+//! refused before async-graphql's own passes — which spread fragments
+//! without remembering them (see [`crate::limits`]) — ever see it.
 //!
 //! async-graphql's complexity counts one per selected field: an uncached
-//! panel trend would cost what `viewer` costs. This module adds, for each
-//! figure field at the root of an operation, what computing it costs the
-//! database, so the complexity limit ([`crate::Limits::complexity`]) bounds
-//! real work:
+//! panel trend would cost what `viewer` costs. The measure adds, for each
+//! figure field wherever it stands (through fragments, at any depth), what
+//! computing it costs the database, so the complexity limit
+//! ([`crate::Limits::complexity`]) and the per-client budget
+//! ([`crate::budget`]) bound real work:
 //!
 //! | field | cost |
 //! |---|---|
@@ -26,6 +35,7 @@
 //! The operations of one batch share one budget ([`BatchBudget`]), so a
 //! batch cannot multiply what one request may cost.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -62,56 +72,202 @@ impl BatchBudget {
     }
 }
 
-/// What the figures at the root of `doc`'s costliest operation add to its
-/// complexity.
-pub fn surcharge(doc: &ExecutableDocument, variables: &Variables, cache: &FigureCache) -> usize {
-    doc.operations
-        .iter()
-        .map(|(_, op)| root_cost(doc, &op.node.selection_set.node, variables, cache, 0))
-        .max()
-        .unwrap_or(0)
+/// What a document asks for once every fragment is spread where it is
+/// used: the numbers the limits ([`crate::Limits`]) are compared with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Measure {
+    /// Selections — fields (`__typename` too), fragment spreads and inline
+    /// fragments — that every walk over the document's operations and
+    /// fragment definitions visits, with each fragment counted wherever it
+    /// is spread. This is the work of async-graphql's own passes
+    /// (validation's field walks, field collection at execution).
+    pub selections: usize,
+    /// The deepest nesting of fields (async-graphql's depth).
+    pub depth: usize,
+    /// The deepest nesting of selection sets, fragments included
+    /// (async-graphql's recursion depth).
+    pub nesting: usize,
+    /// Aliases in the operations, counted where their fragments are spread.
+    pub aliases: usize,
+    /// Directives in the operations, counted where their fragments are spread.
+    pub directives: usize,
+    /// The costliest operation's complexity: one per field but
+    /// `__typename`, plus what its figures cost (the table above), at every depth.
+    pub cost: usize,
 }
 
-fn root_cost(
+/// Why a document could not be measured to the end: it nests selection
+/// sets deeper than [`MAX_NESTING`] (through fragments, possibly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooDeep;
+
+/// The deepest nesting of selection sets measured, as async-graphql's own
+/// recursion limit: deeper documents are refused without being walked further.
+pub const MAX_NESTING: usize = 32;
+
+/// Measures `doc` as written, every fragment once (its measure is kept and
+/// added wherever it is spread), so the work is linear in the document
+/// however its fragments multiply. Counts saturate: a document that would
+/// select 6^9 fields measures as "very many", in microseconds.
+pub fn measure(
     doc: &ExecutableDocument,
-    set: &SelectionSet,
     variables: &Variables,
-    cache: &FigureCache,
-    depth: usize,
-) -> usize {
-    // Fragments that spread each other are refused by validation later;
-    // here they just stop adding.
-    if depth > 8 {
-        return 0;
+    cache: Option<&FigureCache>,
+) -> Result<Measure, TooDeep> {
+    let mut walk = Walk {
+        doc,
+        variables,
+        cache,
+        fragments: HashMap::new(),
+    };
+    let mut total = Measure::default();
+    for (_, op) in doc.operations.iter() {
+        let m = walk.set(&op.node.selection_set.node, 0)?;
+        total.selections = total.selections.saturating_add(m.selections);
+        total.depth = total.depth.max(m.depth);
+        total.nesting = total.nesting.max(m.nesting);
+        total.aliases = total.aliases.saturating_add(m.aliases);
+        let directives = m.directives.saturating_add(op.node.directives.len());
+        total.directives = total.directives.saturating_add(directives);
+        total.cost = total.cost.max(m.cost);
     }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                let arg = |name: &str| {
-                    f.node.get_argument(name).and_then(|v| {
-                        v.node
-                            .clone()
-                            .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
-                            .ok()
-                    })
-                };
-                field_cost(f.node.name.node.as_str(), &arg, cache)
-            }
-            Selection::InlineFragment(f) => {
-                root_cost(doc, &f.node.selection_set.node, variables, cache, depth + 1)
-            }
-            Selection::FragmentSpread(s) => doc
-                .fragments
-                .get(&s.node.fragment_name.node)
-                .map_or(0, |f| {
-                    root_cost(doc, &f.node.selection_set.node, variables, cache, depth + 1)
-                }),
-        })
-        .sum()
+    // Fragment definitions are walked on their own too (validation visits
+    // each), so their expansions count once more; unused ones as well.
+    for name in doc.fragments.keys() {
+        let m = walk.fragment(name.as_str(), 0)?;
+        total.selections = total.selections.saturating_add(m.selections);
+        total.depth = total.depth.max(m.depth);
+        total.nesting = total.nesting.max(m.nesting);
+    }
+    Ok(total)
 }
 
-fn field_cost(name: &str, arg: &dyn Fn(&str) -> Option<ConstValue>, cache: &FigureCache) -> usize {
+/// One measuring walk: the fragments measured so far (`None` while one is
+/// being measured, so a cycle counts as nothing; validation refuses it).
+struct Walk<'a> {
+    doc: &'a ExecutableDocument,
+    variables: &'a Variables,
+    cache: Option<&'a FigureCache>,
+    fragments: HashMap<&'a str, Option<Measure>>,
+}
+
+impl<'a> Walk<'a> {
+    /// The measure of a fragment, measured the first time it is met at
+    /// nesting `level`.
+    fn fragment(&mut self, name: &'a str, level: usize) -> Result<Measure, TooDeep> {
+        match self.fragments.get(name) {
+            Some(Some(m)) => return Ok(*m),
+            Some(None) => return Ok(Measure::default()),
+            None => {}
+        }
+        let Some(definition) = self.doc.fragments.get(name) else {
+            return Ok(Measure::default()); // unknown: validation says so
+        };
+        self.fragments.insert(name, None);
+        let mut m = self.set(&definition.node.selection_set.node, level)?;
+        m.directives = m.directives.saturating_add(definition.node.directives.len());
+        self.fragments.insert(name, Some(m));
+        Ok(m)
+    }
+
+    /// The measure of a selection set at nesting `level`.
+    fn set(&mut self, set: &'a SelectionSet, level: usize) -> Result<Measure, TooDeep> {
+        if level > MAX_NESTING {
+            return Err(TooDeep);
+        }
+        let mut m = Measure::default();
+        for item in &set.items {
+            let (inner, own_cost, own_directives, nested) = match &item.node {
+                Selection::Field(f) => {
+                    let field = &f.node;
+                    let inner = if field.selection_set.node.items.is_empty() {
+                        Measure::default()
+                    } else {
+                        self.set(&field.selection_set.node, level + 1)?
+                    };
+                    m.depth = m.depth.max(inner.depth + 1);
+                    m.aliases = m.aliases.saturating_add(usize::from(field.alias.is_some()));
+                    let name = field.name.node.as_str();
+                    let cost = if name == "__typename" {
+                        0
+                    } else {
+                        1 + self.weigh(field)
+                    };
+                    let nested = !field.selection_set.node.items.is_empty();
+                    (inner, cost, field.directives.len(), nested)
+                }
+                Selection::InlineFragment(f) => {
+                    let inner = self.set(&f.node.selection_set.node, level + 1)?;
+                    m.depth = m.depth.max(inner.depth);
+                    (inner, 0, f.node.directives.len(), true)
+                }
+                Selection::FragmentSpread(s) => {
+                    let inner = self.fragment(s.node.fragment_name.node.as_str(), level + 1)?;
+                    m.depth = m.depth.max(inner.depth);
+                    (inner, 0, s.node.directives.len(), true)
+                }
+            };
+            let nesting = inner.nesting + usize::from(nested);
+            if level + nesting > MAX_NESTING {
+                return Err(TooDeep);
+            }
+            m.nesting = m.nesting.max(nesting);
+            m.selections = m.selections.saturating_add(1).saturating_add(inner.selections);
+            m.aliases = m.aliases.saturating_add(inner.aliases);
+            m.directives = m
+                .directives
+                .saturating_add(own_directives)
+                .saturating_add(inner.directives);
+            m.cost = m.cost.saturating_add(own_cost).saturating_add(inner.cost);
+        }
+        Ok(m)
+    }
+
+    /// What a field's figure costs beyond its one ([`field_cost`]); nothing
+    /// without the process's memory to ask (then nothing is known to be kept).
+    fn weigh(&self, field: &async_graphql::parser::types::Field) -> usize {
+        let variables = self.variables;
+        let arg = |name: &str| {
+            field.get_argument(name).and_then(|v| {
+                v.node
+                    .clone()
+                    .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
+                    .ok()
+            })
+        };
+        field_cost(field.name.node.as_str(), &arg, self.cache)
+    }
+}
+
+/// What a figure costs at a door other than GraphQL (a file, a chart):
+/// what the GraphQL field `name` over `round` and `grouping` costs there,
+/// one for the field and its weight.
+pub fn figure(
+    name: &str,
+    round: Uuid,
+    grouping: Option<Grouping>,
+    cache: Option<&FigureCache>,
+) -> usize {
+    let arg = |arg: &str| match arg {
+        "roundId" => Some(ConstValue::String(round.to_string())),
+        "grouping" => grouping.map(|g| {
+            ConstValue::Enum(async_graphql::Name::new(match g {
+                Grouping::National => "NATIONAL",
+                Grouping::Group => "GROUP",
+                Grouping::Subgroup => "SUBGROUP",
+                Grouping::County => "COUNTY",
+            }))
+        }),
+        _ => None,
+    };
+    1 + field_cost(name, &arg, cache)
+}
+
+fn field_cost(
+    name: &str,
+    arg: &dyn Fn(&str) -> Option<ConstValue>,
+    cache: Option<&FigureCache>,
+) -> usize {
     let round = || match arg("roundId") {
         Some(ConstValue::String(id)) => Uuid::parse_str(&id).ok(),
         _ => None,
@@ -131,12 +287,14 @@ fn field_cost(name: &str, arg: &dyn Fn(&str) -> Option<ConstValue>, cache: &Figu
         }
     };
     let aggregates_cached = |round: Option<Uuid>| match (round, grouping()) {
-        (Some(r), Some(g)) => cache.has_aggregates(r, g),
+        (Some(r), Some(g)) => cache.is_some_and(|c| c.has_aggregates(r, g)),
         _ => false,
     };
     match name {
         "maturityAggregates" if aggregates_cached(round()) => CACHED,
-        "answerDistribution" if round().is_some_and(|r| cache.has_cells(r)) => CACHED,
+        "answerDistribution" if round().is_some_and(|r| cache.is_some_and(|c| c.has_cells(r))) => {
+            CACHED
+        }
         "maturityAggregates" | "answerDistribution" | "processShare" | "estimatedWeeklyHours" => {
             FIGURE
         }
@@ -176,4 +334,124 @@ fn field_cost(name: &str, arg: &dyn Fn(&str) -> Option<ConstValue>, cache: &Figu
         "participation" => FIGURE / 2,
         _ => 0,
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(query: &str) -> Result<Measure, TooDeep> {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        measure(&doc, &Variables::default(), None)
+    }
+
+    /// `{ ...F0 }` with F0..F(levels-1) each spreading the next `spreads`
+    /// times, and the last selecting `__typename`.
+    fn bomb(levels: usize, spreads: usize) -> String {
+        let mut q = String::from("{ ...F0 }");
+        for i in 0..levels {
+            let next = vec![format!("...F{}", i + 1); spreads].join(" ");
+            q.push_str(&format!(" fragment F{i} on Query {{ {next} }}"));
+        }
+        q.push_str(&format!(" fragment F{levels} on Query {{ __typename }}"));
+        q
+    }
+
+    #[test]
+    fn a_fragment_bomb_is_measured_once_per_fragment() {
+        let q = bomb(9, 6);
+        assert_eq!(q.len(), 594, "the issue's document");
+        let m = measured(&q).unwrap();
+        // 6^9 `__typename`s and the spreads that reach them, counted, not walked.
+        assert!(m.selections > 6usize.pow(9), "{m:?}");
+        assert_eq!((m.depth, m.nesting, m.cost), (1, 10, 0), "{m:?}");
+        // A chain long enough to overflow any count saturates.
+        let m = measured(&bomb(30, 9)).unwrap();
+        assert_eq!(m.selections, usize::MAX);
+    }
+
+    #[test]
+    fn nesting_through_fragments_stops_the_walk() {
+        // A chain of 40 fragments, each spreading the next once.
+        let mut q = String::from("{ ...F0 }");
+        for i in 0..40 {
+            q.push_str(&format!(" fragment F{i} on Query {{ ...F{} }}", i + 1));
+        }
+        q.push_str(" fragment F40 on Query { __typename }");
+        assert_eq!(measured(&q), Err(TooDeep));
+        // A cycle measures as nothing (validation refuses it).
+        let m = measured("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A viewer { role } }").unwrap();
+        assert!(m.selections < 20, "{m:?}");
+    }
+
+    #[test]
+    fn figures_cost_through_fragments_at_any_depth() {
+        let trend = "maturityTrend(roundId: \"x\", grouping: GROUP, panel: true) { meanLevel }";
+        let root = measured(&format!("{{ a: {trend} }}")).unwrap();
+        assert_eq!(root.cost, PANEL + 2);
+        // The same field nine named fragments down, and in inline fragments.
+        let mut q = String::from("{ ...F0 }");
+        for i in 0..9 {
+            q.push_str(&format!(" fragment F{i} on Query {{ ...F{} }}", i + 1));
+        }
+        q.push_str(&format!(" fragment F9 on Query {{ a: {trend} ... on Query {{ ... on Query {{ b: {trend} }} }} }}"));
+        let hidden = measured(&q).unwrap();
+        assert_eq!(hidden.cost, 2 * (PANEL + 2), "{hidden:?}");
+        assert_eq!(hidden.aliases, 2);
+        // A fragment spread twice costs twice.
+        let twice = measured(&format!(
+            "{{ ...T x: viewer {{ role }} ...T }} fragment T on Query {{ a: {trend} }}"
+        ))
+        .unwrap();
+        assert_eq!(twice.cost, 2 * (PANEL + 2) + 2);
+        assert_eq!(twice.aliases, 3);
+    }
+
+    #[test]
+    fn the_introspection_query_graphiql_sends_fits_the_default_limits() {
+        let m = measured(INTROSPECTION).unwrap();
+        let limits = crate::Limits::default();
+        assert!(m.selections <= limits.selections, "{m:?}");
+        assert!(m.depth <= limits.depth, "{m:?}");
+        assert!(m.cost <= limits.complexity, "{m:?}");
+        eprintln!("introspection: {m:?}");
+    }
+
+    /// graphql-js's `getIntrospectionQuery` with every option GraphiQL 4 turns on.
+    const INTROSPECTION: &str = r"
+    query IntrospectionQuery {
+      __schema {
+        description
+        queryType { name kind }
+        mutationType { name kind }
+        subscriptionType { name kind }
+        types { ...FullType }
+        directives {
+          name description isRepeatable locations
+          args(includeDeprecated: true) { ...InputValue }
+        }
+      }
+    }
+    fragment FullType on __Type {
+      kind name description specifiedByURL isOneOf
+      fields(includeDeprecated: true) {
+        name description
+        args(includeDeprecated: true) { ...InputValue }
+        type { ...TypeRef }
+        isDeprecated deprecationReason
+      }
+      inputFields(includeDeprecated: true) { ...InputValue }
+      interfaces { ...TypeRef }
+      enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+      possibleTypes { ...TypeRef }
+    }
+    fragment InputValue on __InputValue {
+      name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+    }
+    fragment TypeRef on __Type {
+      kind name
+      ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+        ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+        ofType { kind name } } } } } } } } }
+    }";
 }

@@ -80,6 +80,11 @@ pub enum ApiError {
     Timeout,
     /// No database connection could be had in time.
     Unavailable,
+    /// The client may not do this again yet (its cost budget, a kommun's
+    /// submissions a minute): the message says why, `retry_after` is the
+    /// whole seconds to wait (HTTP 429 with `Retry-After` where the whole
+    /// request is refused).
+    RateLimited { message: String, retry_after: u64 },
     Internal,
 }
 
@@ -101,6 +106,7 @@ impl ApiError {
             Self::Busy => ErrorCode::Conflict,
             Self::Timeout => ErrorCode::Timeout,
             Self::Unavailable => ErrorCode::Unavailable,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal => ErrorCode::InternalServerError,
         }
     }
@@ -113,7 +119,8 @@ impl ApiError {
             | Self::NotFound(m)
             | Self::BadUserInput(m)
             | Self::Conflict(m)
-            | Self::FailedPrecondition(m) => m,
+            | Self::FailedPrecondition(m)
+            | Self::RateLimited { message: m, .. } => m,
             Self::Busy => {
                 "the database was busy with other changes; nothing was written: try again"
             }
@@ -142,6 +149,23 @@ impl ApiError {
 
     pub fn bad_input(what: impl Into<String>) -> Self {
         Self::BadUserInput(what.into())
+    }
+
+    /// RATE_LIMITED after `wait` (rounded up to whole seconds, at least one).
+    pub fn rate_limited(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::RateLimited {
+            message: message.into(),
+            retry_after: seconds.max(1),
+        }
+    }
+
+    /// The seconds to wait before trying again, for RATE_LIMITED.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
     }
 }
 
@@ -235,7 +259,13 @@ impl From<DbErr> for ApiError {
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         let code = err.code();
-        async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))
+        let retry_after = err.retry_after();
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(seconds) = retry_after {
+                ext.set("retryAfter", seconds);
+            }
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod authoring;
+pub mod budget;
 pub mod cost;
 pub mod disclosure;
 pub mod domain;
@@ -72,16 +73,28 @@ impl Default for Settings {
     }
 }
 
-/// Builds the schema over a database connection, with the process's
-/// memory (the server keeps a handle to make it forget when another process
-/// changes a round).
+/// The connections queries read through: a pool apart from the one writes
+/// use, so that reads, however many and however heavy, never hold a
+/// connection a save needs. The limits extension hands it to every query
+/// operation in place of the schema's connection.
+#[derive(Clone, Debug)]
+pub struct ReadPool(pub DatabaseConnection);
+
+/// Builds the schema over a database connection (writes, and reads when
+/// `reads` is not given), with the process's memory (the server keeps a
+/// handle to make it forget when another process changes a round).
 pub fn build(
     db: DatabaseConnection,
+    reads: Option<DatabaseConnection>,
     memory: services::aggregates::FigureCache,
     limits: Limits,
     settings: Settings,
 ) -> MognadSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
+    let loads = reads.clone().unwrap_or_else(|| db.clone());
+    if let Some(reads) = reads {
+        builder = builder.data(ReadPool(reads));
+    }
     if !settings.introspection {
         builder = builder.disable_introspection();
     }
@@ -90,19 +103,19 @@ pub fn build(
     }
     builder
         .data(DataLoader::new(
-            services::questionnaire::AreasByRound(db.clone()),
+            services::questionnaire::AreasByRound(loads.clone()),
             tokio::spawn,
         ))
         .data(DataLoader::new(
-            services::questionnaire::QuestionsByArea(db.clone()),
+            services::questionnaire::QuestionsByArea(loads.clone()),
             tokio::spawn,
         ))
         .data(DataLoader::new(
-            services::questionnaire::OptionsByQuestion(db.clone()),
+            services::questionnaire::OptionsByQuestion(loads.clone()),
             tokio::spawn,
         ))
         .data(DataLoader::new(
-            services::questionnaire::RoundById(db.clone()),
+            services::questionnaire::RoundById(loads),
             tokio::spawn,
         ))
         .data(memory)

@@ -1,9 +1,21 @@
 //! Limits on one request's work, and the `extensions.code` of the errors
 //! async-graphql raises itself, as one async-graphql extension.
 //!
-//! The document is parsed once, by async-graphql: this extension counts its
-//! aliases where the parse ends, and compares the depth and complexity the
-//! validation computes with the limits. Codes come from where an error
+//! **Bounded before it starts.** The document is parsed once, when the
+//! request is prepared, and measured as written with every fragment spread
+//! where it is used ([`cost::measure`], each fragment measured once):
+//! selections, depth, nesting, aliases, directives and cost at every depth.
+//! A document above a limit is refused there, in microseconds, before
+//! async-graphql's own passes run — and those passes spread fragments
+//! without remembering them: the recursion-depth and directive checks of
+//! the parse (`check_recursive_depth`), validation's second walk (cache
+//! control, complexity and depth, visited with every fragment inlined) and
+//! field collection at execution each walk every spread anew, so a 594-byte
+//! document of fragments spreading each other six times over nine levels
+//! would have them walk ten million selections. Once the measure admits a
+//! document, each of those passes is linear in [`Limits::selections`].
+//!
+//! Codes come from where an error
 //! arises — a parse error is GRAPHQL_PARSE_FAILED, a rule the document
 //! breaks GRAPHQL_VALIDATION_FAILED, a limit QUERY_TOO_COMPLEX, a field
 //! error without a code of its own (an argument async-graphql could not
@@ -23,14 +35,18 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
     NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{
     Name, PathSegment, Request, Response, ServerError, ServerResult, ValidationResult, Value,
     Variables,
 };
 
+use crate::budget::ClientBudget;
 use crate::cost::{self, BatchBudget};
 use crate::error::ErrorCode;
+use crate::ReadPool;
 use crate::services::aggregates::FigureCache;
 
 /// The longest string any argument may be, in characters. Fields have
@@ -44,8 +60,14 @@ pub const MAX_ERRORS: usize = 20;
 /// Limits that keep one request cheap while GraphiQL can still introspect.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
+    /// Deepest nesting of fields.
     pub depth: usize,
+    /// Most a request's operation may cost: one per field, plus its figures' weights.
     pub complexity: usize,
+    /// Most selections (fields, fragment spreads and inline fragments) the
+    /// document's operations and fragments hold once every fragment is
+    /// spread where it is used.
+    pub selections: usize,
     /// Most aliases one document may use.
     pub aliases: usize,
     /// Most directives one document may use (`@include`, `@skip`).
@@ -57,6 +79,7 @@ impl Default for Limits {
         Self {
             depth: 15,
             complexity: 1_000,
+            selections: 2_000,
             aliases: 30,
             directives: 50,
         }
@@ -67,7 +90,7 @@ impl ExtensionFactory for Limits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(LimitsExtension {
             limits: *self,
-            surcharge: AtomicUsize::new(0),
+            cost: AtomicUsize::new(0),
             label: std::sync::Mutex::new(None),
             operation: std::sync::Mutex::new(None),
         })
@@ -119,11 +142,23 @@ fn label_of(doc: &ExecutableDocument, name: Option<&str>) -> Option<String> {
     Some(format!("{} {}", op.node.ty, field.unwrap_or_default()))
 }
 
+/// The type of the operation a request runs, if it can be told.
+fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
 /// One request's limits (a new one for every request).
 struct LimitsExtension {
     limits: Limits,
-    /// What the request's figures add to its complexity ([`crate::cost`]).
-    surcharge: AtomicUsize,
+    /// The request's cost, as measured when it was prepared ([`crate::cost`]).
+    cost: AtomicUsize,
     /// The operation's label, published once validation passes.
     label: std::sync::Mutex<Option<String>>,
     /// The operation name the request asks for.
@@ -137,6 +172,18 @@ fn coded(mut error: ServerError, code: ErrorCode) -> ServerError {
         extensions.set("code", code.as_str());
     }
     error
+}
+
+/// RATE_LIMITED: the client's cost budget ([`crate::budget`]) does not hold
+/// `cost` now; `retryAfter` (whole seconds) says when it will.
+fn spent(cost: usize, wait: std::time::Duration) -> ServerError {
+    let error = crate::budget::spent(cost, wait);
+    let seconds = error.retry_after().unwrap_or(1);
+    let mut server = ServerError::new(error.message(), None);
+    let extensions = server.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", ErrorCode::RateLimited.as_str());
+    extensions.set("retryAfter", seconds);
+    server
 }
 
 fn too_complex(message: String) -> ServerError {
@@ -200,24 +247,14 @@ fn null_at(data: &mut Value, path: &[PathSegment]) {
     }
 }
 
-/// What one walk over a document finds: its aliases and directives.
-#[derive(Default)]
-struct Tally {
-    aliases: usize,
-    directives: usize,
-}
-
-/// Walks every selection of the document's operations and fragments once:
-/// counts aliases and directives, and refuses a string literal in an
-/// argument that [`bad_string`] refuses (variables are checked where they
-/// are given).
-fn inspect(doc: &ExecutableDocument) -> ServerResult<Tally> {
-    fn walk(set: &SelectionSet, tally: &mut Tally) -> ServerResult<()> {
+/// Refuses a string literal in an argument that [`bad_string`] refuses,
+/// walking the document as written (every selection set once; variables
+/// are checked where they are given).
+fn inspect(doc: &ExecutableDocument) -> ServerResult<()> {
+    fn walk(set: &SelectionSet) -> ServerResult<()> {
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => {
-                    tally.aliases += usize::from(f.node.alias.is_some());
-                    tally.directives += f.node.directives.len();
                     for (name, value) in &f.node.arguments {
                         let place = format!("argument {} of {}", name.node, f.node.name.node);
                         let literal = value
@@ -227,27 +264,70 @@ fn inspect(doc: &ExecutableDocument) -> ServerResult<Tally> {
                             .unwrap_or_default();
                         check_const(&literal, &place)?;
                     }
-                    walk(&f.node.selection_set.node, tally)?;
+                    walk(&f.node.selection_set.node)?;
                 }
-                Selection::InlineFragment(f) => {
-                    tally.directives += f.node.directives.len();
-                    walk(&f.node.selection_set.node, tally)?;
-                }
-                Selection::FragmentSpread(f) => tally.directives += f.node.directives.len(),
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node)?,
+                Selection::FragmentSpread(_) => {}
             }
         }
         Ok(())
     }
-    let mut tally = Tally::default();
     for (_, op) in doc.operations.iter() {
-        tally.directives += op.node.directives.len();
-        walk(&op.node.selection_set.node, &mut tally)?;
+        walk(&op.node.selection_set.node)?;
     }
     for f in doc.fragments.values() {
-        tally.directives += f.node.directives.len();
-        walk(&f.node.selection_set.node, &mut tally)?;
+        walk(&f.node.selection_set.node)?;
     }
-    Ok(tally)
+    Ok(())
+}
+
+impl LimitsExtension {
+    /// Measures the document and refuses it above a limit (see the module's
+    /// documentation); keeps its cost for the budgets taken after validation.
+    fn admit(&self, doc: &ExecutableDocument, variables: &Variables, cache: Option<&FigureCache>) -> ServerResult<()> {
+        let limits = &self.limits;
+        let measure = cost::measure(doc, variables, cache).map_err(|cost::TooDeep| {
+            too_complex(format!(
+                "the query is nested too deep: more than {} levels of selections and fragments",
+                cost::MAX_NESTING
+            ))
+        })?;
+        if measure.selections > limits.selections {
+            return Err(too_complex(format!(
+                "the query selects too much: {} fields and fragments once its fragments are spread where they are used; at most {} are allowed",
+                measure.selections, limits.selections
+            )));
+        }
+        if measure.depth > limits.depth {
+            return Err(too_complex(format!(
+                "the query is nested too deep: {} levels; at most {} are allowed",
+                measure.depth, limits.depth
+            )));
+        }
+        if measure.directives > limits.directives {
+            return Err(too_complex(format!(
+                "the query uses {} directives; at most {} are allowed",
+                measure.directives, limits.directives
+            )));
+        }
+        if measure.aliases > limits.aliases {
+            return Err(too_complex(format!(
+                "the query uses {} aliases; at most {} are allowed",
+                measure.aliases, limits.aliases
+            )));
+        }
+        if measure.cost > limits.complexity {
+            return Err(too_complex(format!(
+                "the query is too complex: {}; at most {} is allowed (figures not in memory weigh {}, panel trends {})",
+                measure.cost,
+                limits.complexity,
+                cost::FIGURE,
+                cost::PANEL
+            )));
+        }
+        self.cost.store(measure.cost, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -303,6 +383,21 @@ impl Extension for LimitsExtension {
         if let Ok(mut operation) = self.operation.lock() {
             operation.clone_from(&request.operation_name);
         }
+        let mut request = request;
+        // Parsed here, once (async-graphql takes the document from the
+        // request); a document that does not parse is left to its parse,
+        // which says why.
+        if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+            self.admit(&doc, &request.variables, ctx.data_opt::<FigureCache>())?;
+            // A query reads through the pool kept for reads (see [`ReadPool`]).
+            if let Some(ReadPool(reads)) = ctx.data_opt::<ReadPool>()
+                && operation_type(&doc, request.operation_name.as_deref())
+                    == Some(OperationType::Query)
+            {
+                request.data.insert(reads.clone());
+            }
+            request.set_parsed_query(doc);
+        }
         next.run(ctx, request).await
     }
 
@@ -317,29 +412,10 @@ impl Extension for LimitsExtension {
             .run(ctx, query, variables)
             .await
             .map_err(|e| coded(e, ErrorCode::GraphqlParseFailed))?;
-        let Tally {
-            aliases,
-            directives,
-        } = inspect(&doc)?;
-        if directives > self.limits.directives {
-            return Err(too_complex(format!(
-                "the query uses {directives} directives; at most {} are allowed",
-                self.limits.directives
-            )));
-        }
+        inspect(&doc)?;
         let operation = self.operation.lock().ok().and_then(|o| o.clone());
         if let Ok(mut label) = self.label.lock() {
             *label = label_of(&doc, operation.as_deref());
-        }
-        if let Some(cache) = ctx.data_opt::<FigureCache>() {
-            let cost = cost::surcharge(&doc, variables, cache);
-            self.surcharge.store(cost, Ordering::Relaxed);
-        }
-        if aliases > self.limits.aliases {
-            return Err(too_complex(format!(
-                "the query uses {aliases} aliases; at most {} are allowed",
-                self.limits.aliases
-            )));
         }
         Ok(doc)
     }
@@ -355,21 +431,8 @@ impl Extension for LimitsExtension {
                 .map(|e| coded(e, ErrorCode::GraphqlValidationFailed))
                 .collect::<Vec<_>>()
         })?;
-        if result.depth > self.limits.depth {
-            return Err(vec![too_complex(format!(
-                "the query is nested too deep: {} levels; at most {} are allowed",
-                result.depth, self.limits.depth
-            ))]);
-        }
-        let complexity = result.complexity + self.surcharge.load(Ordering::Relaxed);
-        if complexity > self.limits.complexity {
-            return Err(vec![too_complex(format!(
-                "the query is too complex: {complexity}; at most {} is allowed (figures not in memory weigh {}, panel trends {})",
-                self.limits.complexity,
-                cost::FIGURE,
-                cost::PANEL
-            ))]);
-        }
+        // As measured when the request was prepared.
+        let complexity = self.cost.load(Ordering::Relaxed);
         if let Some(budget) = ctx.data_opt::<BatchBudget>()
             && !budget.take(complexity)
         {
@@ -377,6 +440,11 @@ impl Extension for LimitsExtension {
                 "the batch is too complex: its operations together may weigh at most {}",
                 self.limits.complexity
             ))]);
+        }
+        if let Some(budget) = ctx.data_opt::<ClientBudget>()
+            && let Err(wait) = budget.take(complexity)
+        {
+            return Err(vec![spent(complexity, wait)]);
         }
         if let (Some(slot), Ok(label)) = (ctx.data_opt::<OperationLabel>(), self.label.lock())
             && let Some(label) = label.clone()

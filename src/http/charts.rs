@@ -48,7 +48,7 @@ async fn round_of(
     principal: &Principal,
     year: i32,
 ) -> Result<survey_round::Model, ApiError> {
-    rounds::find(&state.db, principal, None, Some(year))
+    rounds::find(&state.reads, principal, None, Some(year))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no round {year}")))
 }
@@ -64,7 +64,7 @@ pub async fn segment_radar(
         Ok(p) => p,
         Err(e) => return super::graphql::unauthorized(&e.to_string()),
     };
-    match segment_chart(&state, &principal, &year, params.segment.as_deref()).await {
+    match segment_chart(&state, &req, &principal, &year, params.segment.as_deref()).await {
         Ok((round, svg)) => svg_reply(svg, round.status == RoundStatus::Published),
         Err(e) => refused(&e),
     }
@@ -72,6 +72,7 @@ pub async fn segment_radar(
 
 async fn segment_chart(
     state: &AppState,
+    req: &HttpRequest,
     principal: &Principal,
     year: &str,
     segment: Option<&str>,
@@ -93,8 +94,13 @@ async fn segment_chart(
     };
     let round = round_of(state, principal, year).await?;
     policy::figures(principal, &round)?;
+    let cost = [Grouping::National, grouping]
+        .into_iter()
+        .map(|g| schema::cost::figure("maturityAggregates", round.id, Some(g), Some(&state.memory)))
+        .sum();
+    super::ratelimit::charge(state, principal, req, cost)?;
     let national = aggregates::maturity(
-        &state.db,
+        &state.reads,
         &state.memory,
         &round,
         Grouping::National,
@@ -102,7 +108,7 @@ async fn segment_chart(
     )
     .await?;
     let rows =
-        aggregates::maturity(&state.db, &state.memory, &round, grouping, state.min_cell).await?;
+        aggregates::maturity(&state.reads, &state.memory, &round, grouping, state.min_cell).await?;
     let mine: Vec<_> = rows
         .iter()
         .filter(|r| r.segment.code == code && r.area.number.is_some())
@@ -159,18 +165,25 @@ pub async fn my_radar(
         Ok(p) => p,
         Err(e) => return super::graphql::unauthorized(&e.to_string()),
     };
-    match my_chart(&state, &principal, &year).await {
+    match my_chart(&state, &req, &principal, &year).await {
         Ok(svg) => svg_reply(svg, false),
         Err(e) => refused(&e),
     }
 }
 
-async fn my_chart(state: &AppState, principal: &Principal, year: &str) -> Result<String, ApiError> {
+async fn my_chart(
+    state: &AppState,
+    req: &HttpRequest,
+    principal: &Principal,
+    year: &str,
+) -> Result<String, ApiError> {
     let year = year_of(year)?;
     let scope = policy::kommun(principal)?;
     let round = round_of(state, principal, year).await?;
+    let cost = schema::cost::figure("myComparison", round.id, None, Some(&state.memory));
+    super::ratelimit::charge(state, principal, req, cost)?;
     let rows = comparison::compare(
-        &state.db,
+        &state.reads,
         &state.memory,
         &scope,
         &round,

@@ -254,14 +254,19 @@ async fn execute(
     // The operations of a batch share one complexity budget.
     let budget = schema::cost::BatchBudget::new(state.limits.complexity);
     let labels: Vec<OperationLabel> = requests.iter().map(|_| OperationLabel::default()).collect();
+    // The client's cost budget: the schema takes each operation's cost from it.
+    let spending = super::ratelimit::budget_of(state, &principal, req);
     let requests: Vec<Request> = requests
         .into_iter()
         .zip(&labels)
         .map(|(r, label)| {
-            let r = r
+            let mut r = r
                 .data(principal.clone())
                 .data(label.clone())
                 .data(frozen.clone());
+            if let Some(spending) = &spending {
+                r = r.data(spending.clone());
+            }
             if batched { r.data(budget.clone()) } else { r }
         })
         .collect();
@@ -323,6 +328,35 @@ async fn execute(
         }),
         BatchResponse::Batch(_) => false,
     };
+    // The client's budget could not hold the request: 429, as the rate limit.
+    let limited = match &response {
+        BatchResponse::Single(r) if failed => r
+            .errors
+            .iter()
+            .find(|e| code_of(e).is_some_and(|c| c == ErrorCode::RateLimited.as_str()))
+            .map(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("retryAfter"))
+                    .and_then(|v| match v {
+                        async_graphql::Value::Number(n) => n.as_u64(),
+                        _ => None,
+                    })
+                    .unwrap_or(1)
+            }),
+        _ => None,
+    };
+    if let Some(seconds) = limited {
+        state.meters.count("mognad_rate_limited_total", &[]);
+        let mut body = serde_json::to_value(&response).unwrap_or_default();
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("data");
+        }
+        return HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)
+            .content_type(media.as_str())
+            .insert_header((header::RETRY_AFTER, seconds.to_string()))
+            .json(body);
+    }
     let status = if unavailable {
         StatusCode::SERVICE_UNAVAILABLE
     } else if media == Media::GraphqlResponse && failed {
@@ -484,7 +518,8 @@ fn not_acceptable() -> HttpResponse {
 }
 
 pub(super) fn unauthorized(reason: &str) -> HttpResponse {
-    tracing::info!(reason, "token refused");
+    // The reason may quote the token's header or claims: cut and cleaned.
+    tracing::info!(reason = %crate::telemetry::clean(reason, 300), "token refused");
     HttpResponse::build(StatusCode::UNAUTHORIZED)
         .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
         .json(json!({ "errors": [{ "message": "invalid token", "extensions": { "code": ErrorCode::Unauthenticated.as_str() } }] }))

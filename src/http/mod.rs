@@ -40,7 +40,13 @@ pub struct AppState {
     pub memory: schema::services::aggregates::FigureCache,
     /// Responses answered from frozen rounds, kept as bytes.
     pub replies: replies::Replies,
+    /// Writes, and whatever is neither a query, a file nor a chart.
     pub db: DatabaseConnection,
+    /// The pool reads go through (`schema::ReadPool`): files and charts
+    /// read here, as GraphQL queries do.
+    pub reads: DatabaseConnection,
+    /// Every client's cost budget, when one is configured.
+    pub budgets: Option<std::sync::Arc<schema::budget::Budgets>>,
     pub auth: Authenticator,
     pub max_body_bytes: usize,
     /// The schema's limits (a batch shares one complexity budget).

@@ -194,7 +194,7 @@ impl RootSpanBuilder for RequestSpan {
             "request",
             request_id = %id,
             method = %request.method(),
-            path = %request.path(),
+            path = %crate::telemetry::clean(request.path(), 200),
             operation = tracing::field::Empty,
             role = tracing::field::Empty,
             kommun = tracing::field::Empty,

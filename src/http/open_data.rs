@@ -223,7 +223,7 @@ pub async fn file(
         Ok(p) => p,
         Err(e) => return super::graphql::unauthorized(&e.to_string()),
     };
-    match serve(&state, &principal, &year, &file, &params).await {
+    match serve(&state, &req, &principal, &year, &file, &params).await {
         Ok((round, name, format, body)) => reply(&req, &round, &name, format, body),
         Err(e) => refused(&e),
     }
@@ -232,6 +232,7 @@ pub async fn file(
 /// The file's round, its name, format and bytes.
 async fn serve(
     state: &AppState,
+    req: &HttpRequest,
     principal: &Principal,
     year: &str,
     file: &str,
@@ -247,12 +248,18 @@ async fn serve(
         .parse()
         .map_err(|_| ApiError::bad_input(format!("{year:?} is not a year")))?;
     let grouping = grouping(params.grouping.as_deref())?;
-    let round = rounds::find(&state.db, principal, None, Some(year))
+    let round = rounds::find(&state.reads, principal, None, Some(year))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no round {year}")))?;
+    // What the file costs the client's budget: the GraphQL field it shows.
+    let charge = |field: &str, grouping: Option<Grouping>| {
+        let cost = schema::cost::figure(field, round.id, grouping, Some(&state.memory));
+        super::ratelimit::charge(state, principal, req, cost)
+    };
     let (table, name) = match stem {
         "maturity" => {
             policy::figures(principal, &round)?;
+            charge("maturityAggregates", Some(grouping))?;
             (
                 maturity(state, &round, grouping).await?,
                 format!("mognad-{year}-maturity-{}", grouping_name(grouping)),
@@ -260,6 +267,7 @@ async fn serve(
         }
         "answers" => {
             policy::figures(principal, &round)?;
+            charge("answerDistribution", Some(grouping))?;
             let key = params
                 .question
                 .as_deref()
@@ -276,6 +284,7 @@ async fn serve(
         }
         _ => {
             policy::skr(principal)?;
+            charge("participation", None)?;
             (
                 participation_table(state, &round).await?,
                 format!("mognad-{year}-participation"),
@@ -332,7 +341,7 @@ async fn maturity(
     grouping: Grouping,
 ) -> Result<Table, ApiError> {
     let rows =
-        aggregates::maturity(&state.db, &state.memory, round, grouping, state.min_cell).await?;
+        aggregates::maturity(&state.reads, &state.memory, round, grouping, state.min_cell).await?;
     let rows = rows
         .iter()
         .map(|r| {
@@ -362,7 +371,7 @@ async fn answers(
     grouping: Grouping,
 ) -> Result<Table, ApiError> {
     let rows = aggregates::distribution(
-        &state.db,
+        &state.reads,
         &state.memory,
         round,
         key,
@@ -412,7 +421,7 @@ async fn participation_table(
     state: &AppState,
     round: &survey_round::Model,
 ) -> Result<Table, ApiError> {
-    let counts = participation::shown(&state.db, &state.memory, round, state.min_cell).await?;
+    let counts = participation::shown(&state.reads, &state.memory, round, state.min_cell).await?;
     let not_started = counts.population - counts.submitted - counts.in_progress;
     let rate = if counts.population > 0 {
         Cell::Float(counts.respondents as f64 / counts.population as f64)
@@ -485,8 +494,13 @@ pub(super) fn refused(err: &ApiError) -> HttpResponse {
         "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
         "FAILED_PRECONDITION" => StatusCode::CONFLICT,
         "TIMEOUT" | "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    HttpResponse::build(status)
+    let mut reply = HttpResponse::build(status);
+    if let Some(seconds) = err.retry_after() {
+        reply.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    reply
         .json(json!({ "errors": [{ "message": err.message(), "extensions": { "code": code } }] }))
 }

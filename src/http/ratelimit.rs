@@ -31,6 +31,55 @@ pub enum Client {
     Ip(IpAddr),
 }
 
+impl Client {
+    /// The client of a request made by `principal` from `req`'s peer.
+    pub fn of(principal: &schema::Principal, req: &actix_web::HttpRequest) -> Self {
+        match principal.subject() {
+            Some(subject) => Self::Subject(format!("{}:{subject}", principal.role().name())),
+            None => Self::Ip(
+                req.peer_addr()
+                    .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip()),
+            ),
+        }
+    }
+
+    /// The key of the client's budget.
+    fn key(&self) -> String {
+        match self {
+            Self::Subject(s) => format!("sub:{s}"),
+            Self::Ip(ip) => format!("ip:{ip}"),
+        }
+    }
+}
+
+/// The budget ([`schema::budget`]) a request of `principal` spends from,
+/// when budgets are configured: GraphQL requests carry it to the schema,
+/// which takes their measured cost.
+pub fn budget_of(
+    state: &AppState,
+    principal: &schema::Principal,
+    req: &actix_web::HttpRequest,
+) -> Option<schema::budget::ClientBudget> {
+    let budgets = state.budgets.as_ref()?;
+    Some(budgets.client(&Client::of(principal, req).key()))
+}
+
+/// Takes `cost` (from [`schema::cost::figure`]) from the budget of the
+/// client behind a file or chart request: RATE_LIMITED when it is spent.
+pub fn charge(
+    state: &AppState,
+    principal: &schema::Principal,
+    req: &actix_web::HttpRequest,
+    cost: usize,
+) -> Result<(), schema::ApiError> {
+    match budget_of(state, principal, req) {
+        Some(budget) => budget
+            .take(cost)
+            .map_err(|wait| schema::budget::spent(cost, wait)),
+        None => Ok(()),
+    }
+}
+
 /// A principal the limiter has verified already, for the handler.
 #[derive(Clone)]
 pub struct Verified(pub schema::Principal);
@@ -45,20 +94,18 @@ impl KeyExtractor for ClientKey {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Client, Self::KeyExtractionError> {
-        if let Ok(principal) = self.0.auth.authenticate(req.request()) {
-            let client = principal
-                .subject()
-                .map(|subject| Client::Subject(format!("{}:{subject}", principal.role().name())));
-            // The handler takes the verified principal from here: one check per request.
-            req.extensions_mut().insert(Verified(principal));
-            if let Some(client) = client {
-                return Ok(client);
+        match self.0.auth.authenticate(req.request()) {
+            Ok(principal) => {
+                let client = Client::of(&principal, req.request());
+                // The handler takes the verified principal from here: one check per request.
+                req.extensions_mut().insert(Verified(principal));
+                Ok(client)
             }
+            Err(_) => Ok(Client::Ip(
+                req.peer_addr()
+                    .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip()),
+            )),
         }
-        let ip = req
-            .peer_addr()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-        Ok(Client::Ip(ip))
     }
 
     fn exceed_rate_limit_response(
