@@ -77,6 +77,16 @@ impl Application {
         let reads = db::connect_reads(&config, &db, &statements).await?;
         let (listener, port) = bind(&config.listen)?;
         let metrics_listener = config.metrics_listen.as_deref().map(bind).transpose()?;
+        // Webhooks reach public addresses (or allowed ones), never this server.
+        let own = [Some(&listener), metrics_listener.as_ref().map(|(l, _)| l)]
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
+        let targets = std::sync::Arc::new(
+            schema::services::targets::Targets::new(&config.webhook_allow, own)
+                .map_err(|e| StartupError::Webhooks(format!("MOGNAD_WEBHOOK_ALLOW: {e}")))?,
+        );
         let limits = schema::Limits {
             complexity: config.max_complexity,
             ..schema::Limits::default()
@@ -92,6 +102,7 @@ impl Application {
                 db.clone(),
                 Some(reads.clone()),
                 memory,
+                targets.as_ref().clone(),
                 limits,
                 schema::Settings {
                     min_cell: i64::from(config.min_cell),
@@ -187,8 +198,8 @@ impl Application {
                 retry_base: config.webhook_retry_base,
                 max_attempts: i32::try_from(config.webhook_max_attempts).unwrap_or(100),
             },
-        )
-        .map_err(|e| StartupError::Webhooks(e.to_string()))?;
+            targets,
+        );
         Ok(Self {
             port,
             server,

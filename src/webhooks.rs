@@ -9,21 +9,50 @@
 //! (the body's `timestamp`: receivers refuse old ones against replays),
 //! `X-Mognad-Event` and `X-Mognad-Delivery`. A 2xx answer delivers it;
 //! anything else — another status, a redirect (not followed), no answer
-//! within 10 s — is a failed attempt.
+//! within 10 s — is a failed attempt, logged for the admin as `failed` or
+//! `HTTP <status>` and no more (why a connection failed is the operator's,
+//! in the server's log).
+//!
+//! **Each endpoint on its own.** Every endpoint has its own HTTP client
+//! (connections, DNS) and at most [`PER_ENDPOINT`] attempts under way; an
+//! attempt is a task of its own, and the dispatcher takes new work as soon
+//! as any attempt ends, so a slow or dead endpoint delays only itself.
+//! After [`TRIP_AFTER`] failed attempts in a row an endpoint's circuit
+//! opens: nothing is sent to it for [`COOL_DOWN`] (doubling while it stays
+//! down, at most [`MAX_COOL_DOWN`]), then one attempt probes it; a success
+//! closes the circuit. Deliveries wait meanwhile, their attempts unspent.
+//!
+//! **Only where it may.** Each endpoint's client resolves names through
+//! [`schema::services::targets::Targets`], keeping only the addresses a
+//! webhook may reach, and a literal address is checked before the request:
+//! the address connected to is the one checked, at every delivery.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
+use schema::services::targets::{Endpoint, Targets};
 use schema::services::webhooks::{self, Attempt, Due};
 use sea_orm::DatabaseConnection;
 use sha2::Sha256;
+use uuid::Uuid;
 
 /// How long an endpoint may take to answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a taken delivery is this server's before another may take it.
 const LEASE: Duration = Duration::from_secs(30);
-/// Deliveries taken at once.
-const BATCH: u64 = 16;
+/// Attempts under way to one endpoint at most.
+pub const PER_ENDPOINT: usize = 4;
+/// Attempts under way in all at most.
+const IN_FLIGHT: usize = 64;
+/// Failed attempts in a row that open an endpoint's circuit.
+pub const TRIP_AFTER: u32 = 5;
+/// How long an open circuit first stays open.
+pub const COOL_DOWN: Duration = Duration::from_secs(30);
+/// The longest an open circuit stays open before a probe.
+pub const MAX_COOL_DOWN: Duration = Duration::from_secs(600);
 
 /// The dispatcher's settings (`MOGNAD_WEBHOOK_*`).
 #[derive(Clone, Debug)]
@@ -56,96 +85,246 @@ fn jitter() -> f64 {
 
 pub struct Dispatcher {
     db: DatabaseConnection,
-    client: reqwest::Client,
     settings: Settings,
+    targets: Arc<Targets>,
+    /// Each endpoint's client and circuit, by webhook id.
+    endpoints: HashMap<Uuid, Circuit>,
 }
 
-impl Dispatcher {
-    pub fn new(db: DatabaseConnection, settings: Settings) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("mognad-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self {
-            db,
-            client,
-            settings,
-        })
-    }
+/// What the dispatcher keeps of one endpoint.
+struct Circuit {
+    url: String,
+    client: Option<reqwest::Client>,
+    in_flight: usize,
+    /// Failed attempts in a row.
+    failures: u32,
+    /// While open: when the next probe may go.
+    open_until: Option<Instant>,
+}
 
-    /// Every `poll`, fans out new events and delivers what is due, until
-    /// `stop` turns true: then the attempts under way are finished and
-    /// recorded (so a stopped server leaves no delivery to wait out its
-    /// lease). Dropped instead, it stops at once; what it had taken is taken
-    /// again when the lease ends.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            if let Err(error) = self.tick(&stop).await {
-                tracing::warn!(?error, "webhook dispatch failed; trying again");
-            }
-            if *stop.borrow() {
-                return;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.poll) => {}
-                _ = stop.changed() => return,
-            }
+impl Circuit {
+    /// How many more attempts may start now.
+    fn room(&self, now: Instant) -> usize {
+        match self.open_until {
+            Some(until) if until > now => 0,
+            // Open, and its cool-down over: one probe at a time.
+            Some(_) => 1usize.saturating_sub(self.in_flight),
+            None => PER_ENDPOINT.saturating_sub(self.in_flight),
         }
     }
 
-    async fn tick(
-        &self,
-        stop: &tokio::sync::watch::Receiver<bool>,
-    ) -> Result<(), schema::ApiError> {
-        webhooks::fan_out(&self.db).await?;
-        while !*stop.borrow() {
-            let due = webhooks::claim(&self.db, LEASE, BATCH).await?;
-            if due.is_empty() {
-                return Ok(());
+    /// Counts an attempt's end.
+    fn ended(&mut self, delivered: bool, now: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if delivered {
+            self.failures = 0;
+            self.open_until = None;
+            return;
+        }
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= TRIP_AFTER {
+            let trips = (self.failures - TRIP_AFTER).min(10);
+            let wait = COOL_DOWN.saturating_mul(1 << trips).min(MAX_COOL_DOWN);
+            if self.open_until.is_none() {
+                tracing::warn!(url = %self.url, failures = self.failures, "webhook endpoint failing: its circuit is open");
             }
-            let mut set = tokio::task::JoinSet::new();
-            for d in due {
-                let (client, db, settings) =
-                    (self.client.clone(), self.db.clone(), self.settings.clone());
-                set.spawn(async move {
-                    let attempt = send(&client, &d).await;
-                    tracing::info!(
-                        delivery = d.delivery_id,
-                        webhook = %d.webhook_id,
-                        attempt = d.attempts + 1,
-                        status = attempt.status_code,
-                        error = attempt.error.as_deref(),
-                        "webhook delivery attempted"
-                    );
+            self.open_until = Some(now + wait);
+        }
+    }
+}
+
+/// An attempt that ended: its endpoint and whether it delivered.
+type Ended = (Uuid, bool);
+
+impl Dispatcher {
+    pub fn new(db: DatabaseConnection, settings: Settings, targets: Arc<Targets>) -> Self {
+        Self {
+            db,
+            settings,
+            targets,
+            endpoints: HashMap::new(),
+        }
+    }
+
+    /// Every `poll`, and whenever an attempt ends, fans out new events and
+    /// starts what is due where there is room, until `stop` turns true:
+    /// then the attempts under way are finished and recorded (so a stopped
+    /// server leaves no delivery to wait out its lease). Dropped instead,
+    /// it stops at once; what it had taken is taken again when the lease ends.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut running: tokio::task::JoinSet<Ended> = tokio::task::JoinSet::new();
+        let mut next_poll = Instant::now();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            if Instant::now() >= next_poll {
+                if let Err(error) = webhooks::fan_out(&self.db).await {
+                    tracing::warn!(?error, "webhook fan-out failed; trying again");
+                }
+                next_poll = Instant::now() + self.settings.poll;
+            }
+            if let Err(error) = self.start_due(&mut running).await {
+                tracing::warn!(?error, "taking due webhook deliveries failed; trying again");
+            }
+            let wait = next_poll.saturating_duration_since(Instant::now());
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                Some(done) = running.join_next(), if !running.is_empty() => self.ended(done),
+                _ = stop.changed() => {}
+            }
+        }
+        while let Some(done) = running.join_next().await {
+            self.ended(done);
+        }
+    }
+
+    /// Counts an attempt that ended.
+    fn ended(&mut self, done: Result<Ended, tokio::task::JoinError>) {
+        match done {
+            Ok((webhook, delivered)) => {
+                if let Some(circuit) = self.endpoints.get_mut(&webhook) {
+                    circuit.ended(delivered, Instant::now());
+                }
+            }
+            Err(error) => tracing::warn!(%error, "a webhook attempt stopped"),
+        }
+    }
+
+    /// Takes due deliveries of each endpoint with room and starts their attempts.
+    async fn start_due(
+        &mut self,
+        running: &mut tokio::task::JoinSet<Ended>,
+    ) -> Result<(), schema::ApiError> {
+        let now = Instant::now();
+        for webhook in webhooks::due_endpoints(&self.db).await? {
+            let room = self
+                .endpoints
+                .get(&webhook)
+                .map_or(PER_ENDPOINT, |c| c.room(now))
+                .min(IN_FLIGHT.saturating_sub(running.len()));
+            if room == 0 {
+                continue;
+            }
+            for due in webhooks::claim(&self.db, webhook, LEASE, room as u64).await? {
+                let client = self.client_for(&due);
+                if let Some(circuit) = self.endpoints.get_mut(&webhook) {
+                    circuit.in_flight += 1;
+                }
+                let (db, settings, targets) =
+                    (self.db.clone(), self.settings.clone(), self.targets.clone());
+                running.spawn(async move {
+                    let attempt = send(client.as_ref(), &targets, &due).await;
                     let retries = webhooks::Retries {
                         base: settings.retry_base,
                         max_attempts: settings.max_attempts,
                     };
-                    webhooks::record_attempt(&db, &d, &attempt, retries, jitter()).await
-                });
-            }
-            while let Some(done) = set.join_next().await {
-                match done {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => {
+                    let delivered = attempt.delivered();
+                    if let Err(error) =
+                        webhooks::record_attempt(&db, &due, &attempt, retries, jitter()).await
+                    {
                         tracing::warn!(?error, "recording a webhook attempt failed");
                     }
-                    Err(error) => tracing::warn!(%error, "a webhook attempt stopped"),
-                }
+                    (due.webhook_id, delivered)
+                });
             }
         }
         Ok(())
     }
+
+    /// The endpoint's client, made the first time (or when its URL is new):
+    /// `None` if its URL can no longer be read or no client can be built.
+    fn client_for(&mut self, due: &Due) -> Option<reqwest::Client> {
+        let targets = self.targets.clone();
+        let circuit = self
+            .endpoints
+            .entry(due.webhook_id)
+            .or_insert_with(|| Circuit {
+                url: String::new(),
+                client: None,
+                in_flight: 0,
+                failures: 0,
+                open_until: None,
+            });
+        if circuit.url != due.url || circuit.client.is_none() {
+            circuit.url = due.url.clone();
+            circuit.client = Targets::parse(&due.url)
+                .ok()
+                .and_then(|endpoint| client(targets, &endpoint).ok());
+        }
+        circuit.client.clone()
+    }
+}
+
+/// An endpoint's HTTP client: its names resolved through `targets`.
+fn client(targets: Arc<Targets>, endpoint: &Endpoint) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .pool_max_idle_per_host(PER_ENDPOINT)
+        .dns_resolver(Arc::new(Guard {
+            targets,
+            port: endpoint.port,
+        }))
+        .user_agent(concat!("mognad-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The DNS resolver of an endpoint's client: only the addresses its
+/// webhook may reach ([`Targets::permits`]), looked up at each connection.
+struct Guard {
+    targets: Arc<Targets>,
+    /// The endpoint's port (the resolver is asked for names only).
+    port: u16,
+}
+
+impl reqwest::dns::Resolve for Guard {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let (targets, port) = (self.targets.clone(), self.port);
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), port)).await?;
+            let permitted: Vec<SocketAddr> =
+                found.filter(|a| targets.permits(&host, *a)).collect();
+            if permitted.is_empty() {
+                tracing::warn!(host = %host, "webhook host resolves to no address a webhook may reach");
+                let refused: Box<dyn std::error::Error + Send + Sync> =
+                    "no permitted address".into();
+                return Err(refused);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(permitted.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 /// One attempt: the signed POST and what came of it.
-async fn send(client: &reqwest::Client, due: &Due) -> Attempt {
+async fn send(client: Option<&reqwest::Client>, targets: &Targets, due: &Due) -> Attempt {
     let at = chrono::Utc::now();
+    let started = Instant::now();
+    let failed = |why: &str| {
+        tracing::info!(delivery = due.delivery_id, webhook = %due.webhook_id, attempt = due.attempts + 1, why, "webhook delivery failed");
+        Attempt {
+            at,
+            status_code: None,
+            error: Some("failed".to_owned()),
+            duration: started.elapsed(),
+        }
+    };
+    let Some(client) = client else {
+        return failed("its URL cannot be used");
+    };
+    // A literal address is not resolved: it is checked here.
+    if let Ok(endpoint) = Targets::parse(&due.url)
+        && let Some(ip) = endpoint.ip
+        && !targets.permits(&endpoint.host, SocketAddr::new(ip, endpoint.port))
+    {
+        return failed("its address is not one a webhook may reach");
+    }
     let timestamp = at.timestamp();
     let body = webhooks::payload(due, timestamp).to_string();
-    let started = Instant::now();
     let result = client
         .post(&due.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -166,26 +345,24 @@ async fn send(client: &reqwest::Client, due: &Due) -> Attempt {
     match result {
         Ok(response) => {
             let status = response.status().as_u16();
-            let error = (!response.status().is_success()).then(|| format!("HTTP {status}"));
+            tracing::info!(delivery = due.delivery_id, webhook = %due.webhook_id, attempt = due.attempts + 1, status, "webhook delivery attempted");
             Attempt {
                 at,
                 status_code: Some(status),
-                error,
+                error: (!response.status().is_success()).then(|| format!("HTTP {status}")),
                 duration,
             }
         }
-        Err(e) => Attempt {
-            at,
-            status_code: None,
-            error: Some(if e.is_timeout() {
-                "no answer in time".to_owned()
+        Err(e) => {
+            let why = if e.is_timeout() {
+                "no answer in time"
             } else if e.is_connect() {
-                "could not connect".to_owned()
+                "could not connect"
             } else {
-                "the request failed".to_owned()
-            }),
-            duration,
-        },
+                "the request failed"
+            };
+            failed(why)
+        }
     }
 }
 

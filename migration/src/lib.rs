@@ -20,6 +20,7 @@ mod m20261206_000008_change_feed;
 mod m20261206_000009_webhooks;
 mod m20261206_000010_guidance;
 mod m20261206_000011_predecessors;
+mod m20261207_000012_feed_throttle;
 pub mod reference;
 pub mod seed;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_webhooks::Migration),
             Box::new(m20261206_000010_guidance::Migration),
             Box::new(m20261206_000011_predecessors::Migration),
+            Box::new(m20261207_000012_feed_throttle::Migration),
         ]
     }
 }

@@ -87,6 +87,7 @@ pub fn build(
     db: DatabaseConnection,
     reads: Option<DatabaseConnection>,
     memory: services::aggregates::FigureCache,
+    targets: services::targets::Targets,
     limits: Limits,
     settings: Settings,
 ) -> MognadSchema {
@@ -119,6 +120,7 @@ pub fn build(
             tokio::spawn,
         ))
         .data(memory)
+        .data(targets)
         .register_output_type::<ErrorCode>()
         .data(settings)
         .data(db)

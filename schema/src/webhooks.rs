@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::policy::{self, AdminScope, Needs};
 use crate::principal::Principal;
 use crate::services::changes;
+use crate::services::targets::Targets;
 use crate::services::webhooks::{self, NewWebhook};
 use crate::types::change::ChangeKind;
 use crate::types::webhook::{DeliveryStatus, Webhook, WebhookDelivery};
@@ -69,7 +70,10 @@ impl WebhookMutation {
     async fn create_webhook(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "An absolute http:// or https:// URL.")] url: String,
+        #[graphql(
+            desc = "An absolute http:// or https:// URL that reaches a public address (or one the operator allows)."
+        )]
+        url: String,
         #[graphql(desc = "The kinds of events to deliver (at least one).")] events: Vec<ChangeKind>,
         #[graphql(desc = "The HMAC key of the signatures: 16 to 256 bytes, random.")]
         secret: String,
@@ -81,7 +85,8 @@ impl WebhookMutation {
             events: events.into_iter().map(Into::into).collect(),
             secret,
         };
-        Ok(Webhook(webhooks::create(db, &admin, input).await?))
+        let targets = ctx.data::<Targets>()?;
+        Ok(Webhook(webhooks::create(db, &admin, targets, input).await?))
     }
 
     /// SKR_ADMIN: removes a webhook with its deliveries; nothing more is sent to it.

@@ -86,6 +86,49 @@ pub async fn record(
     Ok(())
 }
 
+/// The most events one kommun's submissions and reopenings may add to the
+/// feed (and so to every subscribed webhook) in any minute, per round.
+pub const STATUS_EVENTS_PER_MINUTE: usize = 6;
+
+/// Refuses a submission or reopening that would add a seventh event of the
+/// kommun's response to the feed within a minute: RATE_LIMITED, with the
+/// seconds until the oldest of those six is a minute old. Called in the
+/// kommun's transaction under its response's lock, so two at once are
+/// counted one after the other.
+pub async fn throttle(
+    txn: &impl ConnectionTrait,
+    scope: &KommunScope,
+    round: Uuid,
+) -> ApiResult<()> {
+    let window = chrono::Duration::minutes(1);
+    let now = Utc::now();
+    let recent: Vec<chrono::DateTime<Utc>> = change::Entity::find()
+        .select_only()
+        .column(change::Column::At)
+        .filter(change::Column::MunicipalityCode.eq(scope.code()))
+        .filter(change::Column::RoundId.eq(round))
+        .filter(change::Column::At.gt(now - window))
+        .filter(
+            change::Column::Kind.is_in([ChangeKind::ResponseSubmitted, ChangeKind::ResponseReopened]),
+        )
+        .order_by_desc(change::Column::At)
+        .limit(STATUS_EVENTS_PER_MINUTE as u64)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if recent.len() < STATUS_EVENTS_PER_MINUTE {
+        return Ok(());
+    }
+    let oldest = recent.last().copied().unwrap_or(now);
+    let wait = (oldest + window - now).to_std().unwrap_or_default();
+    Err(ApiError::rate_limited(
+        format!(
+            "this response was submitted or reopened {STATUS_EVENTS_PER_MINUTE} times in the last minute; try again in a moment"
+        ),
+        wait,
+    ))
+}
+
 /// Which events a caller sees.
 #[derive(Clone, Debug)]
 pub enum Audience {

@@ -20,5 +20,6 @@ pub mod rounds;
 pub mod scoring;
 pub mod segments;
 pub mod sql;
+pub mod targets;
 pub mod trends;
 pub mod webhooks;

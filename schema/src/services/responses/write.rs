@@ -569,6 +569,7 @@ async fn submit_once(
             missing.join(", ")
         )));
     }
+    changes::throttle(&txn, scope, round.id).await?;
     set_status(&txn, scope, &round, &row, ResponseStatus::Submitted).await?;
     let round_id = round.id;
     let submitted = view_with(&txn, scope, round, q).await?;
@@ -608,6 +609,7 @@ async fn reopen_once(
             status.to_value()
         )));
     }
+    changes::throttle(&txn, scope, round.id).await?;
     set_status(&txn, scope, &round, &row, ResponseStatus::InProgress).await?;
     let round_id = round.id;
     let reopened = view_with(&txn, scope, round, q).await?;
