@@ -179,6 +179,135 @@ struct Row {
     submitted_at: String,
 }
 
+/// The most an import file may hold, read: a CSV's bytes, or an XLSX's
+/// contents unpacked (a round's answers take a few megabytes).
+pub const MAX_IMPORT_BYTES: u64 = 64 * 1024 * 1024;
+/// The most rows an import file may have (a round of 290 municipalities
+/// and a hundred questions has 29,000).
+pub const MAX_IMPORT_ROWS: usize = 200_000;
+/// The most entries an XLSX archive may have (a workbook has a dozen).
+const MAX_XLSX_ENTRIES: usize = 1_000;
+
+/// Checks an XLSX file before it is read: a zip archive of at most
+/// [`MAX_XLSX_ENTRIES`] entries whose contents unpack to at most
+/// [`MAX_IMPORT_BYTES`] — counted as they inflate, not as the archive
+/// declares them, so a zip bomb is refused after that many bytes of work
+/// and none kept.
+fn check_xlsx(path: &std::path::Path) -> Result<(), String> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|_| format!("{shown} is not an XLSX file (not a zip archive)"))?;
+    let too_large = || {
+        format!(
+            "{shown} unpacks to more than {} MiB; an import file holds one round's answers",
+            MAX_IMPORT_BYTES / 1024 / 1024
+        )
+    };
+    if archive.len() > MAX_XLSX_ENTRIES {
+        return Err(format!(
+            "{shown} has {} parts; an XLSX file has a few",
+            archive.len()
+        ));
+    }
+    let mut unpacked = 0u64;
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|_| format!("{shown}: a part of the archive cannot be read"))?;
+        if unpacked.saturating_add(entry.size()) > MAX_IMPORT_BYTES {
+            return Err(too_large());
+        }
+        let room = MAX_IMPORT_BYTES - unpacked;
+        let read = std::io::copy(&mut entry.by_ref().take(room + 1), &mut std::io::sink())
+            .map_err(|_| format!("{shown}: a part of the archive cannot be unpacked"))?;
+        unpacked += read;
+        if unpacked > MAX_IMPORT_BYTES {
+            return Err(too_large());
+        }
+    }
+    Ok(())
+}
+
+/// The rows of a CSV file, at most [`MAX_IMPORT_BYTES`] and [`MAX_IMPORT_ROWS`].
+fn read_csv(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .len();
+    if size > MAX_IMPORT_BYTES {
+        return Err(format!(
+            "{shown} is larger than {} MiB; an import file holds one round's answers",
+            MAX_IMPORT_BYTES / 1024 / 1024
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut table = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("{shown}: {e}"))?;
+        if table.len() > MAX_IMPORT_ROWS {
+            return Err(format!("{shown} has more than {MAX_IMPORT_ROWS} rows"));
+        }
+        table.push(record.iter().map(str::to_owned).collect());
+    }
+    Ok(table)
+}
+
+/// The rows of an XLSX file's first sheet, checked first ([`check_xlsx`])
+/// and read cell by cell, at most [`MAX_IMPORT_ROWS`] rows.
+fn read_xlsx(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
+    use calamine::Reader;
+    let shown = path.display();
+    check_xlsx(path)?;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let first = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| format!("{shown} has no sheet"))?;
+    let mut cells = book
+        .worksheet_cells_reader(&first)
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut top = None;
+    while let Some(cell) = cells.next_cell().map_err(|e| format!("{shown}: {e}"))? {
+        let (row, column) = cell.get_position();
+        let value = calamine::Data::from(cell.get_value().clone());
+        if value == calamine::Data::Empty || column as usize >= HEADER.len() + 10 {
+            continue;
+        }
+        // Rows count from the first one used, as a sheet's range does.
+        let first_row = *top.get_or_insert(row);
+        let at = row.saturating_sub(first_row) as usize;
+        if at >= MAX_IMPORT_ROWS {
+            return Err(format!("{shown} has more than {MAX_IMPORT_ROWS} rows"));
+        }
+        if table.len() <= at {
+            table.resize_with(at + 1, Vec::new);
+        }
+        let cells = &mut table[at];
+        let column = column as usize;
+        if cells.len() <= column {
+            cells.resize(column + 1, String::new());
+        }
+        cells[column] = match value {
+            // A code typed as a number loses its leading zero.
+            calamine::Data::Int(n) if column == 0 => format!("{n:04}"),
+            calamine::Data::Float(n) if column == 0 && n.fract() == 0.0 => {
+                format!("{:04}", n as i64)
+            }
+            other => other.to_string(),
+        };
+    }
+    Ok(table)
+}
+
 /// Reads the rows of a CSV or XLSX file (by its extension).
 fn read_rows(path: &std::path::Path) -> Result<Vec<Row>, String> {
     let shown = path.display();
@@ -188,46 +317,8 @@ fn read_rows(path: &std::path::Path) -> Result<Vec<Row>, String> {
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     let table: Vec<Vec<String>> = match extension.as_str() {
-        "csv" => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_path(path)
-                .map_err(|e| format!("cannot read {shown}: {e}"))?;
-            reader
-                .records()
-                .map(|r| {
-                    r.map(|r| r.iter().map(str::to_owned).collect())
-                        .map_err(|e| format!("{shown}: {e}"))
-                })
-                .collect::<Result<_, _>>()?
-        }
-        "xlsx" => {
-            use calamine::Reader;
-            let mut book = calamine::open_workbook_auto(path)
-                .map_err(|e| format!("cannot read {shown}: {e}"))?;
-            let range = book
-                .worksheet_range_at(0)
-                .ok_or_else(|| format!("{shown} has no sheet"))?
-                .map_err(|e| format!("{shown}: {e}"))?;
-            range
-                .rows()
-                .map(|cells| {
-                    cells
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| match c {
-                            // A code typed as a number loses its leading zero.
-                            calamine::Data::Int(n) if i == 0 => format!("{n:04}"),
-                            calamine::Data::Float(n) if i == 0 && n.fract() == 0.0 => {
-                                format!("{:04}", *n as i64)
-                            }
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .collect()
-        }
+        "csv" => read_csv(path)?,
+        "xlsx" => read_xlsx(path)?,
         _ => return Err(format!("{shown}: use a .csv or .xlsx file")),
     };
     let mut lines = table.into_iter();
@@ -339,6 +430,17 @@ pub async fn import_answers(
     for row in &rows {
         bar.inc(1);
         let mut bad = |m: String| errors.push((row.line, m));
+        // The same text rule as every string the API takes.
+        let refused = HEADER
+            .iter()
+            .zip([&row.code, &row.key, &row.value, &row.status, &row.submitted_at])
+            .find_map(|(column, text)| {
+                schema::limits::refused_text(text).map(|why| format!("{column} {why}"))
+            });
+        if let Some(why) = refused {
+            bad(why);
+            continue;
+        }
         if !members.contains(&row.code) {
             bad(format!("unknown municipality code {:?}", row.code));
             continue;

@@ -190,8 +190,10 @@ fn too_complex(message: String) -> ServerError {
     coded(ServerError::new(message, None), ErrorCode::QueryTooComplex)
 }
 
-/// Why a string may not be an argument, if it may not.
-fn bad_string(s: &str) -> Option<&'static str> {
+/// Why a string may not be an argument, if it may not: a control character
+/// (other than tab and line breaks), or more than [`MAX_STRING`]
+/// characters. The importer applies the same rule to every cell.
+pub fn refused_text(s: &str) -> Option<&'static str> {
     if s.chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
@@ -213,7 +215,7 @@ fn refused(place: &str, why: &str) -> ServerError {
 /// Every string of a variable's value.
 fn check_const(value: &ConstValue, place: &str) -> ServerResult<()> {
     match value {
-        ConstValue::String(s) => bad_string(s).map_or(Ok(()), |why| Err(refused(place, why))),
+        ConstValue::String(s) => refused_text(s).map_or(Ok(()), |why| Err(refused(place, why))),
         ConstValue::List(items) => items.iter().try_for_each(|v| check_const(v, place)),
         ConstValue::Object(fields) => fields
             .iter()
@@ -247,7 +249,7 @@ fn null_at(data: &mut Value, path: &[PathSegment]) {
     }
 }
 
-/// Refuses a string literal in an argument that [`bad_string`] refuses,
+/// Refuses a string literal in an argument that [`refused_text`] refuses,
 /// walking the document as written (every selection set once; variables
 /// are checked where they are given).
 fn inspect(doc: &ExecutableDocument) -> ServerResult<()> {
