@@ -186,6 +186,10 @@ pub struct RemoteJwks {
     logged: std::sync::Mutex<HashSet<(String, String)>>,
 }
 
+/// The longest a fetch of the key set may take, body included: well inside
+/// a request's deadline, as a token with a new `kid` waits for it.
+pub const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a fetched key set is used without a `Cache-Control: max-age`.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// The longest a key set is used without asking again.
@@ -195,8 +199,8 @@ impl RemoteJwks {
     /// Fetches the key set a first time; an error keeps the server from starting.
     async fn connect(url: &str, min_refresh: Duration) -> Result<(Arc<Self>, Duration), KeyError> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(JWKS_TIMEOUT)
             .build()
             .map_err(|e| KeyError::JwksUrl {
                 url: url.to_owned(),
@@ -304,8 +308,8 @@ pub const MAX_JWKS_BYTES: usize = 1024 * 1024;
 
 /// GETs and parses a JWKS: its keys, and how long they may be used
 /// (`Cache-Control: max-age`, at least `min_lifetime`, at most a day). The
-/// body is read up to [`MAX_JWKS_BYTES`]; the whole fetch has the client's
-/// timeout (10 s).
+/// body is read up to [`MAX_JWKS_BYTES`]; the whole fetch has
+/// [`JWKS_TIMEOUT`].
 async fn fetch_jwks(
     client: &reqwest::Client,
     url: &str,

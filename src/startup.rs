@@ -46,6 +46,8 @@ pub struct Application {
     /// The metrics server on `MOGNAD_METRICS_LISTEN`, and its port.
     metrics: Option<(u16, Server)>,
     db: DatabaseConnection,
+    /// The pool reads go through.
+    reads: DatabaseConnection,
     statements: StatementCounter,
     /// Delivers webhooks while the server runs.
     dispatcher: crate::webhooks::Dispatcher,
@@ -111,7 +113,7 @@ impl Application {
                 },
             ),
             db: db.clone(),
-            reads,
+            reads: reads.clone(),
             budgets: schema::budget::Budgets::new(config.cost_budget(), config.cost_burst()),
             runtime: tokio::runtime::Handle::current(),
             min_cell: i64::from(config.min_cell),
@@ -205,6 +207,7 @@ impl Application {
             server,
             metrics,
             db,
+            reads,
             statements,
             dispatcher,
         })
@@ -223,6 +226,11 @@ impl Application {
     /// The database connection the server uses.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The pool the server's reads go through (queries, files, charts).
+    pub fn reads(&self) -> &DatabaseConnection {
+        &self.reads
     }
 
     /// How many SQL statements the server has run: for tests and benchmarks

@@ -19,9 +19,14 @@ pub(super) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers a ping within a second.
+/// Readiness: the database answers a ping within a second, through both
+/// pools (writes' and reads').
 pub(super) async fn ready(state: web::Data<Arc<AppState>>) -> HttpResponse {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.db.ping()).await;
+    let both = async {
+        state.db.ping().await?;
+        state.reads.ping().await
+    };
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), both).await;
     match ping {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })),
         Ok(Err(e)) => {

@@ -152,8 +152,9 @@ async fn readiness_says_whether_the_database_answers() {
     let app = spawn_app().await;
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status().as_u16(), 200);
-    // The pool closed: readiness and GraphQL say 503 at once.
+    // The pools closed: readiness and GraphQL say 503 at once.
     app.db.clone().close().await.unwrap();
+    app.reads.clone().close().await.unwrap();
     let started = Instant::now();
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status().as_u16(), 503);

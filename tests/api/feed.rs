@@ -421,3 +421,39 @@ async fn an_event_committed_late_is_not_skipped_by_a_reader() {
         "the reader saw every event once, in id order"
     );
 }
+
+/// A kommun cycling submitResponse and reopenResponse adds at most six
+/// events a minute to the feed (and so to every subscribed webhook): the
+/// seventh call is RATE_LIMITED with the seconds to wait and changes
+/// nothing; another kommun is not held back.
+#[tokio::test]
+async fn a_kommun_cycling_submit_and_reopen_is_throttled() {
+    let app = spawn_app().await;
+    let round = app.open_round(2027).await;
+    let (a, b) = (kommun_token("1280"), kommun_token("0180"));
+    for token in [&a, &b] {
+        app.ok(token, SAVE, json!({ "r": round, "a": full_answers() }))
+            .await;
+    }
+    for i in 0..6 {
+        let op = if i % 2 == 0 { SUBMIT } else { REOPEN };
+        app.ok(&a, op, json!({ "r": round })).await;
+    }
+    let version = "query($r: ID!) { myResponse(roundId: $r) { status version } }";
+    let before = app.ok(&a, version, json!({ "r": round })).await;
+    let body = app.gql(Some(&a), SUBMIT, json!({ "r": round })).await;
+    assert_eq!(error_codes(&body), ["RATE_LIMITED"], "{body}");
+    let wait = body["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
+    assert!((1..=60).contains(&wait), "{body}");
+    assert_eq!(app.ok(&a, version, json!({ "r": round })).await, before);
+    // Another kommun submits as it likes.
+    app.ok(&b, SUBMIT, json!({ "r": round })).await;
+    let events = all(&app, Some(&admin_token()), 100).await;
+    let of = |code: &str| {
+        events
+            .iter()
+            .filter(|(_, kind, c)| kind.starts_with("RESPONSE_") && c == code)
+            .count()
+    };
+    assert_eq!((of("1280"), of("0180")), (6, 1));
+}

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    /// The pool the server reads through.
+    pub reads: DatabaseConnection,
     pub database_url: String,
     statements: StatementCounter,
     cleanup: Cleanup,
@@ -159,6 +161,7 @@ async fn start(
     let address = format!("http://127.0.0.1:{}", app.port());
     let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     let db = app.db().clone();
+    let reads = app.reads().clone();
     let statements = app.statements();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -172,6 +175,7 @@ async fn start(
             .build()
             .expect("an HTTP client"),
         db,
+        reads,
         database_url,
         cleanup,
     }
@@ -363,4 +367,109 @@ pub fn error_codes(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The `mognad` binary serving in a process of its own (where its memory
+/// and its log can be read): on a fresh SQLite file, or on PostgreSQL on a
+/// fresh database that `owner` made and drops.
+pub struct Binary {
+    pub base: String,
+    child: std::process::Child,
+    logs: Option<std::thread::JoinHandle<String>>,
+    dir: PathBuf,
+    _owner: Option<TestApp>,
+}
+
+impl Binary {
+    /// Starts `mognad serve` with the test secret and `env` on top, and
+    /// waits until it is ready.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("mognad-bin-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let owner = match postgres_url() {
+            Some(_) => Some(spawn_app().await),
+            None => None,
+        };
+        let database_url = owner.as_ref().map_or_else(
+            || format!("sqlite://{}?mode=rwc", dir.join("m.sqlite").display()),
+            |app| app.database_url.clone(),
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mognad"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MOGNAD_JWT_SECRET", SECRET)
+            .env("MOGNAD_DATABASE_URL", &database_url)
+            .env("MOGNAD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MOGNAD_DATA_DIR", dir.join("data"));
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Read the log as it comes, so a full pipe never blocks the server.
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut logs = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut logs);
+            logs
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if client
+                .get(format!("{base}/health/ready"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return Self {
+                    base,
+                    child,
+                    logs: Some(logs),
+                    dir,
+                    _owner: owner,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the binary did not start");
+    }
+
+    /// The server's resident memory now, in kilobytes.
+    pub fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc")
+    }
+
+    /// Stops the server and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.logs
+            .take()
+            .map(|l| l.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

@@ -295,3 +295,86 @@ async fn an_import_waits_for_a_write_under_way_and_then_sees_it() {
     assert_eq!(responses.len(), 1, "only the kommun's");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// An import file's text obeys the API's rule (no control characters), and
+/// nothing of a refused file is written.
+#[tokio::test]
+async fn control_characters_in_an_import_are_refused_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let round = app.create_round(2027).await;
+    let dir = std::env::temp_dir().join(format!("mognad-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("answers.csv");
+    // A round with a text question: the authoring of a DRAFT copy adds one.
+    app.ok(
+        &crate::helpers::admin_token(),
+        "mutation($r: ID!, $q: QuestionInput!) { upsertQuestion(roundId: $r, input: $q) { id } }",
+        serde_json::json!({ "r": round, "q": { "key": "notes", "areaKey": "function",
+            "textSv": "Anteckningar", "textEn": "Notes", "kind": "TEXT" } }),
+    )
+    .await;
+    std::fs::write(
+        &file,
+        "municipality_code,question_key,value,status,submitted_at\n\
+         1280,notes,plain text with a\ttab,IN_PROGRESS,\n\
+         0180,notes,nul \u{0} byte,IN_PROGRESS,\n\
+         0114,notes,escape \u{1b}[31m red,IN_PROGRESS,\n\
+         0115,notes,bell \u{7},IN_PROGRESS,\n",
+    )
+    .unwrap();
+    let refused = mognad::transfer::import_answers(&app.db, 2027, &file, false, 5, false)
+        .await
+        .unwrap()
+        .unwrap_err();
+    let lines: Vec<usize> = refused.0.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [3, 4, 5], "{:?}", refused.0);
+    assert!(refused.0.iter().all(|(_, m)| m.contains("value holds a control character")));
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let count = entity::response::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(count, 0, "nothing was written");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An XLSX file that would unpack to gigabytes (a zip bomb of a few
+/// megabytes) is refused after 64 MiB of unpacking, none of it kept; a CSV
+/// of too many rows likewise.
+#[tokio::test]
+async fn a_zip_bomb_or_an_endless_file_is_refused_before_it_is_read() {
+    use std::io::Write;
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("mognad-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bomb = dir.join("bomb.xlsx");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("[Content_Types].xml", options).unwrap();
+        zip.write_all(b"<Types/>").unwrap();
+        zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..80 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    let size = std::fs::metadata(&bomb).unwrap().len();
+    assert!(size < 1 << 20, "a small file: {size} bytes");
+    let error = mognad::transfer::import_answers(&app.db, 2023, &bomb, true, 5, false)
+        .await
+        .unwrap_err();
+    assert!(error.contains("unpacks to more than 64 MiB"), "{error}");
+
+    let endless = dir.join("endless.csv");
+    let mut text = String::from("municipality_code,question_key,value,status,submitted_at\n");
+    for _ in 0..=mognad::transfer::MAX_IMPORT_ROWS {
+        text.push_str("1280,risk_managed,no,IN_PROGRESS,\n");
+    }
+    std::fs::write(&endless, text).unwrap();
+    let error = mognad::transfer::import_answers(&app.db, 2023, &endless, true, 5, false)
+        .await
+        .unwrap_err();
+    assert!(error.contains("more than 200000 rows"), "{error}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -445,3 +445,207 @@ async fn two_dispatchers_at_once_deliver_each_event_once() {
     assert_eq!(all.len(), 24);
     assert!(all.iter().all(|d| d["attemptCount"] == 1));
 }
+
+/// A webhook cannot point inside: loopback (however written), private,
+/// link-local and unspecified addresses, the database, the API itself and
+/// its metrics listener are refused at registration, and nothing is saved.
+/// An operator may allow a receiver's network; the server itself stays out.
+#[tokio::test]
+async fn a_webhook_cannot_point_inside() {
+    let app = spawn_app_with(|c| c.metrics_listen = Some("127.0.0.1:0".into())).await;
+    let admin = admin_token();
+    let api = app.address.clone();
+    let metrics = app.metrics_address.clone().unwrap();
+    let (receiver_url, _) = receiver(0).await;
+    for url in [
+        "http://127.0.0.1:5432/".to_owned(),
+        format!("{api}/graphql"),
+        format!("{metrics}/metrics"),
+        receiver_url.clone(),
+        "http://2130706433/".to_owned(),
+        "http://0x7f.1/".to_owned(),
+        "http://127.1/".to_owned(),
+        "http://0.0.0.0:8080/".to_owned(),
+        "http://localhost/".to_owned(),
+        "http://[::1]/".to_owned(),
+        "http://[::ffff:127.0.0.1]/".to_owned(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://10.0.0.1/".to_owned(),
+        "http://172.16.5.4/".to_owned(),
+        "http://192.168.1.1/".to_owned(),
+        "http://[fd00::1]/".to_owned(),
+        "http://[fe80::1]/".to_owned(),
+    ] {
+        let body = app
+            .gql(
+                Some(&admin),
+                CREATE,
+                json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+            )
+            .await;
+        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{url}: {body}");
+    }
+    assert_eq!(app.ok(&admin, LIST, json!({})).await["webhooks"], json!([]));
+
+    // Allowed by the operator: the receiver, but never the server itself.
+    let allowing = spawn_app_with(|c| {
+        c.metrics_listen = Some("127.0.0.1:0".into());
+        c.webhook_allow = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let own = [
+        format!("{}/graphql", allowing.address),
+        format!("{}/metrics", allowing.metrics_address.clone().unwrap()),
+    ];
+    for url in own {
+        let body = allowing
+            .gql(
+                Some(&admin),
+                CREATE,
+                json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+            )
+            .await;
+        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{url}: {body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("this server"));
+    }
+    allowing
+        .ok(
+            &admin,
+            CREATE,
+            json!({ "url": receiver_url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+        )
+        .await;
+}
+
+/// The address is checked again at every delivery, where it is connected
+/// to: a webhook registered while its receiver's address was allowed gets
+/// nothing once it is not (as a name that later resolves inside would),
+/// and the admin reads only "failed".
+#[tokio::test]
+async fn a_webhook_is_checked_again_at_each_delivery() {
+    let app = spawn_app_with(|c| {
+        c.webhook_poll = Duration::from_secs(3600);
+        c.webhook_allow = vec![LOCAL.into()];
+    })
+    .await;
+    let admin = admin_token();
+    let (url, log) = receiver(0).await;
+    app.ok(
+        &admin,
+        CREATE,
+        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+    )
+    .await;
+    app.create_round(2027).await;
+    // A dispatcher that does not allow loopback.
+    let mut config = test_config(&app.database_url);
+    config.webhook_poll = Duration::from_millis(100);
+    config.webhook_retry_base = Duration::from_secs(3600);
+    let server = mognad::Application::build(config).await.unwrap();
+    let handle = server.handle();
+    tokio::spawn(server.run_until_stopped());
+    let query = "{ webhookDeliveries { status attempts { statusCode error } } }";
+    let start = Instant::now();
+    let attempted = loop {
+        let d = app.ok(&admin, query, json!({})).await["webhookDeliveries"][0].clone();
+        if d["attempts"].as_array().is_some_and(|a| !a.is_empty()) {
+            break d;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    handle.stop(true).await;
+    assert_eq!(
+        attempted["attempts"][0],
+        json!({ "statusCode": null, "error": "failed" })
+    );
+    assert!(log.lock().unwrap().is_empty(), "the receiver was reached");
+}
+
+/// A local endpoint that accepts connections and never answers.
+async fn black_hole() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://127.0.0.1:{port}/hook")
+}
+
+/// Ten endpoints that never answer beside a healthy one: each endpoint is
+/// delivered to on its own, so the healthy one gets every event within
+/// moments, as it would alone.
+#[tokio::test]
+async fn a_slow_endpoint_delays_only_itself() {
+    let app = spawn_app_with(|c| {
+        c.webhook_poll = Duration::from_millis(100);
+        c.webhook_allow = vec![LOCAL.into()];
+    })
+    .await;
+    let admin = admin_token();
+    for _ in 0..10 {
+        let url = black_hole().await;
+        app.ok(
+            &admin,
+            CREATE,
+            json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+        )
+        .await;
+    }
+    let (url, log) = receiver(0).await;
+    app.ok(
+        &admin,
+        CREATE,
+        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+    )
+    .await;
+    let mut slowest = Duration::ZERO;
+    for i in 0..6 {
+        let created = Instant::now();
+        app.create_round(2030 + i).await;
+        wait_for(&log, "the healthy endpoint's delivery", |l| l.len() > i as usize).await;
+        slowest = slowest.max(created.elapsed());
+    }
+    eprintln!("the healthy endpoint's slowest delivery: {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(3),
+        "the healthy endpoint waited {slowest:?} beside ten that never answer"
+    );
+}
+
+/// An endpoint that keeps failing trips its circuit: after five failed
+/// attempts in a row nothing more is sent to it for a while, and its
+/// deliveries wait with their attempts unspent.
+#[tokio::test]
+async fn a_failing_endpoint_opens_its_circuit() {
+    let app = spawn_app_with(|c| {
+        c.webhook_poll = Duration::from_millis(100);
+        c.webhook_retry_base = Duration::from_millis(100);
+        c.webhook_max_attempts = 50;
+        c.webhook_allow = vec![LOCAL.into()];
+    })
+    .await;
+    let admin = admin_token();
+    let (url, log) = receiver(usize::MAX).await;
+    app.ok(
+        &admin,
+        CREATE,
+        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+    )
+    .await;
+    for i in 0..3 {
+        app.create_round(2030 + i).await;
+    }
+    wait_for(&log, "five failed attempts", |l| l.len() >= 5).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let tried = log.lock().unwrap().len();
+    // At most the attempts under way when it tripped came after the fifth.
+    assert!(tried < 5 + 4, "{tried} attempts");
+    let pending = app
+        .ok(&admin, "{ webhookDeliveries(status: PENDING) { id } }", json!({}))
+        .await;
+    assert_eq!(pending["webhookDeliveries"].as_array().unwrap().len(), 3, "{pending}");
+}
