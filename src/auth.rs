@@ -364,7 +364,9 @@ async fn fetch_jwks(
 fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     if let Some(url) = e.url() {
-        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "");
+        text = text
+            .replace(&format!(" ({url})"), "")
+            .replace(url.as_str(), "");
     }
     text
 }
@@ -533,7 +535,10 @@ fn parse_jwks(text: &str) -> Result<KeySet, String> {
         match value.get("use").and_then(Value::as_str) {
             None | Some("sig") => {}
             Some(other) => {
-                skip(format!("its use is {:?}, not sig", crate::telemetry::clean(other, 16)));
+                skip(format!(
+                    "its use is {:?}, not sig",
+                    crate::telemetry::clean(other, 16)
+                ));
                 continue;
             }
         }
@@ -555,7 +560,9 @@ fn parse_jwks(text: &str) -> Result<KeySet, String> {
             continue;
         };
         let Some(alg) = jwk_algorithm(&jwk) else {
-            skip(format!("its algorithm is not one mognad verifies ({VERIFIED})"));
+            skip(format!(
+                "its algorithm is not one mognad verifies ({VERIFIED})"
+            ));
             continue;
         };
         let Ok(key) = DecodingKey::from_jwk(&jwk) else {

@@ -535,8 +535,7 @@ impl Config {
 
     /// Connections for writes.
     pub fn db_pool(&self) -> u32 {
-        self.db_pool
-            .unwrap_or(if self.postgres() { 16 } else { 8 })
+        self.db_pool.unwrap_or(if self.postgres() { 16 } else { 8 })
     }
 
     /// Connections of the pool reads go through.

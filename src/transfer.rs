@@ -433,7 +433,13 @@ pub async fn import_answers(
         // The same text rule as every string the API takes.
         let refused = HEADER
             .iter()
-            .zip([&row.code, &row.key, &row.value, &row.status, &row.submitted_at])
+            .zip([
+                &row.code,
+                &row.key,
+                &row.value,
+                &row.status,
+                &row.submitted_at,
+            ])
             .find_map(|(column, text)| {
                 schema::limits::refused_text(text).map(|why| format!("{column} {why}"))
             });

@@ -169,7 +169,11 @@ impl Dispatcher {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 Some(done) = running.join_next(), if !running.is_empty() => self.ended(done),
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        break; // the server is gone
+                    }
+                }
             }
         }
         while let Some(done) = running.join_next().await {
@@ -195,7 +199,14 @@ impl Dispatcher {
         running: &mut tokio::task::JoinSet<Ended>,
     ) -> Result<(), schema::ApiError> {
         let now = Instant::now();
-        for webhook in webhooks::due_endpoints(&self.db).await? {
+        let due = webhooks::due_endpoints(&self.db).await?;
+        // Forget endpoints with nothing under way, nothing due and no open
+        // circuit (a deleted webhook's among them): the map stays as small
+        // as the work.
+        self.endpoints.retain(|id, c| {
+            c.in_flight > 0 || c.open_until.is_some_and(|u| u > now) || due.contains(id)
+        });
+        for webhook in due {
             // At most PER_ENDPOINT × MAX_WEBHOOKS (200) attempts are under way.
             let room = self
                 .endpoints
@@ -284,8 +295,7 @@ impl reqwest::dns::Resolve for Guard {
         let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
         Box::pin(async move {
             let found = tokio::net::lookup_host((host.as_str(), port)).await?;
-            let permitted: Vec<SocketAddr> =
-                found.filter(|a| targets.permits(&host, *a)).collect();
+            let permitted: Vec<SocketAddr> = found.filter(|a| targets.permits(&host, *a)).collect();
             if permitted.is_empty() {
                 tracing::warn!(host = %host, "webhook host resolves to no address a webhook may reach");
                 let refused: Box<dyn std::error::Error + Send + Sync> =

@@ -165,7 +165,9 @@ impl<'a> Walk<'a> {
         };
         self.fragments.insert(name, None);
         let mut m = self.set(&definition.node.selection_set.node, level)?;
-        m.directives = m.directives.saturating_add(definition.node.directives.len());
+        m.directives = m
+            .directives
+            .saturating_add(definition.node.directives.len());
         self.fragments.insert(name, Some(m));
         Ok(m)
     }
@@ -212,7 +214,10 @@ impl<'a> Walk<'a> {
                 return Err(TooDeep);
             }
             m.nesting = m.nesting.max(nesting);
-            m.selections = m.selections.saturating_add(1).saturating_add(inner.selections);
+            m.selections = m
+                .selections
+                .saturating_add(1)
+                .saturating_add(inner.selections);
             m.aliases = m.aliases.saturating_add(inner.aliases);
             m.directives = m
                 .directives
@@ -380,7 +385,10 @@ mod tests {
         q.push_str(" fragment F40 on Query { __typename }");
         assert_eq!(measured(&q), Err(TooDeep));
         // A cycle measures as nothing (validation refuses it).
-        let m = measured("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A viewer { role } }").unwrap();
+        let m = measured(
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A viewer { role } }",
+        )
+        .unwrap();
         assert!(m.selections < 20, "{m:?}");
     }
 

@@ -84,7 +84,10 @@ pub enum ApiError {
     /// submissions a minute): the message says why, `retry_after` is the
     /// whole seconds to wait (HTTP 429 with `Retry-After` where the whole
     /// request is refused).
-    RateLimited { message: String, retry_after: u64 },
+    RateLimited {
+        message: String,
+        retry_after: u64,
+    },
     Internal,
 }
 

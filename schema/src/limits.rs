@@ -43,10 +43,10 @@ use async_graphql::{
     Variables,
 };
 
+use crate::ReadPool;
 use crate::budget::ClientBudget;
 use crate::cost::{self, BatchBudget};
 use crate::error::ErrorCode;
-use crate::ReadPool;
 use crate::services::aggregates::FigureCache;
 
 /// The longest string any argument may be, in characters. Fields have
@@ -286,7 +286,12 @@ fn inspect(doc: &ExecutableDocument) -> ServerResult<()> {
 impl LimitsExtension {
     /// Measures the document and refuses it above a limit (see the module's
     /// documentation); keeps its cost for the budgets taken after validation.
-    fn admit(&self, doc: &ExecutableDocument, variables: &Variables, cache: Option<&FigureCache>) -> ServerResult<()> {
+    fn admit(
+        &self,
+        doc: &ExecutableDocument,
+        variables: &Variables,
+        cache: Option<&FigureCache>,
+    ) -> ServerResult<()> {
         let limits = &self.limits;
         let measure = cost::measure(doc, variables, cache).map_err(|cost::TooDeep| {
             too_complex(format!(

@@ -107,8 +107,14 @@ async fn segment_chart(
         state.min_cell,
     )
     .await?;
-    let rows =
-        aggregates::maturity(&state.reads, &state.memory, &round, grouping, state.min_cell).await?;
+    let rows = aggregates::maturity(
+        &state.reads,
+        &state.memory,
+        &round,
+        grouping,
+        state.min_cell,
+    )
+    .await?;
     let mine: Vec<_> = rows
         .iter()
         .filter(|r| r.segment.code == code && r.area.number.is_some())

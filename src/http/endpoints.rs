@@ -103,5 +103,9 @@ fn same_secret(given: &str, expected: &str) -> bool {
 pub(super) async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.meters.render(&state.db))
+        .body(
+            state
+                .meters
+                .render(&[("writes", &state.db), ("reads", &state.reads)]),
+        )
 }

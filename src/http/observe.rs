@@ -13,8 +13,8 @@
 //! | `mognad_http_requests_total` | counter | `status` |
 //! | `mognad_http_request_duration_seconds` | histogram | – |
 //! | `mognad_rate_limited_total` | counter | – |
-//! | `mognad_db_pool_connections` | gauge | `state` (`idle`, `in_use`) |
-//! | `mognad_db_pool_max_connections` | gauge | – |
+//! | `mognad_db_pool_connections` | gauge | `state` (`idle`, `in_use`), `pool` (`writes`, `reads`) |
+//! | `mognad_db_pool_max_connections` | gauge | `pool` |
 //!
 //! Each server has a recorder of its own (tests run several in one process);
 //! nothing here moves with the content of a request (answers, rows).
@@ -128,38 +128,42 @@ impl Meters {
             .set(value);
     }
 
-    /// The Prometheus text, with the pool's current use.
-    pub fn render(&self, db: &DatabaseConnection) -> String {
-        let (size, idle, max) = match db.get_database_backend() {
-            DbBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            }
-            _ => {
-                let pool = db.get_sqlite_connection_pool();
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            }
-        };
-        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
-        self.gauge(
-            "mognad_db_pool_connections",
-            &[("state", "idle".into())],
-            f64::from(idle),
-        );
-        self.gauge(
-            "mognad_db_pool_connections",
-            &[("state", "in_use".into())],
-            f64::from(size - idle),
-        );
-        self.gauge("mognad_db_pool_max_connections", &[], f64::from(max));
+    /// The Prometheus text, with the pools' current use (`pool`: `writes`
+    /// or `reads`).
+    pub fn render(&self, pools: &[(&'static str, &DatabaseConnection)]) -> String {
+        for (name, db) in pools {
+            let (size, idle, max) = match db.get_database_backend() {
+                DbBackend::Postgres => {
+                    let pool = db.get_postgres_connection_pool();
+                    (
+                        pool.size(),
+                        pool.num_idle(),
+                        pool.options().get_max_connections(),
+                    )
+                }
+                _ => {
+                    let pool = db.get_sqlite_connection_pool();
+                    (
+                        pool.size(),
+                        pool.num_idle(),
+                        pool.options().get_max_connections(),
+                    )
+                }
+            };
+            let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
+            let pool = || ("pool", (*name).to_owned());
+            self.gauge(
+                "mognad_db_pool_connections",
+                &[("state", "idle".into()), pool()],
+                f64::from(idle),
+            );
+            self.gauge(
+                "mognad_db_pool_connections",
+                &[("state", "in_use".into()), pool()],
+                f64::from(size - idle),
+            );
+            self.gauge("mognad_db_pool_max_connections", &[pool()], f64::from(max));
+        }
         self.handle.render()
     }
 }

@@ -501,6 +501,5 @@ pub(super) fn refused(err: &ApiError) -> HttpResponse {
     if let Some(seconds) = err.retry_after() {
         reply.insert_header((header::RETRY_AFTER, seconds.to_string()));
     }
-    reply
-        .json(json!({ "errors": [{ "message": err.message(), "extensions": { "code": code } }] }))
+    reply.json(json!({ "errors": [{ "message": err.message(), "extensions": { "code": code } }] }))
 }

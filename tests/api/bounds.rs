@@ -45,10 +45,12 @@ async fn a_fragment_bomb_is_refused_at_once_and_costs_no_memory() {
     let server = Binary::start(&[]).await;
     // Warm up: the paths a normal request takes, so their memory is counted before.
     for _ in 0..20 {
-        let (status, body, _) = timed(&server.base, &json!({ "query": "{ viewer { role } }" })).await;
+        let (status, body, _) =
+            timed(&server.base, &json!({ "query": "{ viewer { role } }" })).await;
         assert_eq!(status, 200, "{body}");
     }
     let before = server.rss_kb();
+    let cpu_before = server.cpu_ms();
     let six = fragment_bomb(9, 6);
     assert_eq!(six.len(), 594);
     let seven = fragment_bomb(9, 7);
@@ -96,12 +98,22 @@ async fn a_fragment_bomb_is_refused_at_once_and_costs_no_memory() {
 
     let grown = server.rss_kb().saturating_sub(before);
     assert!(grown < 50 * 1024, "RSS grew by {grown} kB");
+    // Fourteen bombs and a chain cost the server a moment of CPU in all.
+    let cpu = server.cpu_ms() - cpu_before;
+    assert!(cpu < 1_000, "the refusals took {cpu} ms of CPU");
     // The next request is answered at once.
-    let (status, body, took) = timed(&server.base, &json!({ "query": "{ viewer { role } }" })).await;
+    let (status, body, took) =
+        timed(&server.base, &json!({ "query": "{ viewer { role } }" })).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["viewer"]["role"], "ANONYMOUS", "{body}");
-    assert!(took < Duration::from_secs(1), "the next request took {took:?}");
-    eprintln!("fragment bombs refused; RSS {before} kB -> {} kB", server.rss_kb());
+    assert!(
+        took < Duration::from_secs(1),
+        "the next request took {took:?}"
+    );
+    eprintln!(
+        "fragment bombs refused with {cpu} ms of CPU; RSS {before} kB -> {} kB",
+        server.rss_kb()
+    );
 }
 
 /// `n` aliased panel trends of 2023 against 2019, as a fragment body.
@@ -166,7 +178,8 @@ async fn cost_hidden_in_fragments_is_counted_where_they_are_spread() {
     }
 }
 
-/// The issue's starvation, within the rate limit (20 a second): a client
+/// The issue's starvation, under production's rate limit (20 a second) and cost
+/// budget (2,000 units a second): a client
 /// sends the heaviest requests it can — thirty panel trends hidden nine
 /// fragments down (refused now) and four panel trends (the most the limits
 /// accept), over the demo data, each a new document so nothing is answered
@@ -180,7 +193,7 @@ async fn a_heavy_client_leaves_another_kommun_its_saves() {
     let app = Arc::new(
         spawn_app_with(|c| {
             c.rate_limit = Some(20);
-            c.cost_budget = Some(500);
+            c.cost_budget = Some(2_000);
         })
         .await,
     );
@@ -206,12 +219,13 @@ async fn a_heavy_client_leaves_another_kommun_its_saves() {
                     continue;
                 }
                 n += 1;
-                let query = if n % 2 == 0 {
+                let query = if n.is_multiple_of(2) {
                     format!("{hidden} # {connection}-{n}")
                 } else {
                     format!("query($r: ID!, $b: ID!) {{ {four} }} # {connection}-{n}")
                 };
-                let body = json!({ "query": query, "variables": { "r": ROUND_2023, "b": ROUND_2019 } });
+                let body =
+                    json!({ "query": query, "variables": { "r": ROUND_2023, "b": ROUND_2019 } });
                 let (status, reply) = app.post(&body, Some(&token)).await;
                 let outcome = match status {
                     200 if reply.get("errors").is_none() => 0,
@@ -228,7 +242,8 @@ async fn a_heavy_client_leaves_another_kommun_its_saves() {
     }
     let (saves, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     for worker in 0..2 {
-        let (app, stop, saves, refused) = (app.clone(), stop.clone(), saves.clone(), refused.clone());
+        let (app, stop, saves, refused) =
+            (app.clone(), stop.clone(), saves.clone(), refused.clone());
         let (round, token) = (round.clone(), kommun.clone());
         tasks.push(tokio::spawn(async move {
             let mut answers = crate::isolation::full_answers();
@@ -290,7 +305,11 @@ async fn a_heavy_client_leaves_another_kommun_its_saves() {
     assert_eq!(other, 0, "the heavy client got other errors");
     assert!(served > 0, "nothing heavy was served");
     assert!(limited > 0, "the heavy client was never limited");
-    assert!(ratio >= 0.9, "the kommun kept {:.0} % of its saves", ratio * 100.0);
+    assert!(
+        ratio >= 0.9,
+        "the kommun kept {:.0} % of its saves",
+        ratio * 100.0
+    );
 }
 
 /// Claims are what their names say: times are numbers, a subject is a
@@ -343,10 +362,14 @@ async fn what_a_request_writes_to_the_log_is_bounded_and_clean() {
         let b64 = |bytes: &[u8]| {
             use std::fmt::Write;
             // base64url without padding, by hand (no extra crate).
-            const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            const A: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
             let mut out = String::new();
             for chunk in bytes.chunks(3) {
-                let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+                let n = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
                 for i in 0..=chunk.len() {
                     let _ = out.write_char(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
                 }
@@ -385,7 +408,13 @@ async fn what_a_request_writes_to_the_log_is_bounded_and_clean() {
         logs.len()
     );
     // Not one escape: a log read through a pipe has no colours either.
-    assert!(!logs.contains('\u{1b}'), "a terminal escape reached the log");
-    assert!(!logs.contains("\nforged log line"), "a forged line reached the log");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "a terminal escape reached the log"
+    );
+    assert!(
+        !logs.contains("\nforged log line"),
+        "a forged line reached the log"
+    );
     assert!(logs.contains("token refused"), "{logs}");
 }

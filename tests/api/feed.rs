@@ -443,7 +443,9 @@ async fn a_kommun_cycling_submit_and_reopen_is_throttled() {
     let before = app.ok(&a, version, json!({ "r": round })).await;
     let body = app.gql(Some(&a), SUBMIT, json!({ "r": round })).await;
     assert_eq!(error_codes(&body), ["RATE_LIMITED"], "{body}");
-    let wait = body["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
+    let wait = body["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap();
     assert!((1..=60).contains(&wait), "{body}");
     assert_eq!(app.ok(&a, version, json!({ "r": round })).await, before);
     // Another kommun submits as it likes.

@@ -275,9 +275,9 @@ async fn metrics_count_operations_by_name_and_outcome_with_latency_and_pool() {
         "mognad_graphql_request_duration_seconds_bucket{operation=\"query municipalities\",le=",
         "mognad_http_requests_total{status=\"200\"}",
         "mognad_http_request_duration_seconds_count",
-        "mognad_db_pool_connections{state=\"idle\"}",
-        "mognad_db_pool_connections{state=\"in_use\"}",
-        "mognad_db_pool_max_connections",
+        "mognad_db_pool_connections{state=\"idle\",pool=\"writes\"}",
+        "mognad_db_pool_connections{state=\"in_use\",pool=\"reads\"}",
+        "mognad_db_pool_max_connections{pool=\"reads\"}",
     ] {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }

@@ -282,7 +282,10 @@ async fn an_empty_failing_slow_or_huge_key_set_keeps_the_last_good_one() {
     );
     for (what, bad) in [
         ("an empty set", json!({ "keys": [] }).to_string()),
-        ("a set of encryption keys", json!({ "keys": [keycloak()["keys"][0]] }).to_string()),
+        (
+            "a set of encryption keys",
+            json!({ "keys": [keycloak()["keys"][0]] }).to_string(),
+        ),
         ("not JSON", "<html>maintenance</html>".to_owned()),
         ("a 4 MB body", huge),
     ] {
@@ -301,7 +304,10 @@ async fn an_empty_failing_slow_or_huge_key_set_keeps_the_last_good_one() {
     tokio::time::sleep(Duration::from_millis(250)).await;
     let started = std::time::Instant::now();
     assert_eq!(viewer(&app, &unknown).await.0, 401);
-    assert!(started.elapsed() < Duration::from_secs(8), "the fetch has a timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the fetch has a timeout"
+    );
     assert_eq!(viewer(&app, &good).await.0, 200);
 }
 
@@ -362,7 +368,10 @@ async fn a_rotation_in_the_middle_of_a_load_refuses_no_published_key() {
     }
     let refused = refused.lock().unwrap().clone();
     assert!(served.load(Ordering::Relaxed) > 100, "the load ran");
-    assert!(refused.is_empty(), "refused during the rotation: {refused:?}");
+    assert!(
+        refused.is_empty(),
+        "refused during the rotation: {refused:?}"
+    );
 }
 
 /// Each key skipped is logged once, with why, however often the set is fetched.
@@ -397,5 +406,9 @@ async fn a_skipped_key_is_logged_once_with_why() {
         .filter(|l| l.contains("JWKS key skipped"))
         .collect();
     assert_eq!(skipped.len(), 1, "{logs}");
-    assert!(skipped[0].contains("kc-enc") && skipped[0].contains("not sig"), "{}", skipped[0]);
+    assert!(
+        skipped[0].contains("kc-enc") && skipped[0].contains("not sig"),
+        "{}",
+        skipped[0]
+    );
 }

@@ -328,9 +328,17 @@ async fn control_characters_in_an_import_are_refused_and_nothing_is_written() {
         .unwrap_err();
     let lines: Vec<usize> = refused.0.iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, [3, 4, 5], "{:?}", refused.0);
-    assert!(refused.0.iter().all(|(_, m)| m.contains("value holds a control character")));
+    assert!(
+        refused
+            .0
+            .iter()
+            .all(|(_, m)| m.contains("value holds a control character"))
+    );
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let count = entity::response::Entity::find().count(&app.db).await.unwrap();
+    let count = entity::response::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
     assert_eq!(count, 0, "nothing was written");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -506,7 +506,12 @@ async fn a_webhook_cannot_point_inside() {
             )
             .await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{url}: {body}");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains("this server"));
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("this server")
+        );
     }
     allowing
         .ok(
@@ -606,7 +611,10 @@ async fn a_slow_endpoint_delays_only_itself() {
     for i in 0..6 {
         let created = Instant::now();
         app.create_round(2030 + i).await;
-        wait_for(&log, "the healthy endpoint's delivery", |l| l.len() > i as usize).await;
+        wait_for(&log, "the healthy endpoint's delivery", |l| {
+            l.len() > i as usize
+        })
+        .await;
         slowest = slowest.max(created.elapsed());
     }
     eprintln!("the healthy endpoint's slowest delivery: {slowest:?}");
@@ -645,7 +653,15 @@ async fn a_failing_endpoint_opens_its_circuit() {
     // At most the attempts under way when it tripped came after the fifth.
     assert!(tried < 5 + 4, "{tried} attempts");
     let pending = app
-        .ok(&admin, "{ webhookDeliveries(status: PENDING) { id } }", json!({}))
+        .ok(
+            &admin,
+            "{ webhookDeliveries(status: PENDING) { id } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(pending["webhookDeliveries"].as_array().unwrap().len(), 3, "{pending}");
+    assert_eq!(
+        pending["webhookDeliveries"].as_array().unwrap().len(),
+        3,
+        "{pending}"
+    );
 }

@@ -109,7 +109,8 @@ pub async fn throttle(
         .filter(change::Column::RoundId.eq(round))
         .filter(change::Column::At.gt(now - window))
         .filter(
-            change::Column::Kind.is_in([ChangeKind::ResponseSubmitted, ChangeKind::ResponseReopened]),
+            change::Column::Kind
+                .is_in([ChangeKind::ResponseSubmitted, ChangeKind::ResponseReopened]),
         )
         .order_by_desc(change::Column::At)
         .limit(STATUS_EVENTS_PER_MINUTE as u64)

@@ -62,11 +62,11 @@ impl Targets {
                 Ok(ip) => {
                     let most = if ip.is_ipv4() { 32 } else { 128 };
                     let prefix = match prefix {
-                        Some(p) => p
-                            .parse::<u8>()
-                            .ok()
-                            .filter(|p| *p <= most)
-                            .ok_or_else(|| format!("{entry:?}: the prefix must be 0 to {most}"))?,
+                        Some(p) => {
+                            p.parse::<u8>().ok().filter(|p| *p <= most).ok_or_else(|| {
+                                format!("{entry:?}: the prefix must be 0 to {most}")
+                            })?
+                        }
                         None => most,
                     };
                     targets.networks.push((ip, prefix));
@@ -132,7 +132,10 @@ impl Targets {
         }
         is_public(ip)
             || self.hosts.iter().any(|h| h == host)
-            || self.networks.iter().any(|(net, prefix)| contains(*net, *prefix, ip))
+            || self
+                .networks
+                .iter()
+                .any(|(net, prefix)| contains(*net, *prefix, ip))
     }
 
     /// Whether `ip:port` is where this server listens.
@@ -162,7 +165,10 @@ impl Targets {
         if addresses.is_empty() {
             return Err(format!("the host {} could not be resolved", endpoint.host));
         }
-        if addresses.iter().any(|a| self.is_own(canonical(a.ip()), a.port())) {
+        if addresses
+            .iter()
+            .any(|a| self.is_own(canonical(a.ip()), a.port()))
+        {
             return Err("url must not point at this server itself".to_owned());
         }
         if !addresses.iter().all(|a| self.permits(&endpoint.host, *a)) {
@@ -188,9 +194,7 @@ fn is_host_name(text: &str) -> bool {
 /// `::ffff:a.b.c.d`); other addresses as they are.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
