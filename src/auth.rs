@@ -74,7 +74,9 @@ pub enum AuthError {
     UnknownKommun(String),
     #[error("the {0} claim is not a number")]
     NotANumber(&'static str),
-    #[error("the sub claim holds a control character or is longer than {MAX_SUBJECT} characters")]
+    #[error(
+        "the sub claim holds a control, separator or reordering character or is longer than {MAX_SUBJECT} characters"
+    )]
     BadSubject,
 }
 
@@ -212,7 +214,7 @@ impl RemoteJwks {
                 url: url.to_owned(),
                 message,
             })?;
-        tracing::info!(url, kids = ?keys.keys.keys().collect::<Vec<_>>(), "JWKS fetched");
+        tracing::info!(url, kids = %kids(&keys.keys), "JWKS fetched");
         let remote = Self {
             url: url.to_owned(),
             client,
@@ -229,11 +231,23 @@ impl RemoteJwks {
     /// first time it is seen.
     fn install(&self, set: KeySet) {
         if let Ok(mut logged) = self.logged.lock() {
-            for (kid, why) in set.skipped {
-                if logged.len() < 1_000 && logged.insert((kid.clone(), why.clone())) {
-                    tracing::warn!(url = %self.url, kid = %kid, why = %why, "JWKS key skipped");
-                }
+            let fresh: Vec<(String, String)> = set
+                .skipped
+                .into_iter()
+                .filter(|skipped| !logged.contains(skipped))
+                .collect();
+            // Ten lines at most, then a count: a set of thousands of odd
+            // keys writes a dozen lines, once.
+            for (kid, why) in fresh.iter().take(10) {
+                tracing::warn!(url = %self.url, kid = %kid, why = %why, "JWKS key skipped");
             }
+            if fresh.len() > 10 {
+                tracing::warn!(url = %self.url, keys = fresh.len() - 10, "more JWKS keys skipped");
+            }
+            if logged.len() + fresh.len() > 10_000 {
+                logged.clear();
+            }
+            logged.extend(fresh);
         }
         let keys = Arc::new(set.keys);
         match self.keys.write() {
@@ -254,7 +268,7 @@ impl RemoteJwks {
         *last = Instant::now();
         match fetch_jwks(&self.client, &self.url, self.min_refresh).await {
             Ok((keys, lifetime)) => {
-                tracing::info!(url = %self.url, kids = ?keys.keys.keys().collect::<Vec<_>>(), "JWKS refreshed");
+                tracing::info!(url = %self.url, kids = %kids(&keys.keys), "JWKS refreshed");
                 self.install(keys);
                 Some(lifetime)
             }
@@ -503,6 +517,20 @@ fn load_jwks(path: &Path) -> Result<Keys, KeyError> {
     Ok(set.keys)
 }
 
+/// The kids of a set for a log line: the first ten, cleaned, and how many.
+fn kids(keys: &Keys) -> String {
+    let mut shown: Vec<String> = keys
+        .keys()
+        .take(10)
+        .map(|k| crate::telemetry::clean(k, 64))
+        .collect();
+    shown.sort();
+    if keys.len() > shown.len() {
+        shown.push(format!("… {} in all", keys.len()));
+    }
+    shown.join(", ")
+}
+
 /// A key set as a provider publishes it: the keys mognad verifies tokens
 /// with, and the others, skipped, each with its `kid` (cleaned for the
 /// logs) and why.
@@ -576,13 +604,23 @@ fn parse_jwks(text: &str) -> Result<KeySet, String> {
         keys.insert(kid, (key, alg));
     }
     if keys.is_empty() {
-        let why: Vec<String> = skipped.iter().map(|(k, w)| format!("{k}: {w}")).collect();
+        let why: Vec<String> = skipped
+            .iter()
+            .take(5)
+            .map(|(k, w)| format!("{k}: {w}"))
+            .collect();
+        let more = skipped.len().saturating_sub(why.len());
         return Err(format!(
-            "no usable signing key (RS256, ES256, EdDSA and the like with a kid){}",
+            "no usable signing key (RS256, ES256, EdDSA and the like with a kid){}{}",
             if why.is_empty() {
                 String::new()
             } else {
                 format!("; skipped {}", why.join("; "))
+            },
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
             }
         ));
     }
@@ -704,7 +742,8 @@ impl Authenticator {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(AuthError::EmptySubject)?;
-        if sub.chars().any(char::is_control) || sub.chars().count() > MAX_SUBJECT {
+        if sub.chars().any(crate::telemetry::unsafe_in_a_line) || sub.chars().count() > MAX_SUBJECT
+        {
             return Err(AuthError::BadSubject);
         }
         let sub = sub.to_owned();

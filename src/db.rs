@@ -70,10 +70,13 @@ async fn enable_wal(url: &str) -> Result<(), ConnectError> {
     conn.close().await.map_err(failed)
 }
 
+/// Connections of the background pool (the webhooks' dispatcher).
+const BACKGROUND_POOL: u32 = 2;
+
 /// Opens the configured database; creates the data folder for the embedded
 /// one. Besides the connection (whose statements the counter counts), a
-/// second handle on the same pool whose statements are not counted, for
-/// work in the background (the webhooks' dispatcher).
+/// small pool of its own whose statements are not counted, for work in the
+/// background (the webhooks' dispatcher).
 pub async fn connect(
     config: &Config,
 ) -> Result<(DatabaseConnection, StatementCounter, DatabaseConnection), ConnectError> {
@@ -93,7 +96,16 @@ pub async fn connect(
     }
     let size = if memory { 1 } else { config.db_pool() };
     let mut db = Database::connect(options(config, &url, size)).await?;
-    let quiet = db.clone();
+    // Background work (the webhooks' dispatcher) has a small pool of its
+    // own, where it may wait its turn: it never takes a connection a save
+    // needs. An in-memory database lives in one connection: shared.
+    let quiet = if memory {
+        db.clone()
+    } else {
+        let mut background = options(config, &url, BACKGROUND_POOL);
+        background.acquire_timeout(Duration::from_secs(30));
+        Database::connect(background).await?
+    };
     let counter = StatementCounter::default();
     let c = counter.0.clone();
     db.set_metric_callback(move |_| {

@@ -38,13 +38,21 @@ pub fn clean(text: &str, max: usize) -> String {
             out.push_str(&format!("… ({} characters)", text.chars().count()));
             break;
         }
-        if c.is_control() {
+        if unsafe_in_a_line(c) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Characters that break or disguise a line: control characters, the
+/// line and paragraph separators, and the invisible marks that reorder or
+/// hide text (bidirectional overrides and isolates, zero widths, the BOM).
+pub fn unsafe_in_a_line(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 #[cfg(test)]
@@ -55,6 +63,7 @@ mod tests {
     fn request_text_is_cut_and_its_control_characters_escaped() {
         assert_eq!(clean("plain", 10), "plain");
         assert_eq!(clean("a\nb\u{1b}[31m", 20), "a\\u{a}b\\u{1b}[31m");
+        assert_eq!(clean("x\u{202e}y\u{2028}", 20), "x\\u{202e}y\\u{2028}");
         let long = "k".repeat(30_000);
         let cut = clean(&long, 64);
         assert!(cut.starts_with(&"k".repeat(64)));

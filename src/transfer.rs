@@ -230,8 +230,17 @@ fn check_xlsx(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The rows of a CSV file, at most [`MAX_IMPORT_BYTES`] and [`MAX_IMPORT_ROWS`].
+/// The most cells a row of an import file may have (five are read).
+const MAX_CELLS: usize = HEADER.len() + 10;
+/// The longest cell, in bytes (a text answer has at most 10,000 characters).
+const MAX_CELL_BYTES: usize = 64 * 1024;
+
+/// The rows of a CSV file (RFC 4180, UTF-8, a BOM allowed), at most
+/// [`MAX_IMPORT_BYTES`], [`MAX_IMPORT_ROWS`] rows of [`MAX_CELLS`] cells of
+/// [`MAX_CELL_BYTES`]: read field by field, so a row of millions of empty
+/// cells is refused at its sixteenth, not held in memory.
 fn read_csv(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
+    use csv_core::ReadFieldResult;
     let shown = path.display();
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot read {shown}: {e}"))?
@@ -242,20 +251,40 @@ fn read_csv(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
             MAX_IMPORT_BYTES / 1024 / 1024
         ));
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut table = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("{shown}: {e}"))?;
-        if table.len() > MAX_IMPORT_ROWS {
-            return Err(format!("{shown} has more than {MAX_IMPORT_ROWS} rows"));
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut reader = csv_core::Reader::new();
+    let (mut table, mut record, mut field) = (Vec::new(), Vec::new(), Vec::new());
+    let mut buffer = vec![0u8; 8 * 1024];
+    let mut input = bytes.as_slice();
+    loop {
+        let (result, read, written) = reader.read_field(input, &mut buffer);
+        input = &input[read..];
+        let line = table.len() + 1;
+        if field.len() + written > MAX_CELL_BYTES {
+            return Err(format!(
+                "{shown}:{line}: a cell is longer than {MAX_CELL_BYTES} bytes"
+            ));
         }
-        table.push(record.iter().map(str::to_owned).collect());
+        field.extend_from_slice(&buffer[..written]);
+        match result {
+            ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => {}
+            ReadFieldResult::Field { record_end } => {
+                let text = String::from_utf8(std::mem::take(&mut field))
+                    .map_err(|_| format!("{shown}:{line}: not UTF-8"))?;
+                record.push(text);
+                if record.len() > MAX_CELLS {
+                    return Err(format!("{shown}:{line}: more than {MAX_CELLS} cells"));
+                }
+                if record_end {
+                    if table.len() >= MAX_IMPORT_ROWS {
+                        return Err(format!("{shown} has more than {MAX_IMPORT_ROWS} rows"));
+                    }
+                    table.push(std::mem::take(&mut record));
+                }
+            }
+            ReadFieldResult::End => return Ok(table),
+        }
     }
-    Ok(table)
 }
 
 /// The rows of an XLSX file's first sheet, checked first ([`check_xlsx`])

@@ -124,7 +124,10 @@ impl Circuit {
             let trips = (self.failures - TRIP_AFTER).min(10);
             let wait = COOL_DOWN.saturating_mul(1 << trips).min(MAX_COOL_DOWN);
             if self.open_until.is_none() {
-                tracing::warn!(url = %self.url, failures = self.failures, "webhook endpoint failing: its circuit is open");
+                let host = Targets::parse(&self.url)
+                    .map(|e| e.host)
+                    .unwrap_or_default();
+                tracing::warn!(host = %host, failures = self.failures, "webhook endpoint failing: its circuit is open");
             }
             self.open_until = Some(now + wait);
         }
@@ -160,6 +163,7 @@ impl Dispatcher {
                 if let Err(error) = webhooks::fan_out(&self.db).await {
                     tracing::warn!(?error, "webhook fan-out failed; trying again");
                 }
+                self.forget_deleted().await;
                 next_poll = Instant::now() + self.settings.poll;
             }
             if let Err(error) = self.start_due(&mut running).await {
@@ -178,6 +182,17 @@ impl Dispatcher {
         }
         while let Some(done) = running.join_next().await {
             self.ended(done);
+        }
+    }
+
+    /// Forgets the circuits of webhooks that are gone.
+    async fn forget_deleted(&mut self) {
+        if self.endpoints.is_empty() {
+            return;
+        }
+        if let Ok(ids) = webhooks::endpoint_ids(&self.db).await {
+            self.endpoints
+                .retain(|id, c| c.in_flight > 0 || ids.contains(id));
         }
     }
 
@@ -200,12 +215,11 @@ impl Dispatcher {
     ) -> Result<(), schema::ApiError> {
         let now = Instant::now();
         let due = webhooks::due_endpoints(&self.db).await?;
-        // Forget endpoints with nothing under way, nothing due and no open
-        // circuit (a deleted webhook's among them): the map stays as small
-        // as the work.
-        self.endpoints.retain(|id, c| {
-            c.in_flight > 0 || c.open_until.is_some_and(|u| u > now) || due.contains(id)
-        });
+        // Forget healthy endpoints with nothing under way and nothing due:
+        // the map stays as small as the work. A failing one is kept until it
+        // succeeds or its webhook is deleted ([`Self::forget_deleted`]).
+        self.endpoints
+            .retain(|id, c| c.in_flight > 0 || c.failures > 0 || due.contains(id));
         for webhook in due {
             // At most PER_ENDPOINT × MAX_WEBHOOKS (200) attempts are under way.
             let room = self

@@ -11,7 +11,10 @@
 //! likes, cost the database what `per_second` units allow and no more.
 //!
 //! A refused request costs nothing and is answered RATE_LIMITED with the
-//! seconds to wait. Budgets are kept per server process: with several
+//! seconds to wait. Behind a reverse proxy every anonymous caller has the
+//! proxy's address, and so one budget: give callers tokens, or limit there.
+//! The table holds at most [`MAX_CLIENTS`] clients: idle ones (full buckets)
+//! go first, then the least recently seen half. Budgets are kept per server process: with several
 //! instances behind one database, a client may spend the budget once on
 //! each, so size `MOGNAD_COST_BUDGET` as the database's share for one
 //! client divided by the number of instances.
@@ -69,6 +72,15 @@ impl Budgets {
         if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(client) {
             let (rate, burst) = (self.per_second, self.burst);
             buckets.retain(|_, b| b.filled(rate, burst, now) < burst);
+            // Still full: the half least recently used go (a client let go
+            // comes back with a full bucket, as after a pause). Amortised over
+            // the insertions until the table is full again.
+            if buckets.len() >= MAX_CLIENTS {
+                let mut at: Vec<Instant> = buckets.values().map(|b| b.at).collect();
+                at.sort_unstable();
+                let cut = at[at.len() / 2];
+                buckets.retain(|_, b| b.at > cut);
+            }
         }
         let bucket = buckets.entry(client.clone()).or_insert(Bucket {
             units: self.burst,
@@ -156,6 +168,22 @@ mod tests {
         assert_eq!(budgets.take(&a, 250, t), Ok(()));
         // 150 in debt: a full bucket again after two and a half seconds.
         assert_eq!(budgets.take(&a, 100, t), Err(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn busy_clients_beyond_the_table_push_out_the_least_recent_half() {
+        let budgets = Budgets::new(1, 10).unwrap();
+        let t = Instant::now();
+        for i in 0..MAX_CLIENTS {
+            let at = t + Duration::from_micros(i as u64);
+            budgets.take(&Arc::from(format!("c{i}")), 5, at).unwrap();
+        }
+        let later = t + Duration::from_millis(100);
+        budgets.take(&Arc::from("new"), 5, later).unwrap();
+        let buckets = budgets.buckets.lock().unwrap();
+        assert!(buckets.len() <= MAX_CLIENTS / 2 + 1, "{}", buckets.len());
+        assert!(buckets.contains_key("new") && buckets.contains_key("c9999"));
+        assert!(!buckets.contains_key("c0"));
     }
 
     #[test]

@@ -228,59 +228,120 @@ impl<'a> Walk<'a> {
         Ok(m)
     }
 
-    /// What a field's figure costs beyond its one ([`field_cost`]); nothing
-    /// without the process's memory to ask (then nothing is known to be kept).
+    /// What a field's figure costs beyond its one ([`weight`]); without
+    /// the process's memory to ask, nothing is known to be kept.
     fn weigh(&self, field: &async_graphql::parser::types::Field) -> usize {
-        let variables = self.variables;
-        let arg = |name: &str| {
-            field.get_argument(name).and_then(|v| {
-                v.node
-                    .clone()
-                    .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
-                    .ok()
-            })
+        let Some(figure) = Figure::of(field.name.node.as_str()) else {
+            return 0;
         };
-        field_cost(field.name.node.as_str(), &arg, self.cache)
+        let variables = self.variables;
+        let arg = |name: &str| -> Arg {
+            field
+                .get_argument(name)
+                .map(|v| {
+                    v.node
+                        .clone()
+                        .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
+                })
+                .transpose()
+        };
+        weight(figure, &arg, self.cache)
     }
 }
 
+/// The figures that cost the database more than their field, by the
+/// GraphQL field that shows them: the one list both GraphQL's measure and
+/// the other doors (files, charts) weigh with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Figure {
+    MaturityAggregates,
+    AnswerDistribution,
+    ProcessShare,
+    EstimatedWeeklyHours,
+    MaturityTrend,
+    MaturitySeries,
+    DistributionTrend,
+    ProcessShareTrend,
+    EstimatedWeeklyHoursTrend,
+    MyComparison,
+    Participation,
+}
+
+impl Figure {
+    const ALL: [(Self, &'static str); 11] = [
+        (Self::MaturityAggregates, "maturityAggregates"),
+        (Self::AnswerDistribution, "answerDistribution"),
+        (Self::ProcessShare, "processShare"),
+        (Self::EstimatedWeeklyHours, "estimatedWeeklyHours"),
+        (Self::MaturityTrend, "maturityTrend"),
+        (Self::MaturitySeries, "maturitySeries"),
+        (Self::DistributionTrend, "distributionTrend"),
+        (Self::ProcessShareTrend, "processShareTrend"),
+        (Self::EstimatedWeeklyHoursTrend, "estimatedWeeklyHoursTrend"),
+        (Self::MyComparison, "myComparison"),
+        (Self::Participation, "participation"),
+    ];
+
+    /// The figure a `Query` field shows, if it is one.
+    pub fn of(field: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, f)| *f == field).map(|(g, _)| *g)
+    }
+
+    /// The `Query` field that shows it.
+    pub fn field(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(g, _)| *g == self)
+            .map_or("", |(_, f)| f)
+    }
+}
+
+/// An argument as the measure sees it: absent, a value, or a variable the
+/// request neither gives nor defaults (measured at its worst).
+type Arg = Result<Option<ConstValue>, ()>;
+
 /// What a figure costs at a door other than GraphQL (a file, a chart):
-/// what the GraphQL field `name` over `round` and `grouping` costs there,
-/// one for the field and its weight.
+/// what its GraphQL field over `round` and `grouping` costs, one for the
+/// field and its weight.
 pub fn figure(
-    name: &str,
+    figure: Figure,
     round: Uuid,
     grouping: Option<Grouping>,
     cache: Option<&FigureCache>,
 ) -> usize {
-    let arg = |arg: &str| match arg {
-        "roundId" => Some(ConstValue::String(round.to_string())),
-        "grouping" => grouping.map(|g| {
-            ConstValue::Enum(async_graphql::Name::new(match g {
-                Grouping::National => "NATIONAL",
-                Grouping::Group => "GROUP",
-                Grouping::Subgroup => "SUBGROUP",
-                Grouping::County => "COUNTY",
-            }))
-        }),
-        _ => None,
+    let arg = |arg: &str| -> Arg {
+        Ok(match arg {
+            "roundId" => Some(ConstValue::String(round.to_string())),
+            "grouping" => grouping.map(|g| {
+                ConstValue::Enum(async_graphql::Name::new(match g {
+                    Grouping::National => "NATIONAL",
+                    Grouping::Group => "GROUP",
+                    Grouping::Subgroup => "SUBGROUP",
+                    Grouping::County => "COUNTY",
+                }))
+            }),
+            _ => None,
+        })
     };
-    1 + field_cost(name, &arg, cache)
+    1 + weight(figure, &arg, cache)
 }
 
-fn field_cost(
-    name: &str,
-    arg: &dyn Fn(&str) -> Option<ConstValue>,
-    cache: Option<&FigureCache>,
-) -> usize {
-    let round = || match arg("roundId") {
-        Some(ConstValue::String(id)) => Uuid::parse_str(&id).ok(),
+/// The most rounds `maturitySeries` takes (its resolver refuses more).
+const MAX_SERIES: usize = 10;
+
+/// What a figure field adds to its one (the table above). An argument the
+/// measure cannot know weighs as its worst: a panel, ten rounds, nothing
+/// in memory.
+fn weight(figure: Figure, arg: &dyn Fn(&str) -> Arg, cache: Option<&FigureCache>) -> usize {
+    let uuid = |v: &ConstValue| match v {
+        ConstValue::String(id) => Uuid::parse_str(id).ok(),
         _ => None,
     };
+    let round = || arg("roundId").ok().flatten().as_ref().and_then(uuid);
     let grouping = || {
         let name = match arg("grouping") {
-            Some(ConstValue::Enum(g)) => g.to_string(),
-            Some(ConstValue::String(g)) => g,
+            Ok(Some(ConstValue::Enum(g))) => g.to_string(),
+            Ok(Some(ConstValue::String(g))) => g,
             _ => return None,
         };
         match name.as_str() {
@@ -291,53 +352,57 @@ fn field_cost(
             _ => None,
         }
     };
-    let aggregates_cached = |round: Option<Uuid>| match (round, grouping()) {
-        (Some(r), Some(g)) => cache.is_some_and(|c| c.has_aggregates(r, g)),
+    let aggregates_cached = |round: Option<Uuid>| match (round, grouping(), cache) {
+        (Some(r), Some(g), Some(c)) => c.has_aggregates(r, g),
         _ => false,
     };
-    match name {
-        "maturityAggregates" if aggregates_cached(round()) => CACHED,
-        "answerDistribution" if round().is_some_and(|r| cache.is_some_and(|c| c.has_cells(r))) => {
+    // `panel: true`, or a panel the measure cannot rule out.
+    let panel = || !matches!(arg("panel"), Ok(None | Some(ConstValue::Boolean(false))));
+    match figure {
+        Figure::MaturityAggregates if aggregates_cached(round()) => CACHED,
+        Figure::AnswerDistribution
+            if round().is_some_and(|r| cache.is_some_and(|c| c.has_cells(r))) =>
+        {
             CACHED
         }
-        "maturityAggregates" | "answerDistribution" | "processShare" | "estimatedWeeklyHours" => {
-            FIGURE
-        }
-        "maturityTrend" => {
-            let panel = matches!(arg("panel"), Some(ConstValue::Boolean(true)));
+        Figure::MaturityAggregates
+        | Figure::AnswerDistribution
+        | Figure::ProcessShare
+        | Figure::EstimatedWeeklyHours => FIGURE,
+        Figure::MaturityTrend if panel() => PANEL,
+        Figure::MaturityTrend => {
             let baseline = match arg("baselineRoundId") {
-                Some(ConstValue::String(id)) => Uuid::parse_str(&id).ok(),
-                // The round's own baseline: known once the round is read.
-                _ => round(),
+                Ok(Some(id)) => uuid(&id),
+                // The round's own baseline, when the round is in memory.
+                Ok(None) => round().and_then(|r| cache.and_then(|c| c.round_baseline(r))),
+                Err(()) => None,
             };
-            if panel {
-                PANEL
-            } else if aggregates_cached(round()) && aggregates_cached(baseline) {
+            if aggregates_cached(round()) && aggregates_cached(baseline) {
                 CACHED
             } else {
                 2 * FIGURE
             }
         }
-        "maturitySeries" => {
-            let rounds: Vec<Option<Uuid>> = match arg("roundIds") {
-                Some(ConstValue::List(ids)) => ids
-                    .iter()
-                    .map(|id| match id {
-                        ConstValue::String(id) => Uuid::parse_str(id).ok(),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => vec![None],
-            };
-            rounds
-                .into_iter()
-                .map(|r| if aggregates_cached(r) { CACHED } else { FIGURE })
-                .sum()
-        }
-        "distributionTrend" | "processShareTrend" | "estimatedWeeklyHoursTrend" => 2 * FIGURE,
-        "myComparison" => 2 * FIGURE,
-        "participation" => FIGURE / 2,
-        _ => 0,
+        Figure::MaturitySeries => match arg("roundIds") {
+            Ok(Some(ConstValue::List(ids))) => ids
+                .iter()
+                .take(MAX_SERIES)
+                .map(|id| {
+                    if aggregates_cached(uuid(id)) {
+                        CACHED
+                    } else {
+                        FIGURE
+                    }
+                })
+                .sum(),
+            _ => MAX_SERIES * FIGURE,
+        },
+        Figure::DistributionTrend if panel() => PANEL,
+        Figure::DistributionTrend
+        | Figure::ProcessShareTrend
+        | Figure::EstimatedWeeklyHoursTrend
+        | Figure::MyComparison => 2 * FIGURE,
+        Figure::Participation => FIGURE / 2,
     }
 }
 

@@ -249,38 +249,150 @@ fn null_at(data: &mut Value, path: &[PathSegment]) {
     }
 }
 
-/// Refuses a string literal in an argument that [`refused_text`] refuses,
+/// The deepest nesting of brackets (`{`, `[`, `(`) a document's text may
+/// have: async-graphql's parser stops selection sets at 64 levels, but
+/// values (`[[[…]]]`, `{a: {a: …}}`) it nests as deep as they come, and
+/// every pass after it walks them recursively — 1,000 levels in 2 KB
+/// overflow a thread's stack.
+pub const MAX_TEXT_NESTING: usize = 64;
+
+/// Whether `text` nests brackets deeper than [`MAX_TEXT_NESTING`], read
+/// before it is parsed (strings, block strings and comments skipped), in
+/// one pass without recursion. Every place that parses a document asks first.
+pub fn nests_too_deep(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_TEXT_NESTING {
+                    return true;
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Refuses a string that [`refused_text`] refuses wherever the document
+/// writes one — a field's or directive's argument, a variable's default —
 /// walking the document as written (every selection set once; variables
 /// are checked where they are given).
 fn inspect(doc: &ExecutableDocument) -> ServerResult<()> {
+    use async_graphql::parser::types::Directive;
+    fn directives(list: &[async_graphql::Positioned<Directive>]) -> ServerResult<()> {
+        for d in list {
+            for (name, value) in &d.node.arguments {
+                let place = format!("argument {} of @{}", name.node, d.node.name.node);
+                let value = value
+                    .node
+                    .clone()
+                    .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
+                    .unwrap_or_default();
+                check_const(&value, &place)?;
+            }
+        }
+        Ok(())
+    }
     fn walk(set: &SelectionSet) -> ServerResult<()> {
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => {
                     for (name, value) in &f.node.arguments {
                         let place = format!("argument {} of {}", name.node, f.node.name.node);
-                        let literal = value
+                        let value = value
                             .node
                             .clone()
                             .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
                             .unwrap_or_default();
-                        check_const(&literal, &place)?;
+                        check_const(&value, &place)?;
                     }
+                    directives(&f.node.directives)?;
                     walk(&f.node.selection_set.node)?;
                 }
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node)?,
-                Selection::FragmentSpread(_) => {}
+                Selection::InlineFragment(f) => {
+                    directives(&f.node.directives)?;
+                    walk(&f.node.selection_set.node)?;
+                }
+                Selection::FragmentSpread(s) => directives(&s.node.directives)?,
             }
         }
         Ok(())
     }
     for (_, op) in doc.operations.iter() {
+        for v in &op.node.variable_definitions {
+            if let Some(default) = &v.node.default_value {
+                check_const(
+                    &default.node,
+                    &format!("the default of ${}", v.node.name.node),
+                )?;
+            }
+        }
+        directives(&op.node.directives)?;
         walk(&op.node.selection_set.node)?;
     }
     for f in doc.fragments.values() {
+        directives(&f.node.directives)?;
         walk(&f.node.selection_set.node)?;
     }
     Ok(())
+}
+
+/// The variables a document's cost is measured with: those the request
+/// gives, and for the others the default its operations declare — where
+/// they agree (a name several operations default differently is left out,
+/// and measured at its worst).
+fn with_defaults(doc: &ExecutableDocument, given: &Variables) -> Variables {
+    let mut defaults: std::collections::HashMap<Name, Option<ConstValue>> = Default::default();
+    for (_, op) in doc.operations.iter() {
+        for v in &op.node.variable_definitions {
+            let name = v.node.name.node.clone();
+            let default = v.node.default_value.as_ref().map(|d| d.node.clone());
+            defaults
+                .entry(name)
+                .and_modify(|known| {
+                    if *known != default {
+                        *known = None;
+                    }
+                })
+                .or_insert(default);
+        }
+    }
+    let mut all = given.clone();
+    for (name, default) in defaults {
+        if let Some(default) = default
+            && !all.contains_key(&name)
+        {
+            all.insert(name, default);
+        }
+    }
+    all
 }
 
 impl LimitsExtension {
@@ -293,7 +405,9 @@ impl LimitsExtension {
         cache: Option<&FigureCache>,
     ) -> ServerResult<()> {
         let limits = &self.limits;
-        let measure = cost::measure(doc, variables, cache).map_err(|cost::TooDeep| {
+        inspect(doc)?;
+        let variables = with_defaults(doc, variables);
+        let measure = cost::measure(doc, &variables, cache).map_err(|cost::TooDeep| {
             too_complex(format!(
                 "the query is nested too deep: more than {} levels of selections and fragments",
                 cost::MAX_NESTING
@@ -394,6 +508,11 @@ impl Extension for LimitsExtension {
         // Parsed here, once (async-graphql takes the document from the
         // request); a document that does not parse is left to its parse,
         // which says why.
+        if nests_too_deep(&request.query) {
+            return Err(too_complex(format!(
+                "the query nests brackets deeper than {MAX_TEXT_NESTING} levels"
+            )));
+        }
         if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
             self.admit(&doc, &request.variables, ctx.data_opt::<FigureCache>())?;
             // A query reads through the pool kept for reads (see [`ReadPool`]).
@@ -419,7 +538,6 @@ impl Extension for LimitsExtension {
             .run(ctx, query, variables)
             .await
             .map_err(|e| coded(e, ErrorCode::GraphqlParseFailed))?;
-        inspect(&doc)?;
         let operation = self.operation.lock().ok().and_then(|o| o.clone());
         if let Ok(mut label) = self.label.lock() {
             *label = label_of(&doc, operation.as_deref());

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use entity::{RoundStatus, survey_round};
+use schema::cost::Figure;
 use schema::services::aggregates::{self, Grouping};
 use schema::services::{comparison, rounds};
 use schema::{ApiError, Principal, policy};
@@ -96,7 +97,14 @@ async fn segment_chart(
     policy::figures(principal, &round)?;
     let cost = [Grouping::National, grouping]
         .into_iter()
-        .map(|g| schema::cost::figure("maturityAggregates", round.id, Some(g), Some(&state.memory)))
+        .map(|g| {
+            schema::cost::figure(
+                Figure::MaturityAggregates,
+                round.id,
+                Some(g),
+                Some(&state.memory),
+            )
+        })
         .sum();
     super::ratelimit::charge(state, principal, req, cost)?;
     let national = aggregates::maturity(
@@ -186,7 +194,7 @@ async fn my_chart(
     let year = year_of(year)?;
     let scope = policy::kommun(principal)?;
     let round = round_of(state, principal, year).await?;
-    let cost = schema::cost::figure("myComparison", round.id, None, Some(&state.memory));
+    let cost = schema::cost::figure(Figure::MyComparison, round.id, None, Some(&state.memory));
     super::ratelimit::charge(state, principal, req, cost)?;
     let rows = comparison::compare(
         &state.reads,
@@ -243,10 +251,15 @@ fn svg_reply(svg: String, public: bool) -> HttpResponse {
 
 /// Text made safe for XML.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    // XML 1.0 has no place for other control characters: they are left out.
+    text.replace(
+        |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r'),
+        "",
+    )
+    .replace('&', "&amp;")
+    .replace('<', "&lt;")
+    .replace('>', "&gt;")
+    .replace('"', "&quot;")
 }
 
 /// A value as the report writes it (a decimal comma), or "dolt" where it

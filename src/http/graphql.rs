@@ -173,7 +173,9 @@ async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) 
     if let Err(refusal) = state.persisted.resolve(&mut request) {
         return refused(&refusal);
     }
-    if let Ok(doc) = async_graphql::parser::parse_query(&request.query)
+    // A document nested too deep is not parsed here: the schema refuses it.
+    if !schema::limits::nests_too_deep(&request.query)
+        && let Ok(doc) = async_graphql::parser::parse_query(&request.query)
         && selected_operation(&doc, request.operation_name.as_deref()) != Some(OperationType::Query)
     {
         return HttpResponse::build(StatusCode::METHOD_NOT_ALLOWED)

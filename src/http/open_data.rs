@@ -15,6 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use entity::{RoundStatus, SegmentKind, survey_round};
+use schema::cost::Figure;
 use schema::domain::QuestionKey;
 use schema::services::aggregates::{self, Grouping, SegmentRef};
 use schema::services::{participation, rounds};
@@ -252,14 +253,14 @@ async fn serve(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no round {year}")))?;
     // What the file costs the client's budget: the GraphQL field it shows.
-    let charge = |field: &str, grouping: Option<Grouping>| {
-        let cost = schema::cost::figure(field, round.id, grouping, Some(&state.memory));
+    let charge = |figure: Figure, grouping: Option<Grouping>| {
+        let cost = schema::cost::figure(figure, round.id, grouping, Some(&state.memory));
         super::ratelimit::charge(state, principal, req, cost)
     };
     let (table, name) = match stem {
         "maturity" => {
             policy::figures(principal, &round)?;
-            charge("maturityAggregates", Some(grouping))?;
+            charge(Figure::MaturityAggregates, Some(grouping))?;
             (
                 maturity(state, &round, grouping).await?,
                 format!("mognad-{year}-maturity-{}", grouping_name(grouping)),
@@ -267,7 +268,7 @@ async fn serve(
         }
         "answers" => {
             policy::figures(principal, &round)?;
-            charge("answerDistribution", Some(grouping))?;
+            charge(Figure::AnswerDistribution, Some(grouping))?;
             let key = params
                 .question
                 .as_deref()
@@ -284,7 +285,7 @@ async fn serve(
         }
         _ => {
             policy::skr(principal)?;
-            charge("participation", None)?;
+            charge(Figure::Participation, None)?;
             (
                 participation_table(state, &round).await?,
                 format!("mognad-{year}-participation"),

@@ -36,11 +36,26 @@ impl Client {
     pub fn of(principal: &schema::Principal, req: &actix_web::HttpRequest) -> Self {
         match principal.subject() {
             Some(subject) => Self::Subject(format!("{}:{subject}", principal.role().name())),
-            None => Self::Ip(
-                req.peer_addr()
-                    .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip()),
-            ),
+            None => Self::peer(req),
         }
+    }
+
+    /// The client behind a connection: its IPv4 address, or its IPv6
+    /// address's /64 — the block one subscriber is given, so that one
+    /// attacker's billions of addresses are one client.
+    fn peer(req: &actix_web::HttpRequest) -> Self {
+        let ip = req
+            .peer_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        Self::Ip(match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(std::net::Ipv6Addr::from(
+                    u128::from(v6) & !((1u128 << 64) - 1),
+                )),
+            },
+            v4 => v4,
+        })
     }
 
     /// The key of the client's budget.
@@ -101,10 +116,7 @@ impl KeyExtractor for ClientKey {
                 req.extensions_mut().insert(Verified(principal));
                 Ok(client)
             }
-            Err(_) => Ok(Client::Ip(
-                req.peer_addr()
-                    .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip()),
-            )),
+            Err(_) => Ok(Client::peer(req.request())),
         }
     }
 
@@ -131,13 +143,27 @@ impl KeyExtractor for ClientKey {
 pub type Limiter = GovernorConfig<ClientKey, NoOpMiddleware<QuantaInstant>>;
 
 /// `per_second` requests a second with bursts of `burst` (a rate of 0 is
-/// no limit: the caller then leaves the limiter out).
+/// no limit: the caller then leaves the limiter out). The clients it has
+/// seen are let go a minute after their quota is whole again (a task beside
+/// it), so the table stays as large as the clients of the last minute.
 pub fn limiter(state: Arc<AppState>, per_second: u32, burst: u32) -> Option<Limiter> {
     // One request's worth of quota comes back every 1/rate seconds.
     let nanos = 1_000_000_000u64 / u64::from(per_second.max(1));
-    GovernorConfigBuilder::default()
+    let config = GovernorConfigBuilder::default()
         .nanoseconds_per_request(nanos.max(1))
         .burst_size(burst.max(1))
         .key_extractor(ClientKey(state))
-        .finish()
+        .finish()?;
+    let limiter = std::sync::Arc::downgrade(&config.limiter());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            let Some(limiter) = limiter.upgrade() else {
+                return;
+            };
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    });
+    Some(config)
 }

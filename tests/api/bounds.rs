@@ -96,6 +96,32 @@ async fn a_fragment_bomb_is_refused_at_once_and_costs_no_memory() {
     assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
     assert!(took < Duration::from_secs(1));
 
+    // Values nested thousands deep (2 KB that would overflow a thread's
+    // stack in every pass that walks them), by POST and by GET.
+    let deep = format!(
+        "{{ surveyRound(id: {}1{}) {{ id }} }}",
+        "[".repeat(3_000),
+        "]".repeat(3_000)
+    );
+    let directive = format!(
+        "{{ viewer @include(if: {}true{}) {{ role }} }}",
+        "[".repeat(3_000),
+        "]".repeat(3_000)
+    );
+    for query in [&deep, &directive] {
+        let (_, body, took) = timed(&server.base, &json!({ "query": query })).await;
+        assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+        assert!(took < Duration::from_secs(1));
+    }
+    let get = reqwest::Client::new()
+        .get(format!("{}/graphql", server.base))
+        .query(&[("query", deep.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = get.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+
     let grown = server.rss_kb().saturating_sub(before);
     assert!(grown < 50 * 1024, "RSS grew by {grown} kB");
     // Fourteen bombs and a chain cost the server a moment of CPU in all.
@@ -161,6 +187,26 @@ async fn cost_hidden_in_fragments_is_counted_where_they_are_spread() {
         let message = body["errors"][0]["message"].as_str().unwrap();
         // 30 × (200 + the field + meanLevel): the whole cost, not the root's.
         assert!(message.contains("too complex: 6060"), "{message}");
+    }
+    // Defaults are what the query runs with: six panel trends behind
+    // `$p: Boolean = true` weigh what six literal ones do; an argument whose
+    // variable is neither given nor defaulted weighs its worst.
+    let six = (0..6)
+        .map(|i| format!("t{i}: maturityTrend(roundId: $r, baselineRoundId: $b, grouping: GROUP, panel: $p) {{ meanLevel }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for query in [
+        format!("query($r: ID!, $b: ID!, $p: Boolean = true) {{ {six} }}"),
+        format!("query($r: ID!, $b: ID!, $p: Boolean) {{ {six} }}"),
+        "query($ids: [ID!]! = [\"a\", \"b\"]) { a: maturitySeries(grouping: GROUP, roundIds: $ids) { meanLevel } \
+         b: maturitySeries(grouping: GROUP, roundIds: $missing) { meanLevel } c: maturitySeries(grouping: GROUP, roundIds: $missing) { meanLevel } }"
+            .to_owned(),
+    ] {
+        let body = app.gql(Some(&analyst), &query, pair.clone()).await;
+        assert!(
+            error_codes(&body).contains(&"QUERY_TOO_COMPLEX".to_owned()),
+            "{query}: {body}"
+        );
     }
     assert_eq!(app.statements(), before, "a refused query runs nothing");
     // Four fit; hidden in fragments they still fit, and cost the same.
@@ -417,4 +463,29 @@ async fn what_a_request_writes_to_the_log_is_bounded_and_clean() {
         "a forged line reached the log"
     );
     assert!(logs.contains("token refused"), "{logs}");
+}
+
+/// The API's text rule holds wherever a document writes a string: a
+/// variable's default is checked as a value the client sends.
+#[tokio::test]
+async fn a_variables_default_obeys_the_text_rule() {
+    let app = spawn_app().await;
+    let admin = admin_token();
+    for default in ["evil\u{1b}[31mRED", "nul\u{0}byte", &"x".repeat(10_001)] {
+        let query = format!(
+            "mutation($t: String! = {}) {{ createSurveyRound(input: {{ year: 2031, title: $t, copyFrom: \"{ROUND_2023}\" }}) {{ id }} }}",
+            serde_json::to_string(default).unwrap()
+        );
+        let body = app.gql(Some(&admin), &query, json!({})).await;
+        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("the default of $t"),
+            "{body}"
+        );
+    }
+    let rounds = app.ok(&admin, "{ surveyRounds { year } }", json!({})).await;
+    assert!(!rounds.to_string().contains("2031"), "nothing was created");
 }

@@ -384,5 +384,14 @@ async fn a_zip_bomb_or_an_endless_file_is_refused_before_it_is_read() {
         .await
         .unwrap_err();
     assert!(error.contains("more than 200000 rows"), "{error}");
+    // A row of eight million empty cells is refused at its sixteenth.
+    let wide = dir.join("wide.csv");
+    let mut text = String::from("municipality_code,question_key,value,status,submitted_at\n1280");
+    text.push_str(&",".repeat(8 << 20));
+    std::fs::write(&wide, text).unwrap();
+    let error = mognad::transfer::import_answers(&app.db, 2023, &wide, true, 5, false)
+        .await
+        .unwrap_err();
+    assert!(error.contains("wide.csv:2: more than 15 cells"), "{error}");
     std::fs::remove_dir_all(&dir).ok();
 }

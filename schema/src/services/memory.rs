@@ -117,6 +117,11 @@ impl Memory {
         cached(&self.aggregates, &(round, grouping)).is_some()
     }
 
+    /// A round's baseline, when the round is in memory.
+    pub fn round_baseline(&self, round: Uuid) -> Option<Uuid> {
+        cached(&self.rounds, &round).and_then(|r| r.baseline_id)
+    }
+
     /// Whether a round's segments and plan are in memory already.
     pub fn has_cells(&self, round: Uuid) -> bool {
         cached(&self.cells, &round).is_some()

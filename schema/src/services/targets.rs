@@ -114,6 +114,10 @@ impl Targets {
             _ => return Err(refused()),
         };
         let port = parsed.port_or_known_default().ok_or_else(refused)?;
+        // As sent: percent-encoding may have made it longer.
+        if parsed.as_str().len() > MAX_URL {
+            return Err(refused());
+        }
         Ok(Endpoint {
             url: parsed.to_string(),
             host,

@@ -69,11 +69,11 @@ pub async fn create(
     targets: &Targets,
     input: NewWebhook,
 ) -> ApiResult<webhook::Model> {
-    let url = targets
+    let endpoint = targets
         .check(input.url.trim())
         .await
-        .map_err(ApiError::bad_input)?
-        .url;
+        .map_err(ApiError::bad_input)?;
+    let (url, host) = (endpoint.url, endpoint.host);
     let mut events = input.events;
     events.sort_by_key(|k| k.to_value());
     events.dedup();
@@ -114,7 +114,8 @@ pub async fn create(
     webhook::Entity::insert(webhook::ActiveModel::from(model.clone()))
         .exec_without_returning(db)
         .await?;
-    tracing::info!(admin = admin.actor(), webhook = %model.id, url = %model.url, events = %model.events, "webhook created");
+    // The host only: a receiver's path may carry its own secret.
+    tracing::info!(admin = admin.actor(), webhook = %model.id, host = %host, events = %model.events, "webhook created");
     Ok(model)
 }
 
@@ -236,16 +237,21 @@ async fn events_by_id(
         .collect())
 }
 
-/// Turns the events after each endpoint's cursor into deliveries (of the
-/// kinds it takes), and moves its cursor past them, in one transaction per
-/// endpoint. Returns how many deliveries were made.
-pub async fn fan_out(db: &DatabaseConnection) -> ApiResult<u64> {
-    let ids: Vec<Uuid> = webhook::Entity::find()
+/// The ids of every endpoint.
+pub async fn endpoint_ids(db: &DatabaseConnection) -> ApiResult<Vec<Uuid>> {
+    Ok(webhook::Entity::find()
         .select_only()
         .column(webhook::Column::Id)
         .into_tuple()
         .all(db)
-        .await?;
+        .await?)
+}
+
+/// Turns the events after each endpoint's cursor into deliveries (of the
+/// kinds it takes), and moves its cursor past them, in one transaction per
+/// endpoint. Returns how many deliveries were made.
+pub async fn fan_out(db: &DatabaseConnection) -> ApiResult<u64> {
+    let ids = endpoint_ids(db).await?;
     let mut made = 0;
     for id in ids {
         made += retrying(|| fan_out_one(db, id)).await?;
