@@ -182,14 +182,21 @@ fn transient(err: &DbErr) -> bool {
     else {
         return false;
     };
-    let Some(code) = e.as_database_error().and_then(|d| d.code()) else {
+    let Some(database) = e.as_database_error() else {
         return false;
     };
-    match code.as_ref() {
-        "40001" | "40P01" => true,
-        sqlite => sqlite
-            .parse::<i32>()
-            .is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+    let Some(code) = database.code() else {
+        return false;
+    };
+    // SQLite's codes are numbers, PostgreSQL's SQLSTATEs five characters
+    // that may be digits too (42501, permission denied): each read as its own.
+    if database
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+    } else {
+        matches!(code.as_ref(), "40001" | "40P01")
     }
 }
 

@@ -306,33 +306,40 @@ pub fn nests_too_deep(text: &str) -> bool {
 /// are checked where they are given).
 fn inspect(doc: &ExecutableDocument) -> ServerResult<()> {
     use async_graphql::parser::types::Directive;
-    fn directives(list: &[async_graphql::Positioned<Directive>]) -> ServerResult<()> {
-        for d in list {
-            for (name, value) in &d.node.arguments {
-                let place = format!("argument {} of @{}", name.node, d.node.name.node);
+    /// Arguments as written, a variable read as null (variables are
+    /// checked where they are given).
+    macro_rules! literals {
+        ($arguments:expr) => {
+            $arguments.iter().map(|(name, value)| {
                 let value = value
                     .node
                     .clone()
                     .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
                     .unwrap_or_default();
-                check_const(&value, &place)?;
-            }
-        }
-        Ok(())
+                (&name.node, value)
+            })
+        };
+    }
+    fn arguments<'a>(
+        list: impl IntoIterator<Item = (&'a Name, ConstValue)>,
+        of: &str,
+    ) -> ServerResult<()> {
+        list.into_iter()
+            .try_for_each(|(name, value)| check_const(&value, &format!("argument {name} of {of}")))
+    }
+    fn directives(list: &[async_graphql::Positioned<Directive>]) -> ServerResult<()> {
+        list.iter().try_for_each(|d| {
+            arguments(
+                literals!(d.node.arguments),
+                &format!("@{}", d.node.name.node),
+            )
+        })
     }
     fn walk(set: &SelectionSet) -> ServerResult<()> {
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => {
-                    for (name, value) in &f.node.arguments {
-                        let place = format!("argument {} of {}", name.node, f.node.name.node);
-                        let value = value
-                            .node
-                            .clone()
-                            .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
-                            .unwrap_or_default();
-                        check_const(&value, &place)?;
-                    }
+                    arguments(literals!(f.node.arguments), f.node.name.node.as_str())?;
                     directives(&f.node.directives)?;
                     walk(&f.node.selection_set.node)?;
                 }
@@ -413,29 +420,36 @@ impl LimitsExtension {
                 cost::MAX_NESTING
             ))
         })?;
-        if measure.selections > limits.selections {
-            return Err(too_complex(format!(
+        for (measured, most, said) in [
+            (
+                measure.selections,
+                limits.selections,
                 "the query selects too much: {} fields and fragments once its fragments are spread where they are used; at most {} are allowed",
-                measure.selections, limits.selections
-            )));
-        }
-        if measure.depth > limits.depth {
-            return Err(too_complex(format!(
+            ),
+            (
+                measure.depth,
+                limits.depth,
                 "the query is nested too deep: {} levels; at most {} are allowed",
-                measure.depth, limits.depth
-            )));
-        }
-        if measure.directives > limits.directives {
-            return Err(too_complex(format!(
+            ),
+            (
+                measure.directives,
+                limits.directives,
                 "the query uses {} directives; at most {} are allowed",
-                measure.directives, limits.directives
-            )));
-        }
-        if measure.aliases > limits.aliases {
-            return Err(too_complex(format!(
+            ),
+            (
+                measure.aliases,
+                limits.aliases,
                 "the query uses {} aliases; at most {} are allowed",
-                measure.aliases, limits.aliases
-            )));
+            ),
+        ] {
+            if measured > most {
+                let message = said.replacen("{}", &measured.to_string(), 1).replacen(
+                    "{}",
+                    &most.to_string(),
+                    1,
+                );
+                return Err(too_complex(message));
+            }
         }
         if measure.cost > limits.complexity {
             return Err(too_complex(format!(

@@ -26,7 +26,8 @@ pub fn pem(name: &str) -> Vec<u8> {
     std::fs::read(keys_dir().join(name)).unwrap()
 }
 
-fn b64(bytes: &[u8]) -> String {
+/// base64url without padding (no crate for it in the tests).
+pub fn b64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

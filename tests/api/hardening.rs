@@ -289,60 +289,15 @@ async fn metrics_count_operations_by_name_and_outcome_with_latency_and_pool() {
 /// the process exits within the shutdown bound.
 #[tokio::test]
 async fn the_binary_logs_json_and_shuts_down_gracefully() {
-    let dir = std::env::temp_dir().join(format!("mognad-bin-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // On PostgreSQL the binary gets a fresh test database (made, with its
-    // reference data, by a TestApp that also drops it); else a file of its own.
-    let owner = match postgres_url() {
-        Some(_) => Some(spawn_app().await),
-        None => None,
-    };
-    let database_url = owner.as_ref().map_or_else(
-        || format!("sqlite://{}?mode=rwc", dir.join("m.sqlite").display()),
-        |app| app.database_url.clone(),
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mognad"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("MOGNAD_ENV", "production")
-        .env("MOGNAD_JWT_SECRET", SECRET)
-        .env("MOGNAD_DATABASE_URL", &database_url)
-        .env("MOGNAD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOGNAD_SHUTDOWN_TIMEOUT", "5s")
-        .env("MOGNAD_STATEMENT_TIMEOUT", "20s")
-        .env("MOGNAD_REQUEST_TIMEOUT", "30s")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Read the logs as they come, so a full pipe never blocks the server.
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut logs = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut logs).unwrap();
-        logs
-    });
-    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Binary::start(&[
+        ("MOGNAD_ENV", "production"),
+        ("MOGNAD_SHUTDOWN_TIMEOUT", "5s"),
+        ("MOGNAD_STATEMENT_TIMEOUT", "20s"),
+        ("MOGNAD_REQUEST_TIMEOUT", "30s"),
+    ])
+    .await;
+    let (base, database_url) = (server.base.clone(), server.database_url.clone());
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..300 {
-        if client
-            .get(format!("{base}/health/ready"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the binary did not start");
     let admin = admin_token();
     let post = |token: String, body: Value| {
         let client = client.clone();
@@ -368,7 +323,7 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
     let mut options = sea_orm::ConnectOptions::new(database_url.clone());
     options.max_connections(1).min_connections(1);
     let locker = sea_orm::Database::connect(options).await.unwrap();
-    if owner.is_some() {
+    if postgres_url().is_some() {
         // The round's row, as a transition holds it: a save waits for it first.
         for sql in [
             "BEGIN".to_owned(),
@@ -390,7 +345,7 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let signalled = Instant::now();
     std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.pid().to_string()])
         .status()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -411,7 +366,7 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
     let finished: Value = finished.json().await.unwrap();
     assert_eq!(finished["data"]["saveAnswers"]["version"], 2, "{finished}");
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = server.exited() {
             break status;
         }
         assert!(
@@ -422,7 +377,7 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
     };
     assert!(status.success(), "{status:?}");
 
-    let logs = reader.join().unwrap();
+    let logs = server.stop();
     let lines: Vec<Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
@@ -447,7 +402,6 @@ async fn the_binary_logs_json_and_shuts_down_gracefully() {
     }
     assert!(!logs.contains(&token), "a token was logged");
     assert!(!logs.contains(secret_answer), "an answer was logged");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// A published round never changes: once its figures have been read, reading

@@ -374,6 +374,7 @@ pub fn error_codes(body: &Value) -> Vec<String> {
 /// fresh database that `owner` made and drops.
 pub struct Binary {
     pub base: String,
+    pub database_url: String,
     child: std::process::Child,
     logs: Option<std::thread::JoinHandle<String>>,
     dir: PathBuf,
@@ -434,6 +435,7 @@ impl Binary {
             {
                 return Self {
                     base,
+                    database_url,
                     child,
                     logs: Some(logs),
                     dir,
@@ -472,7 +474,30 @@ impl Binary {
         ticks * 10
     }
 
-    /// Stops the server and returns everything it logged.
+    /// The HTTP status of `{ viewer { role } }` asked with `token`.
+    pub async fn viewer_status(&self, token: &str) -> u16 {
+        reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(token)
+            .json(&json!({ "query": "{ viewer { role } }" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How the server exited, once it has.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// Stops the server (if it still runs) and returns everything it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -104,3 +104,49 @@ async fn a_wrong_query_in_a_kommuns_transaction_sees_no_other_kommun() {
     assert_eq!(answer::Entity::find().all(&txn).await.unwrap().len(), 6);
     txn.commit().await.unwrap();
 }
+
+/// Of the change feed, a kommun's transaction reads its own response's
+/// events only (the throttle on submissions counts them there), and
+/// inserts no other kommun's.
+#[tokio::test]
+async fn a_kommuns_transaction_reads_only_its_own_feed_events() {
+    if postgres_url().is_none() {
+        println!("skipped: row-level security is PostgreSQL's; set MOGNAD_TEST_DATABASE_URL");
+        return;
+    }
+    let app = spawn_app().await;
+    let round = app.open_round(2027).await;
+    for code in ["1280", "0180"] {
+        let token = kommun_token(code);
+        let full = json!({ "r": round, "a": crate::isolation::full_answers() });
+        app.ok(&token, SAVE, full).await;
+        app.ok(
+            &token,
+            "mutation($r: ID!) { submitResponse(roundId: $r) { status } }",
+            json!({ "r": round }),
+        )
+        .await;
+    }
+    let code = schema::domain::KommunCode::parse("1280").unwrap();
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test plays the server's authentication"
+    )]
+    let principal = schema::Principal::kommun("rls-test".into(), code);
+    let scope = schema::policy::kommun(&principal).unwrap();
+    let txn = scope.begin(&app.db).await.unwrap();
+    // Deliberately without a filter.
+    let feed = entity::change::Entity::find().all(&txn).await.unwrap();
+    assert_eq!(feed.len(), 1, "{feed:?}");
+    assert_eq!(feed[0].municipality_code.as_deref(), Some("1280"));
+    txn.rollback().await.unwrap();
+    // The server's own role sees the round's opening and both submissions.
+    assert_eq!(
+        entity::change::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+}

@@ -90,6 +90,27 @@ async fn only_skr_admins_register_webhooks_and_bad_inputs_change_nothing() {
     assert_eq!(app.ok(&admin, LIST, json!({})).await["webhooks"], json!([]));
 }
 
+/// A server that serves the API and leaves deliveries to others: its
+/// dispatcher looks once, at start, and then not for an hour. Loopback
+/// receivers are allowed.
+async fn serving_only() -> TestApp {
+    spawn_app_with(|c| {
+        c.webhook_poll = Duration::from_secs(3600);
+        c.webhook_allow = vec![LOCAL.into()];
+    })
+    .await
+}
+
+/// Registers `url` for ROUND_CREATED, as the admin.
+async fn register(app: &TestApp, url: &str) {
+    app.ok(
+        &admin_token(),
+        CREATE,
+        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+    )
+    .await;
+}
+
 /// One request the receiver got.
 #[derive(Clone, Debug)]
 struct Received {
@@ -178,13 +199,8 @@ fn delivery_ids(log: &[Received]) -> std::collections::BTreeSet<String> {
 
 #[tokio::test]
 async fn deliveries_are_signed_retried_and_survive_a_restart() {
-    // This server serves the API; its dispatcher looks once, at start, and
-    // then not for an hour: the deliveries are the other servers' work.
-    let app = spawn_app_with(|c| {
-        c.webhook_poll = Duration::from_secs(3600);
-        c.webhook_allow = vec![LOCAL.into()];
-    })
-    .await;
+    // The deliveries are the other servers' work.
+    let app = serving_only().await;
     let admin = admin_token();
     // An event before the webhook exists is not delivered to it.
     let round = app.create_round(2027).await;
@@ -339,12 +355,7 @@ async fn a_delivery_that_keeps_failing_is_failed_and_can_be_retried() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", closed.local_addr().unwrap());
     drop(closed);
-    app.ok(
-        &admin,
-        CREATE,
-        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
-    )
-    .await;
+    register(&app, &url).await;
     app.create_round(2027).await;
     let query = "{ webhookDeliveries { id status attemptCount attempts { statusCode error } } }";
     let start = Instant::now();
@@ -388,19 +399,10 @@ async fn a_delivery_that_keeps_failing_is_failed_and_can_be_retried() {
 /// the endpoint once — the claims skip what the other took.
 #[tokio::test]
 async fn two_dispatchers_at_once_deliver_each_event_once() {
-    let app = spawn_app_with(|c| {
-        c.webhook_poll = Duration::from_secs(3600);
-        c.webhook_allow = vec![LOCAL.into()];
-    })
-    .await;
+    let app = serving_only().await;
     let admin = admin_token();
     let (url, log) = receiver(0).await;
-    app.ok(
-        &admin,
-        CREATE,
-        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
-    )
-    .await;
+    register(&app, &url).await;
     let one = dispatcher_on(&app).await;
     let two = dispatcher_on(&app).await;
     let writers: Vec<_> = (0..4)
@@ -528,19 +530,10 @@ async fn a_webhook_cannot_point_inside() {
 /// and the admin reads only "failed".
 #[tokio::test]
 async fn a_webhook_is_checked_again_at_each_delivery() {
-    let app = spawn_app_with(|c| {
-        c.webhook_poll = Duration::from_secs(3600);
-        c.webhook_allow = vec![LOCAL.into()];
-    })
-    .await;
+    let app = serving_only().await;
     let admin = admin_token();
     let (url, log) = receiver(0).await;
-    app.ok(
-        &admin,
-        CREATE,
-        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
-    )
-    .await;
+    register(&app, &url).await;
     app.create_round(2027).await;
     // A dispatcher that does not allow loopback.
     let mut config = test_config(&app.database_url);
@@ -590,23 +583,12 @@ async fn a_slow_endpoint_delays_only_itself() {
         c.webhook_allow = vec![LOCAL.into()];
     })
     .await;
-    let admin = admin_token();
     for _ in 0..10 {
         let url = black_hole().await;
-        app.ok(
-            &admin,
-            CREATE,
-            json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
-        )
-        .await;
+        register(&app, &url).await;
     }
     let (url, log) = receiver(0).await;
-    app.ok(
-        &admin,
-        CREATE,
-        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
-    )
-    .await;
+    register(&app, &url).await;
     let mut slowest = Duration::ZERO;
     for i in 0..6 {
         let created = Instant::now();
@@ -638,12 +620,7 @@ async fn a_failing_endpoint_opens_its_circuit() {
     .await;
     let admin = admin_token();
     let (url, log) = receiver(usize::MAX).await;
-    app.ok(
-        &admin,
-        CREATE,
-        json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
-    )
-    .await;
+    register(&app, &url).await;
     for i in 0..3 {
         app.create_round(2030 + i).await;
     }
