@@ -24,7 +24,15 @@
 //! | `myComparison` (the kommun's own scores beside two aggregates) | 2 × [`FIGURE`] |
 //! | `participation` | [`FIGURE`] / 2 |
 //! | `maturitySeries` | per round, as `maturityAggregates` |
+//! | `distributionTrend(panel: true)` | [`PANEL`] |
 //! | `distributionTrend`, `processShareTrend`, `estimatedWeeklyHoursTrend` | 2 × [`FIGURE`] |
+//!
+//! Arguments are read with the request's variables and, where it gives
+//! none, the defaults its operations declare. An argument that cannot be
+//! known before the query runs weighs its worst: a panel, ten rounds
+//! (`maturitySeries`' most), nothing in memory. A trend without
+//! `baselineRoundId` is weighed by its round's baseline when the round is
+//! in memory, else as not in memory.
 //!
 //! The weights follow what the figures took on PostgreSQL with the demo data
 //! (a debug build, one request at a time, subgroups): `viewer` 0.8 ms; an
