@@ -38,7 +38,10 @@ pub fn clean(text: &str, max: usize) -> String {
             out.push_str(&format!("… ({} characters)", text.chars().count()));
             break;
         }
-        if unsafe_in_a_line(c) {
+        if c == '\\' {
+            // So that an escape below is told from text that looks like one.
+            out.push_str("\\\\");
+        } else if unsafe_in_a_line(c) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -48,11 +51,32 @@ pub fn clean(text: &str, max: usize) -> String {
 }
 
 /// Characters that break or disguise a line: control characters, the
-/// line and paragraph separators, and the invisible marks that reorder or
-/// hide text (bidirectional overrides and isolates, zero widths, the BOM).
+/// line and paragraph separators, and the invisible format characters that
+/// reorder or hide text (Unicode's Cf: bidirectional marks, overrides and
+/// isolates, zero widths, the soft hyphen, the BOM, interlinear
+/// annotations, tags).
 pub fn unsafe_in_a_line(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+        )
 }
 
 #[cfg(test)]
@@ -63,7 +87,12 @@ mod tests {
     fn request_text_is_cut_and_its_control_characters_escaped() {
         assert_eq!(clean("plain", 10), "plain");
         assert_eq!(clean("a\nb\u{1b}[31m", 20), "a\\u{a}b\\u{1b}[31m");
-        assert_eq!(clean("x\u{202e}y\u{2028}", 20), "x\\u{202e}y\\u{2028}");
+        assert_eq!(
+            clean("x\u{202e}y\u{2028}\u{61c}", 20),
+            "x\\u{202e}y\\u{2028}\\u{61c}"
+        );
+        // Text that looks like an escape is told from one.
+        assert_eq!(clean("a\\u{1b}", 20), "a\\\\u{1b}");
         let long = "k".repeat(30_000);
         let cut = clean(&long, 64);
         assert!(cut.starts_with(&"k".repeat(64)));

@@ -288,7 +288,8 @@ fn read_csv(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
 }
 
 /// The rows of an XLSX file's first sheet, checked first ([`check_xlsx`])
-/// and read cell by cell, at most [`MAX_IMPORT_ROWS`] rows.
+/// and read cell by cell: from its first used row and column, at most
+/// [`MAX_IMPORT_ROWS`] rows of [`MAX_CELLS`] cells.
 fn read_xlsx(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
     use calamine::Reader;
     let shown = path.display();
@@ -303,36 +304,55 @@ fn read_xlsx(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
     let mut cells = book
         .worksheet_cells_reader(&first)
         .map_err(|e| format!("{shown}: {e}"))?;
-    let mut table: Vec<Vec<String>> = Vec::new();
-    let mut top = None;
+    // The used cells by row, in whatever order the sheet has them; the table
+    // starts at the first used row and column, as a sheet's range does.
+    let mut used: std::collections::BTreeMap<u32, Vec<(u32, calamine::Data)>> = Default::default();
+    let mut count = 0usize;
     while let Some(cell) = cells.next_cell().map_err(|e| format!("{shown}: {e}"))? {
         let (row, column) = cell.get_position();
         let value = calamine::Data::from(cell.get_value().clone());
-        if value == calamine::Data::Empty || column as usize >= HEADER.len() + 10 {
+        if value == calamine::Data::Empty {
             continue;
         }
-        // Rows count from the first one used, as a sheet's range does.
-        let first_row = *top.get_or_insert(row);
-        let at = row.saturating_sub(first_row) as usize;
+        count += 1;
+        if count > MAX_IMPORT_ROWS * MAX_CELLS {
+            return Err(format!(
+                "{shown} has more cells than {MAX_IMPORT_ROWS} rows hold"
+            ));
+        }
+        used.entry(row).or_default().push((column, value));
+    }
+    let (Some(top), Some(left)) = (
+        used.keys().next().copied(),
+        used.values().flatten().map(|(c, _)| *c).min(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let mut table = Vec::new();
+    for (row, cells) in used {
+        let at = (row - top) as usize;
         if at >= MAX_IMPORT_ROWS {
             return Err(format!("{shown} has more than {MAX_IMPORT_ROWS} rows"));
         }
-        if table.len() <= at {
-            table.resize_with(at + 1, Vec::new);
-        }
-        let cells = &mut table[at];
-        let column = column as usize;
-        if cells.len() <= column {
-            cells.resize(column + 1, String::new());
-        }
-        cells[column] = match value {
-            // A code typed as a number loses its leading zero.
-            calamine::Data::Int(n) if column == 0 => format!("{n:04}"),
-            calamine::Data::Float(n) if column == 0 && n.fract() == 0.0 => {
-                format!("{:04}", n as i64)
+        table.resize_with(at + 1, Vec::new);
+        let line = &mut table[at];
+        for (column, value) in cells {
+            let column = (column - left) as usize;
+            if column >= MAX_CELLS {
+                return Err(format!("{shown}:{}: more than {MAX_CELLS} cells", at + 1));
             }
-            other => other.to_string(),
-        };
+            if line.len() <= column {
+                line.resize(column + 1, String::new());
+            }
+            line[column] = match value {
+                // A code typed as a number loses its leading zero.
+                calamine::Data::Int(n) if column == 0 => format!("{n:04}"),
+                calamine::Data::Float(n) if column == 0 && n.fract() == 0.0 => {
+                    format!("{:04}", n as i64)
+                }
+                other => other.to_string(),
+            };
+        }
     }
     Ok(table)
 }

@@ -96,6 +96,9 @@ struct Circuit {
     in_flight: usize,
     /// Failed attempts in a row.
     failures: u32,
+    /// Times the circuit opened (or a probe failed) since it last closed:
+    /// each doubles the wait.
+    trips: u32,
     /// While open: when the next probe may go.
     open_until: Option<Instant>,
 }
@@ -115,22 +118,26 @@ impl Circuit {
     fn ended(&mut self, delivered: bool, now: Instant) {
         self.in_flight = self.in_flight.saturating_sub(1);
         if delivered {
-            self.failures = 0;
-            self.open_until = None;
+            (self.failures, self.trips, self.open_until) = (0, 0, None);
             return;
         }
         self.failures = self.failures.saturating_add(1);
-        if self.failures >= TRIP_AFTER {
-            let trips = (self.failures - TRIP_AFTER).min(10);
-            let wait = COOL_DOWN.saturating_mul(1 << trips).min(MAX_COOL_DOWN);
-            if self.open_until.is_none() {
-                let host = Targets::parse(&self.url)
-                    .map(|e| e.host)
-                    .unwrap_or_default();
-                tracing::warn!(host = %host, failures = self.failures, "webhook endpoint failing: its circuit is open");
-            }
-            self.open_until = Some(now + wait);
+        // A failure while the circuit is open and cooling down is an attempt
+        // that was under way when it opened: it changes nothing.
+        if self.failures < TRIP_AFTER || self.open_until.is_some_and(|until| until > now) {
+            return;
         }
+        if self.trips == 0 {
+            let host = Targets::parse(&self.url)
+                .map(|e| e.host)
+                .unwrap_or_default();
+            tracing::warn!(host = %host, failures = self.failures, "webhook endpoint failing: its circuit is open");
+        }
+        let wait = COOL_DOWN
+            .saturating_mul(1 << self.trips.min(10))
+            .min(MAX_COOL_DOWN);
+        self.trips = self.trips.saturating_add(1);
+        self.open_until = Some(now + wait);
     }
 }
 
@@ -236,7 +243,8 @@ impl Dispatcher {
                 }
                 let (db, settings, targets) =
                     (self.db.clone(), self.settings.clone(), self.targets.clone());
-                running.spawn(async move {
+                let webhook = due.webhook_id;
+                let attempt_task = tokio::spawn(async move {
                     let attempt = send(client.as_ref(), &targets, &due).await;
                     let retries = webhooks::Retries {
                         base: settings.retry_base,
@@ -248,8 +256,11 @@ impl Dispatcher {
                     {
                         tracing::warn!(?error, "recording a webhook attempt failed");
                     }
-                    (due.webhook_id, delivered)
+                    delivered
                 });
+                // The attempt runs as a task of its own: should it panic,
+                // its endpoint still gets its slot back (as a failure).
+                running.spawn(async move { (webhook, attempt_task.await.unwrap_or(false)) });
             }
         }
         Ok(())
@@ -267,6 +278,7 @@ impl Dispatcher {
                 client: None,
                 in_flight: 0,
                 failures: 0,
+                trips: 0,
                 open_until: None,
             });
         if circuit.url != due.url || circuit.client.is_none() {
@@ -399,6 +411,37 @@ mod tests {
             signature(b"Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn a_circuit_opens_once_for_a_burst_and_doubles_per_failed_probe() {
+        let mut c = Circuit {
+            url: "https://receiver.example/hook".into(),
+            client: None,
+            in_flight: 8,
+            failures: 0,
+            trips: 0,
+            open_until: None,
+        };
+        let t = Instant::now();
+        // Eight attempts under way fail at once: one trip, 30 s.
+        for _ in 0..8 {
+            c.ended(false, t);
+        }
+        assert_eq!(c.open_until, Some(t + COOL_DOWN));
+        assert_eq!(c.room(t), 0);
+        // Cooled down: one probe; it fails: 60 s.
+        let later = t + COOL_DOWN;
+        assert_eq!(c.room(later), 1);
+        c.in_flight = 1;
+        c.ended(false, later);
+        assert_eq!(c.open_until, Some(later + 2 * COOL_DOWN));
+        // A probe that gets through closes it.
+        let then = later + 2 * COOL_DOWN;
+        c.in_flight = 1;
+        c.ended(true, then);
+        assert_eq!((c.failures, c.trips, c.open_until), (0, 0, None));
+        assert_eq!(c.room(then), PER_ENDPOINT);
     }
 
     #[test]

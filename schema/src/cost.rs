@@ -26,6 +26,11 @@
 //! | `maturitySeries` | per round, as `maturityAggregates` |
 //! | `distributionTrend(panel: true)` | [`PANEL`] |
 //! | `distributionTrend`, `processShareTrend`, `estimatedWeeklyHoursTrend` | 2 × [`FIGURE`] |
+//! | `Response.history` (the whole audit trail; `historyConnection` pages it) | [`FIGURE`] |
+//!
+//! Fields below lists are counted once, as async-graphql counts them; what
+//! their rows would repeat — a round's guidance, problems and mapping — a
+//! request computes once per round ([`crate::once`]).
 //!
 //! Arguments are read with the request's variables and, where it gives
 //! none, the defaults its operations declare. An argument that cannot be
@@ -257,9 +262,10 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The figures that cost the database more than their field, by the
-/// GraphQL field that shows them: the one list both GraphQL's measure and
-/// the other doors (files, charts) weigh with.
+/// The fields that cost the database more than their one — the figures,
+/// and a response's whole audit trail — by the GraphQL field that shows
+/// them: the one list both GraphQL's measure and the other doors (files,
+/// charts) weigh with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Figure {
     MaturityAggregates,
@@ -273,10 +279,12 @@ pub enum Figure {
     EstimatedWeeklyHoursTrend,
     MyComparison,
     Participation,
+    /// `Response.history`: every change of a response, however many.
+    History,
 }
 
 impl Figure {
-    const ALL: [(Self, &'static str); 11] = [
+    const ALL: [(Self, &'static str); 12] = [
         (Self::MaturityAggregates, "maturityAggregates"),
         (Self::AnswerDistribution, "answerDistribution"),
         (Self::ProcessShare, "processShare"),
@@ -288,6 +296,7 @@ impl Figure {
         (Self::EstimatedWeeklyHoursTrend, "estimatedWeeklyHoursTrend"),
         (Self::MyComparison, "myComparison"),
         (Self::Participation, "participation"),
+        (Self::History, "history"),
     ];
 
     /// The figure a `Query` field shows, if it is one.
@@ -411,6 +420,7 @@ fn weight(figure: Figure, arg: &dyn Fn(&str) -> Arg, cache: Option<&FigureCache>
         | Figure::EstimatedWeeklyHoursTrend
         | Figure::MyComparison => 2 * FIGURE,
         Figure::Participation => FIGURE / 2,
+        Figure::History => FIGURE,
     }
 }
 

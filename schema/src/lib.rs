@@ -14,6 +14,7 @@ pub mod figures;
 pub mod frozen;
 pub mod limits;
 pub mod my;
+pub mod once;
 pub mod policy;
 pub mod principal;
 pub mod query;

@@ -257,10 +257,31 @@ fn null_at(data: &mut Value, path: &[PathSegment]) {
 pub const MAX_TEXT_NESTING: usize = 64;
 
 /// Whether `text` nests brackets deeper than [`MAX_TEXT_NESTING`], read
-/// before it is parsed (strings, block strings and comments skipped), in
-/// one pass without recursion. Every place that parses a document asks first.
+/// before it is parsed, in one pass without recursion. Every place that
+/// parses a document asks first.
+///
+/// Strings and comments are skipped as async-graphql's grammar reads them:
+/// a regular string ends at its closing quote (a backslash escapes the next
+/// character), a block string at `"""` (`\"""` escaped) — and a `"""`
+/// that is never closed is what the grammar then makes of it, an empty
+/// string `""` followed by a regular string. As a second guard the
+/// brackets are also counted without regard to strings, up to four times
+/// the limit, so that no reading of quotes can hide a deep value.
 pub fn nests_too_deep(text: &str) -> bool {
     let bytes = text.as_bytes();
+    let mut blind = 0usize;
+    for b in bytes {
+        match b {
+            b'{' | b'[' | b'(' => {
+                blind += 1;
+                if blind > 4 * MAX_TEXT_NESTING {
+                    return true;
+                }
+            }
+            b'}' | b']' | b')' => blind = blind.saturating_sub(1),
+            _ => {}
+        }
+    }
     let (mut depth, mut i) = (0usize, 0usize);
     while i < bytes.len() {
         match bytes[i] {
@@ -270,15 +291,17 @@ pub fn nests_too_deep(text: &str) -> bool {
                 }
             }
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                i += 3;
-                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                let mut end = i + 3;
+                while end < bytes.len() && !bytes[end..].starts_with(b"\"\"\"") {
+                    end += if bytes[end..].starts_with(b"\\\"\"\"") {
                         4
                     } else {
                         1
                     };
                 }
-                i += 2;
+                // Closed: past it. Never closed: `""`, and the third quote
+                // opens a regular string, read next.
+                i = if end < bytes.len() { end + 2 } else { i + 1 };
             }
             b'"' => {
                 i += 1;
@@ -538,6 +561,8 @@ impl Extension for LimitsExtension {
             }
             request.set_parsed_query(doc);
         }
+        // What its rows ask for alike is computed once (see [`crate::once`]).
+        request.data.insert(crate::once::PerRequest::default());
         next.run(ctx, request).await
     }
 
@@ -591,5 +616,151 @@ impl Extension for LimitsExtension {
             slot.set(label);
         }
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// How deep the values of a parsed document nest (lists and objects).
+    fn value_depth(doc: &ExecutableDocument) -> usize {
+        fn depth(v: &ConstValue) -> usize {
+            match v {
+                ConstValue::List(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+                ConstValue::Object(fields) => 1 + fields.values().map(depth).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        fn set(s: &SelectionSet) -> usize {
+            s.items
+                .iter()
+                .map(|item| match &item.node {
+                    Selection::Field(f) => {
+                        let args = f
+                            .node
+                            .arguments
+                            .iter()
+                            .chain(
+                                f.node
+                                    .directives
+                                    .iter()
+                                    .flat_map(|d| d.node.arguments.iter()),
+                            )
+                            .map(|(_, v)| {
+                                depth(
+                                    &v.node
+                                        .clone()
+                                        .into_const_with(|_| Ok::<_, ()>(ConstValue::Null))
+                                        .unwrap_or_default(),
+                                )
+                            })
+                            .max()
+                            .unwrap_or(0);
+                        args.max(set(&f.node.selection_set.node))
+                    }
+                    Selection::InlineFragment(f) => set(&f.node.selection_set.node),
+                    Selection::FragmentSpread(_) => 0,
+                })
+                .max()
+                .unwrap_or(0)
+        }
+        doc.operations
+            .iter()
+            .map(|(_, op)| set(&op.node.selection_set.node))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Parses on a thread with room for any depth, and measures.
+    fn parsed_depth(text: &str) -> Option<usize> {
+        let text = text.to_owned();
+        std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(move || {
+                async_graphql::parser::parse_query(&text)
+                    .ok()
+                    .map(|d| value_depth(&d))
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_unclosed_block_string_hides_no_brackets() {
+        // The grammar reads `"""x"` as `""` and a string `"x"`: the list after it is real.
+        let deep = format!(
+            "{{ __typename @include(if: [\"\"\"x\" {}1{}]) }}",
+            "[".repeat(1000),
+            "]".repeat(1000)
+        );
+        assert!(nests_too_deep(&deep));
+        assert!(parsed_depth(&deep).unwrap() > MAX_TEXT_NESTING);
+        // Brackets inside strings, block strings and comments are not nesting.
+        let shallow = format!(
+            "{{ f(a: \"{0}\", b: \"\"\"{0} \\\"\"\" {0}\"\"\") # {0}\n }}",
+            "[".repeat(60)
+        );
+        assert!(!nests_too_deep(&shallow));
+        assert_eq!(parsed_depth(&shallow), Some(0));
+    }
+
+    /// Values of lists and objects nested 40 to 150 deep, with strings,
+    /// block strings, escapes and comments holding brackets between them.
+    /// A document has either closed block strings or unclosed ones (`"""x"`,
+    /// which the grammar reads as two strings), not both: a later `"""`
+    /// would close an earlier one and leave nothing that parses.
+    fn value() -> impl Strategy<Value = String> {
+        let kinds = |block: &'static str| {
+            prop_oneof![
+                6 => Just(String::new()),
+                1 => Just("\"[[\" ".to_owned()),
+                2 => Just(block.to_owned()),
+                1 => Just("\"a\\\"[\" ".to_owned()),
+                1 => Just("# [[[\n".to_owned()),
+                1 => Just("# ]]]\r\n".to_owned()),
+            ]
+        };
+        let closed = kinds("\"\"\"[[ \\\"\"\" ]]\"\"\" ");
+        let unclosed = kinds("\"\"\"x\" ");
+        let levels = |noise: BoxedStrategy<String>| {
+            proptest::collection::vec((noise, any::<bool>()), 40..150)
+        };
+        prop_oneof![levels(closed.boxed()), levels(unclosed.boxed())].prop_map(|levels| {
+            let mut open = String::new();
+            let mut close = String::new();
+            for (noise, object) in &levels {
+                if *object {
+                    // An object's field takes one value: only a comment fits beside it.
+                    let noise = if noise.starts_with('#') {
+                        noise.as_str()
+                    } else {
+                        ""
+                    };
+                    open.push_str(&format!("{{ a: {noise}"));
+                    close.insert_str(0, " }");
+                } else {
+                    open.push_str(&format!("[{noise}"));
+                    close.insert(0, ']');
+                }
+            }
+            format!("{open}1{close}")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn no_deep_value_gets_past_the_text_check(v in value()) {
+            let doc = format!("{{ f(a: {v}) }}");
+            if let Some(depth) = parsed_depth(&doc) {
+                prop_assert!(
+                    depth <= MAX_TEXT_NESTING || nests_too_deep(&doc),
+                    "depth {depth} passed: {doc}"
+                );
+            }
+        }
     }
 }

@@ -465,3 +465,53 @@ async fn a_variables_default_obeys_the_text_rule() {
     let rounds = app.ok(&admin, "{ surveyRounds { year } }", json!({})).await;
     assert!(!rounds.to_string().contains("2031"), "nothing was created");
 }
+
+/// Fields of a round that every row of a list repeats — its guidance, its
+/// questionnaire's problems, its mapping — are computed once per round in
+/// a request: thirty aliases of a two-round series (about 160 rows each)
+/// asking each row's round for them cost a handful of statements, not one
+/// per row (some 50,000 before).
+#[tokio::test]
+async fn what_the_rows_of_a_list_repeat_is_computed_once_a_request() {
+    let app = spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+    let series = "maturitySeries(grouping: SUBGROUP, roundIds: [$a, $b]) { round { year guidance { areaKey } } }";
+    let ids = json!({ "a": ROUND_2019, "b": ROUND_2023 });
+    // The figures in memory first (as any reader leaves them).
+    app.data(
+        "query($a: ID!, $b: ID!) { a: maturityAggregates(roundId: $a, grouping: SUBGROUP) { meanLevel } \
+         b: maturityAggregates(roundId: $b, grouping: SUBGROUP) { meanLevel } \
+         c: maturityAggregates(roundId: $a, grouping: NATIONAL) { meanLevel } \
+         d: maturityAggregates(roundId: $b, grouping: NATIONAL) { meanLevel } }",
+        ids.clone(),
+    )
+    .await;
+    let warm = format!("query($a: ID!, $b: ID!) {{ {series} }}");
+    let first = app.data(&warm, ids.clone()).await;
+    let rows = first["maturitySeries"].as_array().unwrap().len();
+    assert!(rows > 100, "{rows} rows");
+    let aliases: Vec<String> = (0..30).map(|i| format!("s{i}: {series}")).collect();
+    let query = format!("query($a: ID!, $b: ID!) {{ {} }}", aliases.join(" "));
+    let before = app.statements();
+    let data = app.data(&query, ids.clone()).await;
+    let statements = app.statements() - before;
+    assert_eq!(data["s29"].as_array().unwrap().len(), rows);
+    assert_eq!(
+        data["s0"][0]["round"]["guidance"].as_array().unwrap().len(),
+        9
+    );
+    assert!(
+        statements < 50,
+        "{statements} statements for {} rows",
+        30 * rows
+    );
+    // The same for an analyst's questionnaire problems and mappings.
+    let analyst = analyst_token();
+    let per_round = "maturitySeries(grouping: NATIONAL, roundIds: [$a, $b]) { round { questionnaireProblems mapping { newQuestionKeys } } }";
+    let aliases: Vec<String> = (0..30).map(|i| format!("s{i}: {per_round}")).collect();
+    let query = format!("query($a: ID!, $b: ID!) {{ {} }}", aliases.join(" "));
+    let before = app.statements();
+    app.ok(&analyst, &query, ids).await;
+    let statements = app.statements() - before;
+    assert!(statements < 50, "{statements} statements");
+}

@@ -395,3 +395,29 @@ async fn a_zip_bomb_or_an_endless_file_is_refused_before_it_is_read() {
     assert!(error.contains("wide.csv:2: more than 15 cells"), "{error}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A sheet is read from its first used row and column, as a spreadsheet's
+/// range is: a table that starts at B2 imports as one at A1.
+#[tokio::test]
+async fn a_sheet_is_read_from_its_first_used_cell() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("mognad-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let xlsx = dir.join("offset.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in mognad::transfer::HEADER.iter().enumerate() {
+        sheet.write_string(1, 1 + c as u16, *h).unwrap();
+    }
+    sheet.write_number(2, 1, 180.0).unwrap();
+    sheet.write_string(2, 2, "function_exists").unwrap();
+    sheet.write_string(2, 3, "yes").unwrap();
+    sheet.write_string(2, 4, "IN_PROGRESS").unwrap();
+    book.save(&xlsx).unwrap();
+    let done = mognad::transfer::import_answers(&app.db, 2023, &xlsx, true, 5, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.responses, done.answers), (1, 1));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -123,7 +123,8 @@ pub async fn for_area(
     Ok(row.map(from_row).or_else(|| default_for(area_key)))
 }
 
-/// A round's guidance for each of its maturity areas, in area order.
+/// A round's guidance for each of its maturity areas, in area order: two
+/// queries, the areas and SKR's texts for them.
 pub async fn for_round(db: &impl ConnectionTrait, round: Uuid) -> ApiResult<Vec<Guidance>> {
     let mut areas: Vec<area::Model> = area::Entity::find()
         .filter(area::Column::RoundId.eq(round))
@@ -131,13 +132,22 @@ pub async fn for_round(db: &impl ConnectionTrait, round: Uuid) -> ApiResult<Vec<
         .all(db)
         .await?;
     areas.sort_by_key(|a| a.number);
-    let mut out = Vec::new();
-    for a in areas {
-        if let Some(g) = for_area(db, round, &a.key).await? {
-            out.push(g);
-        }
-    }
-    Ok(out)
+    let mut edited: std::collections::HashMap<String, guidance::Model> = guidance::Entity::find()
+        .filter(guidance::Column::RoundId.eq(round))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.area_key.clone(), g))
+        .collect();
+    Ok(areas
+        .into_iter()
+        .filter_map(|a| {
+            edited
+                .remove(&a.key)
+                .map(from_row)
+                .or_else(|| default_for(&a.key))
+        })
+        .collect())
 }
 
 /// What `setGuidance` asks for.

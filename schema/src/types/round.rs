@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{answer_option, area, question, survey_round};
 
+use crate::once::PerRequest;
 use crate::policy;
 use crate::principal::Principal;
 use crate::services::questionnaire::{
@@ -141,11 +142,13 @@ impl SurveyRound {
     /// needs to do (SKR's text for this round, else the built-in one).
     async fn guidance(&self, ctx: &Context<'_>) -> Result<Vec<crate::types::guidance::Guidance>> {
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
-        Ok(crate::services::guidance::for_round(db, self.0.id)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        let id = self.0.id;
+        let guidance = ctx
+            .data::<PerRequest>()?
+            .guidance
+            .get(&id, || crate::services::guidance::for_round(db, id))
+            .await?;
+        Ok(guidance.iter().cloned().map(Into::into).collect())
     }
 
     /// The round's questions and options beside those of a baseline round
@@ -170,10 +173,17 @@ impl SurveyRound {
         let Some(baseline) = baseline.filter(|b| policy::sees_round(principal, b)) else {
             return Ok(None);
         };
-        let now = questionnaire::Questionnaire::of(db, memory, &self.0).await?;
-        let then = questionnaire::Questionnaire::of(db, memory, &baseline).await?;
+        let mapping = ctx
+            .data::<PerRequest>()?
+            .mappings
+            .get(&(self.0.id, baseline.id), || async {
+                let now = questionnaire::Questionnaire::of(db, memory, &self.0).await?;
+                let then = questionnaire::Questionnaire::of(db, memory, &baseline).await?;
+                Ok(crate::services::mapping::map(&now, &then))
+            })
+            .await?;
         Ok(Some(crate::authoring::QuestionnaireMapping {
-            mapping: crate::services::mapping::map(&now, &then),
+            mapping: mapping.as_ref().clone(),
             baseline,
         }))
     }
@@ -184,20 +194,28 @@ impl SurveyRound {
     async fn questionnaire_problems(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
         let memory = ctx.data::<crate::services::aggregates::FigureCache>()?;
-        let q = questionnaire::Questionnaire::of(db, memory, &self.0).await?;
-        let baseline = match self.0.baseline_id {
-            Some(id) => match ctx.data::<DataLoader<RoundById>>()?.load_one(id).await? {
-                Some(b) => Some(questionnaire::Questionnaire::of(db, memory, &b).await?),
-                None => None,
-            },
-            None => None,
-        };
-        Ok(
-            crate::services::authoring::problems(&q, baseline.as_deref())
-                .into_iter()
-                .map(|p| p.message)
-                .collect(),
-        )
+        let rounds = ctx.data::<DataLoader<RoundById>>()?;
+        let problems = ctx
+            .data::<PerRequest>()?
+            .problems
+            .get(&self.0.id, || async {
+                let q = questionnaire::Questionnaire::of(db, memory, &self.0).await?;
+                let baseline = match self.0.baseline_id {
+                    Some(id) => match rounds.load_one(id).await? {
+                        Some(b) => Some(questionnaire::Questionnaire::of(db, memory, &b).await?),
+                        None => None,
+                    },
+                    None => None,
+                };
+                Ok(
+                    crate::services::authoring::problems(&q, baseline.as_deref())
+                        .into_iter()
+                        .map(|p| p.message)
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(problems.as_ref().clone())
     }
 
     /// What the round is; for demo rounds, that its answers are fictitious.
