@@ -15,6 +15,17 @@ use crate::helpers::{kommun_token, postgres_url, spawn_app};
 const SAVE: &str =
     "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }";
 
+/// The scope a verified token of `code` would give.
+fn scope_of(code: &str) -> schema::KommunScope {
+    let code = schema::domain::KommunCode::parse(code).unwrap();
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test plays the server's authentication"
+    )]
+    let principal = schema::Principal::kommun("rls-test".into(), code);
+    schema::policy::kommun(&principal).unwrap()
+}
+
 #[tokio::test]
 async fn a_wrong_query_in_a_kommuns_transaction_sees_no_other_kommun() {
     if postgres_url().is_none() {
@@ -37,13 +48,7 @@ async fn a_wrong_query_in_a_kommuns_transaction_sees_no_other_kommun() {
     }
     app.transition("closeSurveyRound", &round).await;
 
-    let code = schema::domain::KommunCode::parse("1280").unwrap();
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the test plays the server's authentication"
-    )]
-    let principal = schema::Principal::kommun("rls-test".into(), code);
-    let scope = schema::policy::kommun(&principal).unwrap();
+    let scope = scope_of("1280");
     let txn = scope.begin(&app.db).await.unwrap();
     // Deliberately without the scope's filter.
     let rows = answer::Entity::find().all(&txn).await.unwrap();
@@ -127,13 +132,7 @@ async fn a_kommuns_transaction_reads_only_its_own_feed_events() {
         )
         .await;
     }
-    let code = schema::domain::KommunCode::parse("1280").unwrap();
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the test plays the server's authentication"
-    )]
-    let principal = schema::Principal::kommun("rls-test".into(), code);
-    let scope = schema::policy::kommun(&principal).unwrap();
+    let scope = scope_of("1280");
     let txn = scope.begin(&app.db).await.unwrap();
     // Deliberately without a filter.
     let feed = entity::change::Entity::find().all(&txn).await.unwrap();
