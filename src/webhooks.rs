@@ -91,8 +91,11 @@ pub struct Dispatcher {
 
 /// What the dispatcher keeps of one endpoint.
 struct Circuit {
+    /// The URL `route` was made for.
     url: String,
-    client: Option<reqwest::Client>,
+    /// How it is reached; `None` if its URL can no longer be read or no
+    /// client built for it.
+    route: Option<Route>,
     in_flight: usize,
     /// Failed attempts in a row.
     failures: u32,
@@ -128,9 +131,7 @@ impl Circuit {
             return;
         }
         if self.trips == 0 {
-            let host = Targets::parse(&self.url)
-                .map(|e| e.host)
-                .unwrap_or_default();
+            let host = self.route.as_ref().map_or("", |r| r.endpoint.host.as_str());
             tracing::warn!(host = %host, failures = self.failures, "webhook endpoint failing: its circuit is open");
         }
         let wait = COOL_DOWN
@@ -237,15 +238,12 @@ impl Dispatcher {
                 continue;
             }
             for due in webhooks::claim(&self.db, webhook, LEASE, room as u64).await? {
-                let client = self.client_for(&due);
-                if let Some(circuit) = self.endpoints.get_mut(&webhook) {
-                    circuit.in_flight += 1;
-                }
+                let route = self.route_for(&due);
                 let (db, settings, targets) =
                     (self.db.clone(), self.settings.clone(), self.targets.clone());
                 let webhook = due.webhook_id;
                 let attempt_task = tokio::spawn(async move {
-                    let attempt = send(client.as_ref(), &targets, &due).await;
+                    let attempt = send(route.as_ref(), &targets, &due).await;
                     let retries = webhooks::Retries {
                         base: settings.retry_base,
                         max_attempts: settings.max_attempts,
@@ -266,29 +264,38 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// The endpoint's client, made the first time (or when its URL is new):
-    /// `None` if its URL can no longer be read or no client can be built.
-    fn client_for(&mut self, due: &Due) -> Option<reqwest::Client> {
+    /// How the endpoint of `due` is reached, made the first time (or when
+    /// its URL is new), with one more attempt counted under way.
+    fn route_for(&mut self, due: &Due) -> Option<Route> {
         let targets = self.targets.clone();
         let circuit = self
             .endpoints
             .entry(due.webhook_id)
             .or_insert_with(|| Circuit {
                 url: String::new(),
-                client: None,
+                route: None,
                 in_flight: 0,
                 failures: 0,
                 trips: 0,
                 open_until: None,
             });
-        if circuit.url != due.url || circuit.client.is_none() {
+        if circuit.url != due.url || circuit.route.is_none() {
             circuit.url = due.url.clone();
-            circuit.client = Targets::parse(&due.url)
-                .ok()
-                .and_then(|endpoint| client(targets, &endpoint).ok());
+            circuit.route = Targets::parse(&due.url).ok().and_then(|endpoint| {
+                let client = client(targets, &endpoint).ok()?;
+                Some(Route { endpoint, client })
+            });
         }
-        circuit.client.clone()
+        circuit.in_flight += 1;
+        circuit.route.clone()
     }
+}
+
+/// How an endpoint is reached: its URL as read once, and its own client.
+#[derive(Clone)]
+struct Route {
+    endpoint: Endpoint,
+    client: reqwest::Client,
 }
 
 /// An endpoint's HTTP client: its names resolved through `targets`.
@@ -335,7 +342,7 @@ impl reqwest::dns::Resolve for Guard {
 }
 
 /// One attempt: the signed POST and what came of it.
-async fn send(client: Option<&reqwest::Client>, targets: &Targets, due: &Due) -> Attempt {
+async fn send(route: Option<&Route>, targets: &Targets, due: &Due) -> Attempt {
     let at = chrono::Utc::now();
     let started = Instant::now();
     let failed = |why: &str| {
@@ -347,12 +354,11 @@ async fn send(client: Option<&reqwest::Client>, targets: &Targets, due: &Due) ->
             duration: started.elapsed(),
         }
     };
-    let Some(client) = client else {
+    let Some(Route { endpoint, client }) = route else {
         return failed("its URL cannot be used");
     };
     // A literal address is not resolved: it is checked here.
-    if let Ok(endpoint) = Targets::parse(&due.url)
-        && let Some(ip) = endpoint.ip
+    if let Some(ip) = endpoint.ip
         && !targets.permits(&endpoint.host, SocketAddr::new(ip, endpoint.port))
     {
         return failed("its address is not one a webhook may reach");
@@ -360,7 +366,7 @@ async fn send(client: Option<&reqwest::Client>, targets: &Targets, due: &Due) ->
     let timestamp = at.timestamp();
     let body = webhooks::payload(due, timestamp).to_string();
     let result = client
-        .post(&due.url)
+        .post(&endpoint.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(
             "X-Mognad-Signature",
@@ -417,7 +423,7 @@ mod tests {
     fn a_circuit_opens_once_for_a_burst_and_doubles_per_failed_probe() {
         let mut c = Circuit {
             url: "https://receiver.example/hook".into(),
-            client: None,
+            route: None,
             in_flight: 8,
             failures: 0,
             trips: 0,

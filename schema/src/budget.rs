@@ -13,11 +13,13 @@
 //! A refused request costs nothing and is answered RATE_LIMITED with the
 //! seconds to wait. Behind a reverse proxy every anonymous caller has the
 //! proxy's address, and so one budget: give callers tokens, or limit there.
-//! The table holds at most [`MAX_CLIENTS`] clients: idle ones (full buckets)
-//! go first, then the least recently seen half. Budgets are kept per server process: with several
-//! instances behind one database, a client may spend the budget once on
-//! each, so size `MOGNAD_COST_BUDGET` as the database's share for one
-//! client divided by the number of instances.
+//! The table holds at most [`MAX_CLIENTS`] clients: idle ones (full
+//! buckets) go first, then the least recently seen half.
+//!
+//! Budgets are kept per server process: with several instances behind one
+//! database, a client may spend the budget once on each, so size
+//! `MOGNAD_COST_BUDGET` as the database's share for one client divided by
+//! the number of instances.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -126,8 +128,7 @@ impl ClientBudget {
 
 /// The refusal of a request of `cost` that must wait `wait` for its budget.
 pub fn spent(cost: usize, wait: Duration) -> crate::ApiError {
-    let refusal = crate::ApiError::rate_limited("", wait);
-    let seconds = refusal.retry_after().unwrap_or(1);
+    let seconds = crate::error::whole_seconds(wait);
     crate::ApiError::rate_limited(
         format!(
             "this client's cost budget is spent for now: the request weighs {cost}; try again in {seconds} s"

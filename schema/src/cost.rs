@@ -299,17 +299,9 @@ impl Figure {
         (Self::History, "history"),
     ];
 
-    /// The figure a `Query` field shows, if it is one.
+    /// What a field of this name weighs, if it weighs more than its one.
     pub fn of(field: &str) -> Option<Self> {
         Self::ALL.iter().find(|(_, f)| *f == field).map(|(g, _)| *g)
-    }
-
-    /// The `Query` field that shows it.
-    pub fn field(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(g, _)| *g == self)
-            .map_or("", |(_, f)| f)
     }
 }
 
@@ -344,7 +336,7 @@ pub fn figure(
 }
 
 /// The most rounds `maturitySeries` takes (its resolver refuses more).
-const MAX_SERIES: usize = 10;
+pub const MAX_SERIES: usize = 10;
 
 /// What a figure field adds to its one (the table above). An argument the
 /// measure cannot know weighs as its worst: a panel, ten rounds, nothing

@@ -154,12 +154,11 @@ impl ApiError {
         Self::BadUserInput(what.into())
     }
 
-    /// RATE_LIMITED after `wait` (rounded up to whole seconds, at least one).
+    /// RATE_LIMITED after `wait` ([`whole_seconds`]).
     pub fn rate_limited(message: impl Into<String>, wait: std::time::Duration) -> Self {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Self::RateLimited {
             message: message.into(),
-            retry_after: seconds.max(1),
+            retry_after: whole_seconds(wait),
         }
     }
 
@@ -170,6 +169,11 @@ impl ApiError {
             _ => None,
         }
     }
+}
+
+/// A wait as `Retry-After` says it: whole seconds, rounded up, at least one.
+pub fn whole_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// Whether the database gave a transaction up in a race: PostgreSQL's

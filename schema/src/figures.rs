@@ -124,8 +124,12 @@ impl FiguresQuery {
         #[graphql(desc = "The rounds, in the order the series should have (1 to 10).")]
         round_ids: Vec<ID>,
     ) -> Result<Vec<MaturitySeriesRow>> {
-        if round_ids.is_empty() || round_ids.len() > 10 {
-            return Err(ApiError::bad_input("roundIds must name 1 to 10 rounds").into());
+        if round_ids.is_empty() || round_ids.len() > crate::cost::MAX_SERIES {
+            return Err(ApiError::bad_input(format!(
+                "roundIds must name 1 to {} rounds",
+                crate::cost::MAX_SERIES
+            ))
+            .into());
         }
         let f = Figures::of(ctx)?;
         let mut out = Vec::new();

@@ -398,14 +398,16 @@ fn inspect(doc: &ExecutableDocument) -> ServerResult<()> {
 /// gives, and for the others the default its operations declare — where
 /// they agree (a name several operations default differently is left out,
 /// and measured at its worst).
-fn with_defaults(doc: &ExecutableDocument, given: &Variables) -> Variables {
-    let mut defaults: std::collections::HashMap<Name, Option<ConstValue>> = Default::default();
+fn with_defaults<'a>(
+    doc: &ExecutableDocument,
+    given: &'a Variables,
+) -> std::borrow::Cow<'a, Variables> {
+    let mut defaults: std::collections::HashMap<&Name, Option<&ConstValue>> = Default::default();
     for (_, op) in doc.operations.iter() {
         for v in &op.node.variable_definitions {
-            let name = v.node.name.node.clone();
-            let default = v.node.default_value.as_ref().map(|d| d.node.clone());
+            let default = v.node.default_value.as_ref().map(|d| &d.node);
             defaults
-                .entry(name)
+                .entry(&v.node.name.node)
                 .and_modify(|known| {
                     if *known != default {
                         *known = None;
@@ -414,15 +416,20 @@ fn with_defaults(doc: &ExecutableDocument, given: &Variables) -> Variables {
                 .or_insert(default);
         }
     }
-    let mut all = given.clone();
-    for (name, default) in defaults {
-        if let Some(default) = default
-            && !all.contains_key(&name)
-        {
-            all.insert(name, default);
-        }
+    let missing: Vec<(&Name, &ConstValue)> = defaults
+        .into_iter()
+        .filter_map(|(name, default)| Some((name, default?)))
+        .filter(|(name, _)| !given.contains_key(*name))
+        .collect();
+    if missing.is_empty() {
+        // The common case: nothing to add, nothing copied.
+        return std::borrow::Cow::Borrowed(given);
     }
-    all
+    let mut all = given.clone();
+    for (name, default) in missing {
+        all.insert(name.clone(), default.clone());
+    }
+    std::borrow::Cow::Owned(all)
 }
 
 impl LimitsExtension {

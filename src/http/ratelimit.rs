@@ -127,13 +127,13 @@ impl KeyExtractor for ClientKey {
     ) -> HttpResponse {
         let wait = negative.wait_time_from(DefaultClock::default().now());
         // Retry-After is whole seconds, rounded up (actix-governor sets it too).
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let seconds = schema::error::whole_seconds(wait);
         self.0.meters.count("mognad_rate_limited_total", &[]);
         response
-            .insert_header(("retry-after", seconds.max(1).to_string()))
+            .insert_header(("retry-after", seconds.to_string()))
             .content_type(ContentType::json())
             .json(json!({ "errors": [{
-                "message": format!("too many requests; try again in {} s", seconds.max(1)),
+                "message": format!("too many requests; try again in {seconds} s"),
                 "extensions": { "code": ErrorCode::RateLimited.as_str() }
             }] }))
     }

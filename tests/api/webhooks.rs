@@ -101,6 +101,18 @@ async fn serving_only() -> TestApp {
     .await
 }
 
+/// A server that dispatches at once and retries after 100 ms, up to
+/// `max_attempts`, to loopback receivers.
+async fn dispatching(max_attempts: u32) -> TestApp {
+    spawn_app_with(|c| {
+        c.webhook_poll = Duration::from_millis(100);
+        c.webhook_retry_base = Duration::from_millis(100);
+        c.webhook_max_attempts = max_attempts;
+        c.webhook_allow = vec![LOCAL.into()];
+    })
+    .await
+}
+
 /// Registers `url` for ROUND_CREATED, as the admin.
 async fn register(app: &TestApp, url: &str) {
     app.ok(
@@ -343,13 +355,7 @@ async fn deliveries_are_signed_retried_and_survive_a_restart() {
 
 #[tokio::test]
 async fn a_delivery_that_keeps_failing_is_failed_and_can_be_retried() {
-    let app = spawn_app_with(|c| {
-        c.webhook_poll = Duration::from_millis(100);
-        c.webhook_retry_base = Duration::from_millis(100);
-        c.webhook_max_attempts = 2;
-        c.webhook_allow = vec![LOCAL.into()];
-    })
-    .await;
+    let app = dispatching(2).await;
     let admin = admin_token();
     // Nothing listens on this port.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -578,11 +584,7 @@ async fn black_hole() -> String {
 /// moments, as it would alone.
 #[tokio::test]
 async fn a_slow_endpoint_delays_only_itself() {
-    let app = spawn_app_with(|c| {
-        c.webhook_poll = Duration::from_millis(100);
-        c.webhook_allow = vec![LOCAL.into()];
-    })
-    .await;
+    let app = dispatching(12).await;
     for _ in 0..10 {
         let url = black_hole().await;
         register(&app, &url).await;
@@ -611,13 +613,7 @@ async fn a_slow_endpoint_delays_only_itself() {
 /// deliveries wait with their attempts unspent.
 #[tokio::test]
 async fn a_failing_endpoint_opens_its_circuit() {
-    let app = spawn_app_with(|c| {
-        c.webhook_poll = Duration::from_millis(100);
-        c.webhook_retry_base = Duration::from_millis(100);
-        c.webhook_max_attempts = 50;
-        c.webhook_allow = vec![LOCAL.into()];
-    })
-    .await;
+    let app = dispatching(50).await;
     let admin = admin_token();
     let (url, log) = receiver(usize::MAX).await;
     register(&app, &url).await;
