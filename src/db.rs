@@ -237,3 +237,19 @@ async fn listen(
         }
     }
 }
+
+/// The key the feed's and histories' cursors are sealed with: the
+/// database's own (`server_key`, made by a migration), so every process
+/// serving the database reads every cursor.
+pub async fn cursor_key(db: &DatabaseConnection) -> Result<schema::cursor::Cursors, sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT value FROM server_key WHERE name = 'cursor'",
+        ))
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("server_key 'cursor'".into()))?;
+    let key: String = row.try_get("", "value")?;
+    Ok(schema::cursor::Cursors::new(key.as_bytes()))
+}

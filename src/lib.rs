@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod startup;
+pub mod tabular;
 pub mod telemetry;
 pub mod transfer;
 pub mod webhooks;

@@ -76,6 +76,7 @@ impl Application {
             .map(|m| m.code)
             .collect();
         let auth = Authenticator::new(&config, codes).await?;
+        let cursors = db::cursor_key(&db).await.map_err(StartupError::Migrate)?;
         let reads = db::connect_reads(&config, &db, &statements).await?;
         let (listener, port) = bind(&config.listen)?;
         let metrics_listener = config.metrics_listen.as_deref().map(bind).transpose()?;
@@ -110,6 +111,7 @@ impl Application {
                     min_cell: i64::from(config.min_cell),
                     introspection: config.introspection(),
                     suggestions: !config.production,
+                    cursors: cursors.clone(),
                 },
             ),
             db: db.clone(),
@@ -199,6 +201,7 @@ impl Application {
                 poll: config.webhook_poll,
                 retry_base: config.webhook_retry_base,
                 max_attempts: i32::try_from(config.webhook_max_attempts).unwrap_or(100),
+                cursors,
             },
             targets,
         );

@@ -13,6 +13,8 @@ use entity::{answer, answer_choice, answer_option, question, response, survey_ro
 use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use crate::tabular::{Cell, CsvRows};
+
 /// The header of the long format.
 pub const HEADER: [&str; 5] = [
     "municipality_code",
@@ -82,9 +84,10 @@ pub async fn export_answers(
             .or_default()
             .push(c.option_id);
     }
-    let mut writer = csv::Writer::from_writer(out);
+    // The one tabular encoder: a text answer a spreadsheet would run as a
+    // formula is written as text (see `crate::tabular`).
+    let mut writer = CsvRows::new(out, &HEADER).map_err(|e| format!("writing failed: {e}"))?;
     let io = |e: csv::Error| format!("writing failed: {e}");
-    writer.write_record(HEADER).map_err(io)?;
     let mut rows = 0;
     for r in responses {
         let status = r.status.to_value();
@@ -96,7 +99,13 @@ pub async fn export_answers(
         mine.sort_by_key(|a| order.get(&a.question_id).copied().unwrap_or(usize::MAX));
         if mine.is_empty() {
             writer
-                .write_record([r.municipality_code.as_str(), "", "", &status, &submitted])
+                .row(&[
+                    Cell::Text(r.municipality_code.clone()),
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Text(status.clone()),
+                    Cell::Text(submitted.clone()),
+                ])
                 .map_err(io)?;
             rows += 1;
             continue;
@@ -107,11 +116,11 @@ pub async fn export_answers(
             };
             let key_of = |id: &Uuid| options.get(id).map(|o| o.key.clone()).unwrap_or_default();
             let value = if let Some(option) = a.option_id {
-                key_of(&option)
+                Cell::Text(key_of(&option))
             } else if let Some(n) = a.number_value {
-                n.to_string()
+                Cell::Float(n)
             } else if let Some(t) = &a.text_value {
-                t.clone()
+                Cell::Text(t.clone())
             } else {
                 let mut keys: Vec<(i32, String)> = chosen
                     .get(&(a.municipality_code.clone(), a.question_id))
@@ -122,24 +131,28 @@ pub async fn export_answers(
                     })
                     .unwrap_or_default();
                 keys.sort();
-                keys.into_iter()
-                    .map(|(_, k)| k)
-                    .collect::<Vec<_>>()
-                    .join("|")
+                Cell::Text(
+                    keys.into_iter()
+                        .map(|(_, k)| k)
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                )
             };
             writer
-                .write_record([
-                    a.municipality_code.as_str(),
-                    q.key.as_str(),
-                    &value,
-                    &status,
-                    &submitted,
+                .row(&[
+                    Cell::Text(a.municipality_code.clone()),
+                    Cell::Text(q.key.clone()),
+                    value,
+                    Cell::Text(status.clone()),
+                    Cell::Text(submitted.clone()),
                 ])
                 .map_err(io)?;
             rows += 1;
         }
     }
-    writer.flush().map_err(|e| format!("writing failed: {e}"))?;
+    writer
+        .finish()
+        .map_err(|e| format!("writing failed: {e}"))?;
     Ok(rows)
 }
 
@@ -235,7 +248,8 @@ const MAX_CELLS: usize = HEADER.len() + 10;
 /// The longest cell, in bytes (a text answer has at most 10,000 characters).
 const MAX_CELL_BYTES: usize = 64 * 1024;
 
-/// The rows of a CSV file (RFC 4180, UTF-8, a BOM allowed), at most
+/// The rows of a CSV file (RFC 4180, UTF-8, a BOM allowed; text that
+/// `export-answers` neutralised read back as it was), at most
 /// [`MAX_IMPORT_BYTES`], [`MAX_IMPORT_ROWS`] rows of [`MAX_CELLS`] cells of
 /// [`MAX_CELL_BYTES`]: read field by field, so a row of millions of empty
 /// cells is refused at its sixteenth, not held in memory.
@@ -271,6 +285,11 @@ fn read_csv(path: &std::path::Path) -> Result<Vec<Vec<String>>, String> {
             ReadFieldResult::Field { record_end } => {
                 let text = String::from_utf8(std::mem::take(&mut field))
                     .map_err(|_| format!("{shown}:{line}: not UTF-8"))?;
+                // Text the exporter wrote as text (`'=…`) is read as it was.
+                let text = match crate::tabular::unneutralised(&text) {
+                    kept if kept.len() == text.len() => text,
+                    read => read.to_owned(),
+                };
                 record.push(text);
                 if record.len() > MAX_CELLS {
                     return Err(format!("{shown}:{line}: more than {MAX_CELLS} cells"));

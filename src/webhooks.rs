@@ -61,6 +61,8 @@ pub struct Settings {
     pub retry_base: Duration,
     /// Attempts before a delivery is FAILED.
     pub max_attempts: i32,
+    /// The key payloads' event ids are sealed with (the feed's cursors).
+    pub cursors: schema::cursor::Cursors,
 }
 
 /// `sha256=<hex HMAC-SHA256 of body with secret>`.
@@ -243,7 +245,7 @@ impl Dispatcher {
                     (self.db.clone(), self.settings.clone(), self.targets.clone());
                 let webhook = due.webhook_id;
                 let attempt_task = tokio::spawn(async move {
-                    let attempt = send(route.as_ref(), &targets, &due).await;
+                    let attempt = send(route.as_ref(), &targets, &settings.cursors, &due).await;
                     let retries = webhooks::Retries {
                         base: settings.retry_base,
                         max_attempts: settings.max_attempts,
@@ -342,7 +344,12 @@ impl reqwest::dns::Resolve for Guard {
 }
 
 /// One attempt: the signed POST and what came of it.
-async fn send(route: Option<&Route>, targets: &Targets, due: &Due) -> Attempt {
+async fn send(
+    route: Option<&Route>,
+    targets: &Targets,
+    cursors: &schema::cursor::Cursors,
+    due: &Due,
+) -> Attempt {
     let at = chrono::Utc::now();
     let started = Instant::now();
     let failed = |why: &str| {
@@ -364,7 +371,7 @@ async fn send(route: Option<&Route>, targets: &Targets, due: &Due) -> Attempt {
         return failed("its address is not one a webhook may reach");
     }
     let timestamp = at.timestamp();
-    let body = webhooks::payload(due, timestamp).to_string();
+    let body = webhooks::payload(due, timestamp, cursors).to_string();
     let result = client
         .post(&endpoint.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")

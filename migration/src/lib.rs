@@ -21,6 +21,7 @@ mod m20261206_000009_webhooks;
 mod m20261206_000010_guidance;
 mod m20261206_000011_predecessors;
 mod m20261207_000012_feed_throttle;
+mod m20261207_000013_feed_by_audience;
 pub mod reference;
 pub mod seed;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_guidance::Migration),
             Box::new(m20261206_000011_predecessors::Migration),
             Box::new(m20261207_000012_feed_throttle::Migration),
+            Box::new(m20261207_000013_feed_by_audience::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use crate::Settings;
 use crate::domain::QuestionKey;
 use crate::error::ApiError;
 use crate::frozen;
-use crate::policy::{self, Needs};
+use crate::policy::{self, Needs, Released};
 use crate::principal::Principal;
 use crate::services::aggregates::{self, FigureCache};
 use crate::services::questionnaire::Questionnaire;
@@ -47,7 +47,7 @@ impl<'a> Figures<'a> {
         ctx: &Context<'_>,
         round: &survey_round::Model,
         named: Option<ID>,
-    ) -> Result<survey_round::Model> {
+    ) -> Result<Released> {
         let id = match (named, round.baseline_id) {
             (Some(id), _) => id.to_string(),
             (None, Some(id)) => id.to_string(),
@@ -63,10 +63,9 @@ impl<'a> Figures<'a> {
     }
 
     /// A round whose figures the caller may read (the contract's status rule).
-    async fn round(&self, ctx: &Context<'_>, id: &str) -> Result<survey_round::Model> {
+    async fn round(&self, ctx: &Context<'_>, id: &str) -> Result<Released> {
         let round = rounds::get_any(self.db, self.cache, id).await?;
-        policy::figures(Principal::of(ctx), &round)?;
-        Ok(round)
+        Ok(policy::figures(Principal::of(ctx), &round)?)
     }
 }
 
@@ -147,7 +146,7 @@ impl FiguresQuery {
             out.extend(
                 rows.iter()
                     .cloned()
-                    .map(|row| MaturitySeriesRow(round.clone(), row)),
+                    .map(|row| MaturitySeriesRow(round.round().clone(), row)),
             );
         }
         frozen::mark(ctx);

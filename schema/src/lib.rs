@@ -6,6 +6,7 @@ pub mod admin;
 pub mod authoring;
 pub mod budget;
 pub mod cost;
+pub mod cursor;
 pub mod disclosure;
 pub mod domain;
 pub mod error;
@@ -54,7 +55,7 @@ pub struct Mutation(
 pub type MognadSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Settings the API reads from the configuration.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// Fewest respondents a shown aggregate or distribution cell may have.
     pub min_cell: i64,
@@ -62,6 +63,8 @@ pub struct Settings {
     pub introspection: bool,
     /// Whether an unknown field's error suggests the names it may have meant.
     pub suggestions: bool,
+    /// The key cursors are sealed with (the database's, see [`cursor`]).
+    pub cursors: cursor::Cursors,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             min_cell: 5,
             introspection: true,
             suggestions: true,
+            cursors: cursor::Cursors::default(),
         }
     }
 }

@@ -8,16 +8,18 @@
 //!   from the same release plan: a suppressed mean is not drawn and says so.
 //! - `GET /charts/me/{year}/radar.svg`: with a kommun's token, its own
 //!   levels beside its group's and the nation's means (the means once the
-//!   round is CLOSED or PUBLISHED, as in `myComparison`).
+//!   round is PUBLISHED, as in `myComparison`: the policy releases them).
+//!
+//! Caching follows the caller's audience (see `super::caching`).
 
 use std::fmt::Write as _;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use entity::{RoundStatus, survey_round};
+use entity::survey_round;
 use schema::cost::Figure;
 use schema::services::aggregates::{self, Grouping};
 use schema::services::{comparison, rounds};
+use schema::policy::Caching;
 use schema::{ApiError, Principal, policy};
 use serde::Deserialize;
 
@@ -65,8 +67,9 @@ pub async fn segment_radar(
         Ok(p) => p,
         Err(e) => return super::graphql::unauthorized(&e.to_string()),
     };
+    let caching = policy::audience(&principal).caching();
     match segment_chart(&state, &req, &principal, &year, params.segment.as_deref()).await {
-        Ok((round, svg)) => svg_reply(svg, round.status == RoundStatus::Published),
+        Ok(svg) => svg_reply(svg, caching),
         Err(e) => refused(&e),
     }
 }
@@ -77,7 +80,7 @@ async fn segment_chart(
     principal: &Principal,
     year: &str,
     segment: Option<&str>,
-) -> Result<(survey_round::Model, String), ApiError> {
+) -> Result<String, ApiError> {
     let year = year_of(year)?;
     let code = segment.unwrap_or("SE").trim().to_ascii_uppercase();
     let grouping = match code.len() {
@@ -93,8 +96,7 @@ async fn segment_chart(
             )));
         }
     };
-    let round = round_of(state, principal, year).await?;
-    policy::figures(principal, &round)?;
+    let round = policy::figures(principal, &round_of(state, principal, year).await?)?;
     let cost = [Grouping::National, grouping]
         .into_iter()
         .map(|g| {
@@ -166,7 +168,7 @@ async fn segment_chart(
             first.segment.name
         )
     };
-    Ok((round, radar(&title, &areas, &series)))
+    Ok(radar(&title, &areas, &series))
 }
 
 /// `GET /charts/me/{year}/radar.svg`, with a kommun's token.
@@ -179,8 +181,9 @@ pub async fn my_radar(
         Ok(p) => p,
         Err(e) => return super::graphql::unauthorized(&e.to_string()),
     };
+    let caching = policy::audience(&principal).caching();
     match my_chart(&state, &req, &principal, &year).await {
-        Ok(svg) => svg_reply(svg, false),
+        Ok(svg) => svg_reply(svg, caching),
         Err(e) => refused(&e),
     }
 }
@@ -237,15 +240,11 @@ async fn my_chart(
     Ok(radar(&title, &areas, &series))
 }
 
-fn svg_reply(svg: String, public: bool) -> HttpResponse {
-    let cache = if public {
-        "public, max-age=3600"
-    } else {
-        "private, no-store"
-    };
-    HttpResponse::Ok()
+fn svg_reply(svg: String, caching: Caching) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    super::caching::headers(&mut response, caching, Some(3600));
+    response
         .content_type("image/svg+xml; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, cache))
         .body(svg)
 }
 

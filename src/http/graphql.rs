@@ -49,7 +49,7 @@ async fn within_deadline(
     work: impl Future<Output = HttpResponse>,
 ) -> HttpResponse {
     let limit = state.request_timeout;
-    match tokio::time::timeout(limit, work).await {
+    super::caching::or_refusal(match tokio::time::timeout(limit, work).await {
         Ok(response) => response,
         Err(_) => {
             let id = request_id(req);
@@ -67,7 +67,7 @@ async fn within_deadline(
                     "extensions": { "code": ErrorCode::Timeout.as_str(), "requestId": id }
                 }] }))
         }
-    }
+    })
 }
 
 async fn post_within_deadline(
@@ -243,14 +243,16 @@ async fn execute(
         [single] if !batched => Key::of(&principal, single),
         _ => None,
     };
+    // What may be cached follows from who asks: the policy decides.
+    let caching = schema::policy::audience(&principal).caching();
     let epoch = state.memory.epoch();
     if let Some(key) = &key
         && let Some(reply) = state.replies.get(key, epoch)
     {
         observe_replay(state, span.as_ref(), reply.operation);
-        return HttpResponse::Ok()
-            .content_type(media.as_str())
-            .body(reply.body);
+        let mut response = HttpResponse::Ok();
+        super::caching::headers(&mut response, caching, None);
+        return response.content_type(media.as_str()).body(reply.body);
     }
     let frozen = Arc::new(FrozenFields::default());
     // The operations of a batch share one complexity budget.
@@ -368,6 +370,7 @@ async fn execute(
     };
     let mut builder = HttpResponse::build(status);
     builder.content_type(media.as_str());
+    super::caching::headers(&mut builder, caching, None);
     if !failed && !unavailable {
         if let (Some(key), BatchResponse::Single(single)) = (key, &response)
             && single.errors.is_empty()
@@ -522,7 +525,9 @@ fn not_acceptable() -> HttpResponse {
 pub(super) fn unauthorized(reason: &str) -> HttpResponse {
     // The reason may quote the token's header or claims: cut and cleaned.
     tracing::info!(reason = %crate::telemetry::clean(reason, 300), "token refused");
-    HttpResponse::build(StatusCode::UNAUTHORIZED)
+    let mut response = HttpResponse::build(StatusCode::UNAUTHORIZED);
+    super::caching::refusal(&mut response);
+    response
         .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
         .json(json!({ "errors": [{ "message": "invalid token", "extensions": { "code": ErrorCode::Unauthenticated.as_str() } }] }))
 }

@@ -3,6 +3,7 @@
 //! request ids and CORS in [`middleware`], health, SDL and metrics in
 //! [`endpoints`].
 
+mod caching;
 mod charts;
 mod endpoints;
 mod graphql;

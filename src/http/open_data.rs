@@ -14,9 +14,10 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, web};
-use entity::{RoundStatus, SegmentKind, survey_round};
+use entity::{SegmentKind, survey_round};
 use schema::cost::Figure;
 use schema::domain::QuestionKey;
+use schema::policy::{Caching, Released};
 use schema::services::aggregates::{self, Grouping, SegmentRef};
 use schema::services::{participation, rounds};
 use schema::{ApiError, Principal, policy};
@@ -25,147 +26,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-
-/// A file's format, from its extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Csv,
-    Xlsx,
-    Json,
-}
-
-impl Format {
-    fn parse(extension: &str) -> Option<Self> {
-        match extension {
-            "csv" => Some(Self::Csv),
-            "xlsx" => Some(Self::Xlsx),
-            "json" => Some(Self::Json),
-            _ => None,
-        }
-    }
-
-    fn media_type(self) -> &'static str {
-        match self {
-            Self::Csv => "text/csv; charset=utf-8",
-            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            Self::Json => "application/json",
-        }
-    }
-
-    fn extension(self) -> &'static str {
-        match self {
-            Self::Csv => "csv",
-            Self::Xlsx => "xlsx",
-            Self::Json => "json",
-        }
-    }
-}
-
-/// One value of a table: written as text, a number or a boolean in each
-/// format; `Empty` is an empty CSV field, an empty cell, JSON `null`.
-#[derive(Clone, Debug, PartialEq)]
-enum Cell {
-    Text(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Empty,
-}
-
-impl Cell {
-    fn text(&self) -> String {
-        match self {
-            Self::Text(t) => t.clone(),
-            Self::Int(n) => n.to_string(),
-            Self::Float(x) => x.to_string(),
-            Self::Bool(b) => b.to_string(),
-            Self::Empty => String::new(),
-        }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        match self {
-            Self::Text(t) => json!(t),
-            Self::Int(n) => json!(n),
-            Self::Float(x) => json!(x),
-            Self::Bool(b) => json!(b),
-            Self::Empty => serde_json::Value::Null,
-        }
-    }
-}
-
-/// A file's content before it is written in a format.
-struct Table {
-    columns: &'static [&'static str],
-    rows: Vec<Vec<Cell>>,
-}
-
-impl Table {
-    fn write(&self, format: Format) -> Result<Vec<u8>, ApiError> {
-        match format {
-            Format::Csv => {
-                let mut out = csv::Writer::from_writer(Vec::new());
-                let failed = |_| ApiError::Internal;
-                out.write_record(self.columns).map_err(failed)?;
-                for row in &self.rows {
-                    out.write_record(row.iter().map(Cell::text))
-                        .map_err(failed)?;
-                }
-                out.into_inner().map_err(|_| ApiError::Internal)
-            }
-            Format::Json => {
-                let rows: Vec<serde_json::Value> = self
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        let object: serde_json::Map<String, serde_json::Value> = self
-                            .columns
-                            .iter()
-                            .zip(row)
-                            .map(|(c, v)| ((*c).to_owned(), v.json()))
-                            .collect();
-                        serde_json::Value::Object(object)
-                    })
-                    .collect();
-                serde_json::to_vec(&json!({ "columns": self.columns, "rows": rows }))
-                    .map_err(|_| ApiError::Internal)
-            }
-            Format::Xlsx => self.xlsx().map_err(|e| {
-                tracing::error!(error = %e, "an XLSX file could not be written");
-                ApiError::Internal
-            }),
-        }
-    }
-
-    fn xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-        let mut book = rust_xlsxwriter::Workbook::new();
-        let sheet = book.add_worksheet();
-        let bold = rust_xlsxwriter::Format::new().set_bold();
-        for (c, name) in (0u16..).zip(self.columns) {
-            sheet.write_string_with_format(0, c, *name, &bold)?;
-        }
-        for (r, row) in (1u32..).zip(&self.rows) {
-            for (c, cell) in (0u16..).zip(row) {
-                match cell {
-                    Cell::Text(t) => {
-                        sheet.write_string(r, c, t)?;
-                    }
-                    Cell::Int(n) => {
-                        sheet.write_number(r, c, *n as f64)?;
-                    }
-                    Cell::Float(x) => {
-                        sheet.write_number(r, c, *x)?;
-                    }
-                    Cell::Bool(b) => {
-                        sheet.write_boolean(r, c, *b)?;
-                    }
-                    Cell::Empty => {}
-                }
-            }
-        }
-        book.save_to_buffer()
-    }
-}
+use crate::tabular::{Cell, Format, Table};
 
 #[derive(Deserialize)]
 pub struct Params {
@@ -224,13 +85,14 @@ pub async fn file(
         Ok(p) => p,
         Err(e) => return super::graphql::unauthorized(&e.to_string()),
     };
+    let caching = policy::audience(&principal).caching();
     match serve(&state, &req, &principal, &year, &file, &params).await {
-        Ok((round, name, format, body)) => reply(&req, &round, &name, format, body),
+        Ok((name, format, body)) => reply(&req, caching, &name, format, body),
         Err(e) => refused(&e),
     }
 }
 
-/// The file's round, its name, format and bytes.
+/// The file's name, format and bytes.
 async fn serve(
     state: &AppState,
     req: &HttpRequest,
@@ -238,7 +100,7 @@ async fn serve(
     year: &str,
     file: &str,
     params: &Params,
-) -> Result<(survey_round::Model, String, Format, Vec<u8>), ApiError> {
+) -> Result<(String, Format, Vec<u8>), ApiError> {
     let unknown = || ApiError::not_found(format!("no open-data file {file:?}"));
     let (stem, extension) = file.rsplit_once('.').ok_or_else(unknown)?;
     let format = Format::parse(extension).ok_or_else(unknown)?;
@@ -259,15 +121,15 @@ async fn serve(
     };
     let (table, name) = match stem {
         "maturity" => {
-            policy::figures(principal, &round)?;
+            let released = policy::figures(principal, &round)?;
             charge(Figure::MaturityAggregates, Some(grouping))?;
             (
-                maturity(state, &round, grouping).await?,
+                maturity(state, &released, grouping).await?,
                 format!("mognad-{year}-maturity-{}", grouping_name(grouping)),
             )
         }
         "answers" => {
-            policy::figures(principal, &round)?;
+            let released = policy::figures(principal, &round)?;
             charge(Figure::AnswerDistribution, Some(grouping))?;
             let key = params
                 .question
@@ -275,7 +137,7 @@ async fn serve(
                 .ok_or_else(|| ApiError::bad_input("give the question: ?question=KEY"))?;
             let key = QuestionKey::parse(key)?;
             (
-                answers(state, &round, &key, grouping).await?,
+                answers(state, &released, &key, grouping).await?,
                 format!(
                     "mognad-{year}-answers-{}-{}",
                     key.as_str(),
@@ -284,7 +146,7 @@ async fn serve(
             )
         }
         _ => {
-            policy::skr(principal)?;
+            let _skr = policy::skr(principal)?;
             charge(Figure::Participation, None)?;
             (
                 participation_table(state, &round).await?,
@@ -292,7 +154,11 @@ async fn serve(
             )
         }
     };
-    Ok((round, name, format, table.write(format)?))
+    let bytes = table.write(format).map_err(|e| {
+        tracing::error!(error = %e, "an open-data file could not be written");
+        ApiError::Internal
+    })?;
+    Ok((name, format, bytes))
 }
 
 fn grouping(value: Option<&str>) -> Result<Grouping, ApiError> {
@@ -338,7 +204,7 @@ fn shown<T>(value: Option<T>, cell: impl Fn(T) -> Cell) -> Cell {
 
 async fn maturity(
     state: &AppState,
-    round: &survey_round::Model,
+    round: &Released,
     grouping: Grouping,
 ) -> Result<Table, ApiError> {
     let rows =
@@ -367,7 +233,7 @@ async fn maturity(
 
 async fn answers(
     state: &AppState,
-    round: &survey_round::Model,
+    round: &Released,
     key: &QuestionKey,
     grouping: Grouping,
 ) -> Result<Table, ApiError> {
@@ -442,12 +308,14 @@ async fn participation_table(
     })
 }
 
-/// The file, with its name; a PUBLISHED round's files are public and never
-/// change, so they carry an `ETag` (of their bytes) and may be cached by
-/// anyone; a CLOSED round's are SKR's and are not stored by caches.
+/// The file, with its name and the caching its audience allows
+/// ([`policy::Audience::caching`]): a file fetched without a token is one
+/// of a PUBLISHED round's, public and unchanging, so it carries an `ETag`
+/// (of its bytes) and may be kept by shared caches for an hour; a file read
+/// with a token is the caller's and is not stored.
 fn reply(
     req: &HttpRequest,
-    round: &survey_round::Model,
+    caching: Caching,
     name: &str,
     format: Format,
     body: Vec<u8>,
@@ -463,16 +331,14 @@ fn reply(
     response
         .content_type(format.media_type())
         .insert_header(disposition);
-    if round.status != RoundStatus::Published {
-        response.insert_header((header::CACHE_CONTROL, "private, no-store"));
+    super::caching::headers(&mut response, caching, Some(3600));
+    if caching == Caching::Private {
         return response.body(body);
     }
     let digest = Sha256::digest(&body);
     let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     let etag = format!("\"{tag}\"");
-    response
-        .insert_header((header::ETAG, etag.as_str()))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+    response.insert_header((header::ETAG, etag.as_str()));
     let matched = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -499,6 +365,7 @@ pub(super) fn refused(err: &ApiError) -> HttpResponse {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let mut reply = HttpResponse::build(status);
+    super::caching::refusal(&mut reply);
     if let Some(seconds) = err.retry_after() {
         reply.insert_header((header::RETRY_AFTER, seconds.to_string()));
     }

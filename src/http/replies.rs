@@ -4,8 +4,9 @@
 //! memory forgets (a round changed here or in another process: its epoch
 //! moves and every kept response goes stale at once).
 //!
-//! The key is the audience (the role, and a kommun's code: a kommun's
-//! responses are its own) and the request as sent (document, operation
+//! The key is the audience the policy gives the caller
+//! ([`schema::policy::Audience::tag`]: the public, each SKR role, each
+//! kommun, whose responses are its own) and the request as sent (document, operation
 //! name, variables). Only single requests without extensions are kept, and
 //! only those that ran without any error. At most [`MAX_ENTRIES`] responses
 //! and [`MAX_BYTES`] bytes are kept; when either would be passed, all are
@@ -25,8 +26,7 @@ pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Who asks and what: responses differ by nothing else while rounds stand still.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Key {
-    role: &'static str,
-    kommun: Option<String>,
+    audience: String,
     query: String,
     operation: Option<String>,
     variables: String,
@@ -39,8 +39,7 @@ impl Key {
             return None;
         }
         Some(Self {
-            role: principal.role().name(),
-            kommun: principal.kommun_code().map(|c| c.as_str().to_owned()),
+            audience: schema::policy::audience(principal).tag(),
             query: request.query.clone(),
             operation: request.operation_name.clone(),
             variables: serde_json::to_string(&request.variables).ok()?,

@@ -34,13 +34,13 @@ impl Rng {
 
 /// A municipality from the data file: code, group, subgroup.
 #[derive(Clone, Debug)]
-struct Kommun {
-    code: String,
-    group: String,
-    subgroup: String,
+pub(crate) struct Kommun {
+    pub(crate) code: String,
+    pub(crate) group: String,
+    pub(crate) subgroup: String,
 }
 
-fn municipalities() -> Vec<Kommun> {
+pub(crate) fn municipalities() -> Vec<Kommun> {
     let text = include_str!("../../migration/data/municipalities.csv");
     text.lines()
         .skip(1)
@@ -801,7 +801,7 @@ async fn the_access_table_for_figures() {
 }
 
 /// Every municipality of group A answers `risk_managed` (A1 included).
-async fn answer_group_a(app: &TestApp, round: &str) {
+pub(crate) async fn answer_group_a(app: &TestApp, round: &str) {
     for k in municipalities().into_iter().filter(|k| k.group == "A") {
         let a = json!([{ "questionKey": "risk_managed", "value": { "choice": "yes_fully" } }]);
         app.ok(&kommun_token(&k.code), SAVE, json!({ "r": round, "a": a }))

@@ -16,6 +16,7 @@ mod charts;
 mod compile_fail;
 mod county;
 mod disclosure;
+mod doors;
 mod faults;
 mod feed;
 mod fidelity;

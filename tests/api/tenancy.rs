@@ -149,3 +149,55 @@ async fn a_kommuns_transaction_reads_only_its_own_feed_events() {
         4
     );
 }
+
+#[tokio::test]
+async fn the_kommun_role_writes_only_its_own_response_events_to_the_feed() {
+    if postgres_url().is_none() {
+        println!("skipped: row-level security is PostgreSQL's; set MOGNAD_TEST_DATABASE_URL");
+        return;
+    }
+    let app = spawn_app().await;
+    let round = app.open_round(2027).await;
+    let insert = |kind: &str, code: &str| {
+        Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "INSERT INTO change (kind, round_id, municipality_code, at) \
+                 VALUES ('{kind}', '{round}', '{code}', now())"
+            ),
+        )
+    };
+    let scope = scope_of("1280");
+    // Its own submission and reopening: what its transactions write.
+    for kind in ["RESPONSE_SUBMITTED", "RESPONSE_REOPENED"] {
+        let txn = scope.begin(&app.db).await.unwrap();
+        txn.execute_raw(insert(kind, "1280")).await.unwrap();
+        txn.rollback().await.unwrap();
+    }
+    // Any other kind, or another kommun's code: refused by the database.
+    for (kind, code) in [
+        ("ROUND_PUBLISHED", "1280"),
+        ("ROUND_OPENED", "1280"),
+        ("ROUND_CLOSED", "1280"),
+        ("ROUND_CREATED", "1280"),
+        ("QUESTIONNAIRE_CHANGED", "1280"),
+        ("RESPONSE_SUBMITTED", "0180"),
+    ] {
+        let txn = scope.begin(&app.db).await.unwrap();
+        let refused = txn.execute_raw(insert(kind, code)).await;
+        assert!(refused.is_err(), "{kind} for {code} was written");
+        txn.rollback().await.unwrap();
+    }
+    // Nothing came of it: the feed holds the round's creation and opening.
+    let kinds: Vec<entity::ChangeKind> = entity::change::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [entity::ChangeKind::RoundCreated, entity::ChangeKind::RoundOpened]
+    );
+}

@@ -16,6 +16,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::disclosure::Reason;
+use crate::policy::Released;
 use crate::domain::QuestionKey;
 use crate::error::{ApiError, ApiResult};
 use crate::services::memo::{cached, remember};
@@ -241,8 +242,19 @@ pub async fn counties(db: &impl ConnectionTrait) -> ApiResult<Vec<SegmentRef>> {
 }
 
 /// Mean maturity and level-2 counts per maturity area and segment, from the
-/// frozen scores of a CLOSED or PUBLISHED round.
+/// frozen scores of a round released to the caller ([`Released`]).
 pub async fn maturity(
+    db: &DatabaseConnection,
+    cache: &FigureCache,
+    round: &Released,
+    grouping: Grouping,
+    min_cell: i64,
+) -> ApiResult<Arc<Vec<AggregateRow>>> {
+    maturity_of(db, cache, round.round(), grouping, min_cell).await
+}
+
+/// [`maturity`] for a frozen round, within the figure services.
+pub(crate) async fn maturity_of(
     db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,
@@ -312,6 +324,18 @@ pub async fn maturity(
 
 /// How many municipalities chose each option of a choice question, per segment.
 pub async fn distribution(
+    db: &DatabaseConnection,
+    cache: &FigureCache,
+    round: &Released,
+    question_key: &QuestionKey,
+    grouping: Grouping,
+    min_cell: i64,
+) -> ApiResult<Arc<Vec<DistributionRow>>> {
+    distribution_of(db, cache, round.round(), question_key, grouping, min_cell).await
+}
+
+/// [`distribution`] for a frozen round, within the figure services.
+pub(crate) async fn distribution_of(
     db: &DatabaseConnection,
     cache: &FigureCache,
     round: &survey_round::Model,

@@ -28,14 +28,16 @@
 //! events (their own audit trail is `Response.history`), so the feed lock
 //! is taken only by transitions, submissions and reopenings.
 //!
-//! **Who sees what** ([`Audience`]): anonymous callers see publications; a
-//! kommun its own response's events and the opening, closing and
-//! publication of rounds; SKR analysts every event but a response's (which
-//! names a municipality); SKR admins everything. A DRAFT round's events
-//! (created, questionnaire changed) are SKR's only, as the round is.
+//! **Who sees what** (the policy's [`Audience`]): anonymous callers see
+//! publications; a kommun its own response's events and the opening,
+//! closing and publication of rounds; SKR analysts every event but a
+//! response's (which names a municipality); SKR admins everything, a
+//! response's event times by the day ([`shown_time`]). A DRAFT round's
+//! events (created, questionnaire changed) are SKR's only, as the round
+//! is. Cursors are sealed for the audience ([`crate::cursor`]): they say
+//! nothing of the events between them that the caller does not see.
 
-use async_graphql::connection::{CursorType, OpaqueCursor};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{ChangeKind, change};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
@@ -45,8 +47,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::policy;
-use crate::principal::{Principal, Role};
+use crate::policy::Audience;
 use crate::tenancy::KommunScope;
 
 /// The two keys of the feed lock (`pg_advisory_xact_lock(int, int)`):
@@ -130,78 +131,56 @@ pub async fn throttle(
     ))
 }
 
-/// Which events a caller sees.
-#[derive(Clone, Debug)]
-pub enum Audience {
-    /// Publications.
-    Public,
-    /// Its own response's events, and rounds opened, closed and published.
-    Kommun(KommunScope),
-    /// Every event but a response's.
-    Analyst,
-    /// Everything.
-    Admin,
-}
-
-impl Audience {
-    /// The audience of a verified caller.
-    pub fn of(principal: &Principal) -> Self {
-        match principal.role() {
-            Role::Anonymous => Self::Public,
-            Role::SkrAnalyst => Self::Analyst,
-            Role::SkrAdmin => Self::Admin,
-            Role::Kommun => policy::kommun(principal).map_or(Self::Public, Self::Kommun),
-        }
-    }
-
-    /// The rows this audience sees, as a condition on `change`.
-    fn condition(&self) -> Condition {
-        use change::Column as C;
-        match self {
-            Self::Public => Condition::all().add(C::Kind.eq(ChangeKind::RoundPublished)),
-            Self::Kommun(scope) => Condition::any()
-                .add(C::MunicipalityCode.eq(scope.code()))
-                .add(C::Kind.is_in([
-                    ChangeKind::RoundOpened,
-                    ChangeKind::RoundClosed,
-                    ChangeKind::RoundPublished,
-                ])),
-            Self::Analyst => Condition::all().add(C::MunicipalityCode.is_null()),
-            Self::Admin => Condition::all(),
-        }
-    }
-
-    /// Whether this audience sees `event` (for a single event, e.g. a webhook's).
-    pub fn sees(&self, event: &change::Model) -> bool {
-        match self {
-            Self::Public => event.kind == ChangeKind::RoundPublished,
-            Self::Kommun(scope) => {
-                event.municipality_code.as_deref() == Some(scope.code())
-                    || matches!(
-                        event.kind,
-                        ChangeKind::RoundOpened
-                            | ChangeKind::RoundClosed
-                            | ChangeKind::RoundPublished
-                    )
-            }
-            Self::Analyst => event.municipality_code.is_none(),
-            Self::Admin => true,
-        }
+/// The rows `audience` sees, as a condition on `change`: anonymous
+/// callers publications; a kommun its own response's events and rounds
+/// opened, closed and published; SKR analysts every event but a
+/// response's; SKR admins everything.
+fn condition(audience: &Audience) -> Condition {
+    use change::Column as C;
+    match audience {
+        Audience::Public => Condition::all().add(C::Kind.eq(ChangeKind::RoundPublished)),
+        Audience::Kommun(scope) => Condition::any()
+            .add(C::MunicipalityCode.eq(scope.code()))
+            .add(C::Kind.is_in([
+                ChangeKind::RoundOpened,
+                ChangeKind::RoundClosed,
+                ChangeKind::RoundPublished,
+            ])),
+        Audience::Analyst(_) => Condition::all().add(C::MunicipalityCode.is_null()),
+        Audience::Admin(_) => Condition::all(),
     }
 }
 
-/// An event's cursor: its id, opaque to clients.
-pub fn cursor(id: i64) -> String {
-    OpaqueCursor(id).encode_cursor()
+/// Whether `audience` sees `event` (for a single event, e.g. a webhook's).
+pub fn sees(audience: &Audience, event: &change::Model) -> bool {
+    match audience {
+        Audience::Public => event.kind == ChangeKind::RoundPublished,
+        Audience::Kommun(scope) => {
+            event.municipality_code.as_deref() == Some(scope.code())
+                || matches!(
+                    event.kind,
+                    ChangeKind::RoundOpened | ChangeKind::RoundClosed | ChangeKind::RoundPublished
+                )
+        }
+        Audience::Analyst(_) => event.municipality_code.is_none(),
+        Audience::Admin(_) => true,
+    }
 }
 
-/// The id in a cursor a client sent back; BAD_USER_INPUT for anything else.
-pub fn parse_cursor(what: &str, cursor: &str) -> ApiResult<i64> {
-    OpaqueCursor::<i64>::decode_cursor(cursor)
-        .ok()
-        .map(|c| c.0)
-        .filter(|id| *id >= 0)
-        .ok_or_else(|| ApiError::bad_input(format!("{what}: not a cursor this API gave out")))
+/// When an event happened, as `audience` may know it: a response's
+/// submission or reopening by the day (UTC midnight) for SKR, as
+/// `participation.byMunicipality` dates them (exact times beside
+/// figures that move would date single answers); a kommun's own and a
+/// round's events exactly.
+pub fn shown_time(audience: &Audience, event: &change::Model) -> DateTime<Utc> {
+    match audience {
+        Audience::Analyst(_) | Audience::Admin(_) if event.municipality_code.is_some() => event
+            .at
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc(),
+        _ => event.at,
+    }
 }
 
 /// A page size a client asked for, checked against `1..=MAX_PAGE`.
@@ -232,7 +211,7 @@ pub async fn page(
     first: u64,
 ) -> ApiResult<Page> {
     let mut events = change::Entity::find()
-        .filter(audience.condition())
+        .filter(condition(audience))
         .filter(change::Column::Id.gt(after.unwrap_or(0)))
         .order_by_asc(change::Column::Id)
         .limit(first + 1)

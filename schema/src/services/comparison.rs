@@ -1,14 +1,17 @@
 //! `myComparison`: a kommun's own levels beside its group's and the nation's
 //! means, this round and in a baseline round. Each round is counted with its
-//! own classification and the kommun's group in it; means appear once that
-//! round is CLOSED or PUBLISHED, and not for suppressed cells.
+//! own classification and the kommun's group in it. The means are figures,
+//! so they follow the access table: the policy releases a round's figures
+//! to a kommun ([`policy::kommun_figures`]) once it is PUBLISHED, never
+//! while it is CLOSED and SKR's alone; suppressed cells have none.
 
 use std::collections::HashMap;
 
-use entity::{RoundStatus, area, municipality_segment, survey_round};
+use entity::{area, municipality_segment, survey_round};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::error::ApiResult;
+use crate::policy;
 use crate::services::aggregates::{self, FigureCache, Grouping};
 use crate::services::memo::{cached, remember};
 use crate::services::memory::Memory;
@@ -48,9 +51,9 @@ async fn side(
         .collect();
     let mut group_means = HashMap::new();
     let mut national_means = HashMap::new();
-    if matches!(round.status, RoundStatus::Closed | RoundStatus::Published) {
+    if let Some(released) = policy::kommun_figures(scope, round) {
         let group = group_of(db, cache, scope.code(), &round.classification_id).await?;
-        for row in aggregates::maturity(db, cache, round, Grouping::Group, min_cell)
+        for row in aggregates::maturity(db, cache, &released, Grouping::Group, min_cell)
             .await?
             .iter()
         {
@@ -58,7 +61,7 @@ async fn side(
                 group_means.insert(row.area.key.clone(), row.mean_level);
             }
         }
-        for row in aggregates::maturity(db, cache, round, Grouping::National, min_cell)
+        for row in aggregates::maturity(db, cache, &released, Grouping::National, min_cell)
             .await?
             .iter()
         {

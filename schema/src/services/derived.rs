@@ -2,11 +2,12 @@
 //! the share with an established process per area, and weekly hours. What
 //! an option means ("Ja", an hour span) is the option's own data.
 
-use entity::{area, question, survey_round};
+use entity::{area, question};
 use sea_orm::DatabaseConnection;
 
 use crate::disclosure::Reason;
 use crate::domain::QuestionKey;
+use crate::policy::Released;
 use crate::error::ApiResult;
 use crate::services::aggregates::{FigureCache, Grouping, SegmentRef, distribution};
 use crate::services::questionnaire::Questionnaire;
@@ -24,7 +25,7 @@ pub struct ProcessRow {
 pub async fn process_share(
     db: &DatabaseConnection,
     cache: &FigureCache,
-    round: &survey_round::Model,
+    round: &Released,
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<ProcessRow>> {
@@ -81,7 +82,7 @@ pub struct HoursRow {
 pub async fn weekly_hours(
     db: &DatabaseConnection,
     cache: &FigureCache,
-    round: &survey_round::Model,
+    round: &Released,
     grouping: Grouping,
     min_cell: i64,
 ) -> ApiResult<Vec<HoursRow>> {

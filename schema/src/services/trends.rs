@@ -9,6 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
 use crate::disclosure::{self, Reason};
+use crate::policy::Released;
 use crate::error::{ApiError, ApiResult};
 use crate::services::aggregates::{
     AggregateRow, DistributionRow, FigureCache, Grouping, SegmentRef, answered_in, maturity,
@@ -44,8 +45,8 @@ pub struct TrendRow {
 pub async fn trend(
     db: &DatabaseConnection,
     cache: &FigureCache,
-    round: &survey_round::Model,
-    baseline: &survey_round::Model,
+    round: &Released,
+    baseline: &Released,
     grouping: Grouping,
     panel: bool,
     min_cell: i64,
@@ -189,8 +190,8 @@ async fn panel_trend(
 pub async fn panel_distribution(
     db: &DatabaseConnection,
     cache: &FigureCache,
-    round: &survey_round::Model,
-    baseline: &survey_round::Model,
+    round: &Released,
+    baseline: &Released,
     question: &entity::question::Model,
     predecessor: Option<&entity::question::Model>,
     grouping: Grouping,

@@ -36,7 +36,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, retrying};
-use crate::policy::AdminScope;
+use crate::cursor::{Cursors, List};
+use crate::policy::{self, AdminScope};
 use crate::services::changes;
 use crate::services::targets::Targets;
 
@@ -431,19 +432,23 @@ pub async fn claim(
         .collect())
 }
 
-/// The JSON body of a delivery: the event as the feed shows it to SKR
-/// admins, the delivery's ids, and the time it was signed (`timestamp`,
-/// Unix seconds, inside the signed body against replays).
-pub fn payload(due: &Due, timestamp: i64) -> Value {
+/// The JSON body of a delivery: the event as the feed shows it to its
+/// receivers' audience ([`policy::webhook_receivers`]: SKR admins, so a
+/// response's event is dated by the day), the delivery's ids, and the time
+/// it was signed (`timestamp`, Unix seconds, inside the signed body
+/// against replays).
+pub fn payload(due: &Due, timestamp: i64, cursors: &Cursors) -> Value {
     let e = &due.event;
+    let audience = policy::webhook_receivers();
     json!({
         "deliveryId": due.delivery_id,
         "webhookId": due.webhook_id.to_string(),
         "timestamp": timestamp,
         "event": {
-            "id": changes::cursor(e.id),
+            "id": cursors.seal(List::Feed, &audience, e.id),
             "kind": e.kind.to_value(),
-            "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "at": changes::shown_time(&audience, e)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             "roundId": e.round_id.to_string(),
             "roundYear": due.round_year,
             "municipalityCode": e.municipality_code,

@@ -5,6 +5,8 @@ use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::change;
 
+use crate::cursor::{Cursors, List};
+use crate::policy::Audience;
 use crate::services::changes;
 use crate::services::questionnaire::RoundById;
 use crate::types::page::Page;
@@ -58,26 +60,45 @@ impl From<entity::ChangeKind> for ChangeKind {
     }
 }
 
-pub struct Change(pub change::Model);
+/// An event as one audience sees it: its cursor sealed for that audience
+/// and its time at the precision the audience may know.
+pub struct Change {
+    event: change::Model,
+    cursor: String,
+    at: DateTime<Utc>,
+}
+
+impl Change {
+    /// `event` as `audience` sees it.
+    pub fn shown(event: change::Model, audience: &Audience, cursors: &Cursors) -> Self {
+        Self {
+            cursor: cursors.seal(List::Feed, audience, event.id),
+            at: changes::shown_time(audience, &event),
+            event,
+        }
+    }
+}
 
 /// One event of the change feed. Events are never changed or deleted.
 #[Object]
 impl Change {
-    /// The event's id: the same opaque value as its cursor.
+    /// The event's id: the same opaque value as its cursor (yours alone:
+    /// another caller is given another id for the same event).
     async fn id(&self) -> ID {
-        ID(changes::cursor(self.0.id))
+        ID(self.cursor.clone())
     }
 
     /// What happened.
     async fn kind(&self) -> ChangeKind {
-        self.0.kind.into()
+        self.event.kind.into()
     }
 
     /// When it was committed (to the transaction's clock; the feed's order
     /// is the order of commits, which these times follow to the clock's
-    /// precision).
+    /// precision). For SKR a response's submission or reopening is dated
+    /// by the day (midnight UTC), as `participation.byMunicipality` dates it.
     async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+        self.at
     }
 
     /// The round's year.
@@ -89,7 +110,7 @@ impl Change {
     async fn round(&self, ctx: &Context<'_>) -> Result<SurveyRound> {
         let round = ctx
             .data::<DataLoader<RoundById>>()?
-            .load_one(self.0.round_id)
+            .load_one(self.event.round_id)
             .await?
             .ok_or(crate::ApiError::Internal)?;
         Ok(SurveyRound(round))
@@ -98,19 +119,28 @@ impl Change {
     /// The municipality whose response it was; null for a round's event.
     /// Shown only to that municipality and to SKR admins.
     async fn municipality_code(&self) -> Option<&str> {
-        self.0.municipality_code.as_deref()
+        self.event.municipality_code.as_deref()
     }
 }
 
 /// A page of the change feed.
 pub type ChangeConnection = Page<Change>;
 
-/// A page of events as a connection: each edge's cursor is its event's.
-pub fn connection(page: changes::Page, after: bool) -> ChangeConnection {
+/// A page of events as a connection for `audience`: each edge's cursor is
+/// its event's, sealed for the audience.
+pub fn connection(
+    page: changes::Page,
+    after: bool,
+    audience: &Audience,
+    cursors: &Cursors,
+) -> ChangeConnection {
     let items = page
         .events
         .into_iter()
-        .map(|e| (changes::cursor(e.id), Change(e)))
+        .map(|e| {
+            let shown = Change::shown(e, audience, cursors);
+            (shown.cursor.clone(), shown)
+        })
         .collect();
     Page::new(items, after, page.has_next)
 }

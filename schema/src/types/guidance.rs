@@ -1,6 +1,6 @@
 //! `Guidance`: what the next maturity level of an area asks, and what to do.
 
-use async_graphql::{Context, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
@@ -9,6 +9,7 @@ use crate::services::guidance as service;
 /// What the next maturity level of an area asks and what a kommun needs to
 /// do to reach it (level 2, "established", for a kommun below it).
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct Guidance {
     /// The maturity area's key.
     pub area_key: String,
@@ -18,10 +19,21 @@ pub struct Guidance {
     pub text_en: String,
     /// Where in SKR's report the advice comes from.
     pub reference: String,
-    /// Who last replaced the built-in text for this round; null for the default.
+    /// Who last replaced the built-in text (an SKR admin's token subject).
+    #[graphql(skip)]
     pub edited_by: Option<String>,
     /// When; null for the default.
     pub edited_at: Option<DateTime<Utc>>,
+}
+
+#[ComplexObject]
+impl Guidance {
+    /// Who last replaced the built-in text for this round: shown to SKR
+    /// (analysts and admins) only; null for the default text and for
+    /// anyone else (a person's name is not public).
+    async fn edited_by(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::policy::audience(crate::Principal::of(ctx)).person(self.edited_by.clone())
+    }
 }
 
 impl From<service::Guidance> for Guidance {

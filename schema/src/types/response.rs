@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::QuestionKey;
+use crate::cursor::List;
 use crate::services::changes;
 use crate::services::municipalities::{self, Filter};
 use crate::services::responses::{self, AnswerChange, HistoryEntry, ResponseView, StoredAnswer};
@@ -109,15 +110,21 @@ impl Response {
         #[graphql(default = 100, desc = "At most this many entries (1 to 500).")] first: i32,
     ) -> Result<Page<AnswerEvent>> {
         let db = ctx.data::<DatabaseConnection>()?;
+        let cursors = &ctx.data::<crate::Settings>()?.cursors;
         let first = changes::page_size(first)?;
+        // Sealed for the kommun: its cursors say nothing of other kommuner's saves.
+        let audience = crate::policy::Audience::Kommun(self.0.scope.clone());
         let after = after
-            .map(|c| changes::parse_cursor("after", &c))
+            .map(|c| cursors.open(List::History, &audience, "after", &c))
             .transpose()?;
         let (entries, more) =
             responses::history_page(db, &self.0.scope, self.0.round.id, after, Some(first)).await?;
         let items = entries
             .into_iter()
-            .map(|e| (changes::cursor(e.id), AnswerEvent::from(e)))
+            .map(|e| {
+                let cursor = cursors.seal(List::History, &audience, e.id);
+                (cursor, AnswerEvent::from(e))
+            })
             .collect();
         Ok(Page::new(items, after.is_some(), more))
     }

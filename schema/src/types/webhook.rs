@@ -111,9 +111,14 @@ impl WebhookDelivery {
         ID(self.0.delivery.webhook_id.to_string())
     }
 
-    /// The event delivered.
-    async fn event(&self) -> Change {
-        Change(self.0.event.clone())
+    /// The event delivered, as its payload shows it.
+    async fn event(&self, ctx: &Context<'_>) -> Result<Change> {
+        let cursors = &ctx.data::<crate::Settings>()?.cursors;
+        Ok(Change::shown(
+            self.0.event.clone(),
+            &crate::policy::webhook_receivers(),
+            cursors,
+        ))
     }
 
     /// PENDING, DELIVERED or FAILED.
