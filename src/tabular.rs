@@ -7,7 +7,8 @@
 //! "CSV Injection"): a kommun's free-text answer `=HYPERLINK(…)` or an
 //! area title `=1+2` would run when SKR opens the file. Text cells are
 //! therefore written with a leading apostrophe when they start with one
-//! of those characters — or with an apostrophe, so that the encoding is
+//! of those characters (also after leading white space, which some
+//! import options trim) — or with an apostrophe, so that the encoding is
 //! reversible ([`unneutralised`] undoes it, as the importer does). Numbers
 //! are numbers ([`Cell::Int`], [`Cell::Float`]) and are never touched, so
 //! `-1.5` stays a number. XLSX stores text as strings (never formulas) and
@@ -97,7 +98,7 @@ const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 /// Text as a CSV field a spreadsheet shows as text: a leading apostrophe
 /// before a formula character (or an apostrophe).
 pub fn neutralised(text: &str) -> Cow<'_, str> {
-    if text.starts_with(FORMULA_STARTS) {
+    if starts_a_formula(text) {
         Cow::Owned(format!("'{text}"))
     } else {
         Cow::Borrowed(text)
@@ -109,9 +110,16 @@ pub fn neutralised(text: &str) -> Cow<'_, str> {
 /// as written).
 pub fn unneutralised(field: &str) -> &str {
     match field.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        Some(rest) if starts_a_formula(rest) => rest,
         _ => field,
     }
+}
+
+/// Whether a spreadsheet could read `text` as a formula: it starts with a
+/// formula character, also after leading spaces or line breaks (which
+/// some spreadsheets' import options trim).
+fn starts_a_formula(text: &str) -> bool {
+    text.starts_with(FORMULA_STARTS) || text.trim_start().starts_with(FORMULA_STARTS)
 }
 
 /// Rows written as CSV to a writer, one at a time (for files too large
@@ -220,6 +228,8 @@ mod tests {
             "@SUM(A1:A2)",
             "\t=1",
             "\r=1",
+            "  =1+2",
+            "\n@SUM(A1)",
         ] {
             let field = Cell::Text(attack.to_owned()).csv().into_owned();
             assert!(field.starts_with('\''), "{attack:?} → {field:?}");

@@ -384,7 +384,10 @@ async fn send(
             "X-Mognad-Event",
             sea_orm::ActiveEnum::to_value(&due.event.kind),
         )
-        .header("X-Mognad-Delivery", due.delivery_id.to_string())
+        .header(
+            "X-Mognad-Delivery",
+            cursors.delivery_id(due.webhook_id, due.delivery_id),
+        )
         .body(body)
         .send()
         .await;

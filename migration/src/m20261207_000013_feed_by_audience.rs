@@ -6,8 +6,8 @@
 //!   (`schema::cursor`). Made here from the operating system's random
 //!   source (two v4 UUIDs); never granted to the kommun role.
 //! - On PostgreSQL the kommun role may insert into `change` only its own
-//!   response's events (submitted, reopened), which is all its
-//!   transactions write there; a round's events are the server's.
+//!   response's events (submitted, reopened) of an OPEN round, which is
+//!   all its transactions write there; a round's events are the server's.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DbBackend, Statement};
@@ -51,7 +51,9 @@ impl MigrationTrait for Migration {
                     "DROP POLICY kommun_own ON change; \
                      CREATE POLICY kommun_own ON change FOR INSERT TO mognad_kommun \
                        WITH CHECK (municipality_code = current_setting('mognad.kommun', true) \
-                         AND kind IN ('RESPONSE_SUBMITTED', 'RESPONSE_REOPENED'))",
+                         AND kind IN ('RESPONSE_SUBMITTED', 'RESPONSE_REOPENED') \
+                         AND EXISTS (SELECT 1 FROM survey_round r \
+                                     WHERE r.id = round_id AND r.status = 'OPEN'))",
                 )
                 .await?;
         }

@@ -27,6 +27,8 @@ pub enum List {
     Feed,
     /// A response's history (`historyConnection`).
     History,
+    /// A webhook's deliveries, as its receiver sees them (`deliveryId`).
+    Delivery,
 }
 
 impl List {
@@ -34,6 +36,7 @@ impl List {
         match self {
             Self::Feed => b"feed",
             Self::History => b"history",
+            Self::Delivery => b"delivery",
         }
     }
 }
@@ -102,7 +105,18 @@ impl Cursors {
 
     /// The cursor of row `id` of `list`, for `audience`.
     pub fn seal(&self, list: List, audience: &Audience, id: i64) -> String {
-        let tag = audience.tag();
+        self.seal_for(list, &audience.tag(), id)
+    }
+
+    /// A delivery's id as the receiving endpoint sees it (`deliveryId`,
+    /// `X-Mognad-Delivery`): unique and stable for deduplication, but
+    /// sealed for that endpoint, so its gaps do not count the deliveries
+    /// made to other endpoints (other kommuner's submissions among them).
+    pub fn delivery_id(&self, webhook: uuid::Uuid, id: i64) -> String {
+        self.seal_for(List::Delivery, &format!("webhook:{webhook}"), id)
+    }
+
+    fn seal_for(&self, list: List, tag: &str, id: i64) -> String {
         let sealed = self
             .permute(list, tag.as_bytes(), id.cast_unsigned())
             .to_be_bytes();

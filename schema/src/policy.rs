@@ -256,8 +256,10 @@ impl Audience {
         matches!(self, Self::Analyst(_) | Self::Admin(_))
     }
 
-    /// A person's name (a token subject) as this audience may see it: SKR
-    /// sees who did what; anonymous callers and kommuner see no person.
+    /// A person's name (a token subject) of SKR's own work (who edited a
+    /// guidance text) as this audience may see it: SKR sees who did what;
+    /// anonymous callers and kommuner see no one of SKR. (A kommun's own
+    /// audit trail names its own users: that is its own data.)
     pub fn person(&self, subject: Option<String>) -> Option<String> {
         if self.is_skr() { subject } else { None }
     }

@@ -23,8 +23,8 @@ pub fn refusal(response: &mut HttpResponseBuilder) {
     headers(response, Caching::Private, None);
 }
 
-/// A response of a door that set no caching headers of its own (an error
-/// before the caller was known): treated as a refusal.
+/// A response that set no caching headers of its own (an error before the
+/// caller was known, a health check): never stored.
 pub fn or_refusal(mut response: actix_web::HttpResponse) -> actix_web::HttpResponse {
     let headers = response.headers_mut();
     if !headers.contains_key(header::CACHE_CONTROL) {

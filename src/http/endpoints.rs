@@ -7,16 +7,20 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::{AppState, MetricsAccess, error_response};
+use schema::policy::Caching;
 use schema::{ErrorCode, Role};
 
+/// The schema's SDL: the same for everyone (a public document).
 pub(super) async fn sdl(state: web::Data<Arc<AppState>>) -> HttpResponse {
-    HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    super::caching::headers(&mut response, Caching::Shared, None);
+    response
         .content_type("text/plain; charset=utf-8")
         .body(state.schema.sdl())
 }
 
 pub(super) async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    super::caching::or_refusal(HttpResponse::Ok().json(json!({ "status": "ok" })))
 }
 
 /// Readiness: the database answers a ping within a second, through both
@@ -27,7 +31,8 @@ pub(super) async fn ready(state: web::Data<Arc<AppState>>) -> HttpResponse {
         state.reads.ping().await
     };
     let ping = tokio::time::timeout(std::time::Duration::from_secs(1), both).await;
-    match ping {
+    // The answer of this moment: never kept.
+    super::caching::or_refusal(match ping {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -39,7 +44,7 @@ pub(super) async fn ready(state: web::Data<Arc<AppState>>) -> HttpResponse {
             HttpResponse::ServiceUnavailable()
                 .json(json!({ "status": "unavailable", "database": "unreachable" }))
         }
-    }
+    })
 }
 
 /// `/metrics` on the public port: with the metrics token or an SKR admin's
@@ -73,7 +78,7 @@ pub(super) async fn public_metrics(
         }
         response
     };
-    match state.auth.authenticate_refreshing(&req).await {
+    super::caching::or_refusal(match state.auth.authenticate_refreshing(&req).await {
         Ok(p) if p.role() == Role::SkrAdmin => metrics(state).await,
         Ok(p) if p.role() != Role::Anonymous => refused(
             StatusCode::FORBIDDEN,
@@ -85,7 +90,7 @@ pub(super) async fn public_metrics(
             ErrorCode::Unauthenticated,
             "metrics need the metrics token or an SKR admin's token",
         ),
-    }
+    })
 }
 
 /// Compares two secrets in time that does not depend on where they differ.
@@ -101,7 +106,9 @@ fn same_secret(given: &str, expected: &str) -> bool {
 /// The Prometheus text ([`super::observe`]). Nothing here moves with the
 /// content of a request: no counter of statements, answers or rows.
 pub(super) async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
-    HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    super::caching::headers(&mut response, Caching::Private, None);
+    response
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(
             state

@@ -148,10 +148,21 @@ async fn each_caller_sees_its_share_of_the_feed_in_commit_order() {
     assert!(nodes.iter().all(|n| n["roundYear"] == 2027
         && n["round"]["year"] == 2027
         && n["round"]["status"] == "PUBLISHED"));
-    let times: Vec<&str> = nodes.iter().map(|n| n["at"].as_str().unwrap()).collect();
+    // Round events in commit order to the clock; a response's event dated
+    // by the day (SKR sees submissions as byMunicipality dates them).
+    let times: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n["municipalityCode"].is_null())
+        .map(|n| n["at"].as_str().unwrap())
+        .collect();
     let parsed: Vec<chrono::DateTime<chrono::Utc>> =
         times.iter().map(|t| t.parse().unwrap()).collect();
     assert!(parsed.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    for n in nodes.iter().filter(|n| n["municipalityCode"].is_string()) {
+        let at: chrono::DateTime<chrono::Utc> = n["at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(at.time(), chrono::NaiveTime::MIN, "{n}");
+        assert!(at <= parsed[parsed.len() - 1], "{n}");
+    }
 
     // From the last cursor: nothing new, no next page; a new event appears.
     let last = one["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
@@ -255,16 +266,24 @@ async fn the_audit_trail_pages_as_a_connection_and_only_the_kommuns_own() {
     assert_eq!(whole.len(), 5 + full_answers().as_array().unwrap().len());
     assert_eq!(paged, whole);
 
-    // The other kommun's trail is its own (empty), also from A's cursor.
+    // The other kommun's trail is its own (empty); A's cursor is not B's to use.
     let body = app
         .ok(
             &b,
             HISTORY,
-            json!({ "r": round, "after": after, "first": 4 }),
+            json!({ "r": round, "after": null, "first": 4 }),
         )
         .await;
     assert_eq!(body["myResponse"]["history"], json!([]));
     assert_eq!(body["myResponse"]["historyConnection"]["edges"], json!([]));
+    let body = app
+        .gql(
+            Some(&b),
+            HISTORY,
+            json!({ "r": round, "after": after, "first": 4 }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
     let body = app
         .gql(
             Some(&a),

@@ -616,6 +616,20 @@ async fn figures_match_an_independent_oracle() {
     )
     .await;
 
+    // While CLOSED the means are SKR's: a kommun's comparison has none.
+    let closed = app
+        .ok(&kommun_token(&all[0].code), COMPARISON, json!({ "r": second }))
+        .await["myComparison"]
+        .clone();
+    for row in closed.as_array().unwrap() {
+        for field in ["groupMean", "nationalMean", "baselineGroupMean", "baselineNationalMean"] {
+            assert!(row[field].is_null(), "no {field} while CLOSED: {row}");
+        }
+    }
+    // Published, the kommun sees both rounds' means.
+    app.transition("publishSurveyRound", &first).await;
+    app.transition("publishSurveyRound", &second).await;
+
     // myComparison for sampled kommuner of both rounds and one that answered neither.
     let mut kommuner: Vec<&Kommun> = all
         .iter()

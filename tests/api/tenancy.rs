@@ -188,7 +188,16 @@ async fn the_kommun_role_writes_only_its_own_response_events_to_the_feed() {
         assert!(refused.is_err(), "{kind} for {code} was written");
         txn.rollback().await.unwrap();
     }
-    // Nothing came of it: the feed holds the round's creation and opening.
+    // Nor its own events of a round that is not OPEN.
+    app.transition("closeSurveyRound", &round).await;
+    let txn = scope.begin(&app.db).await.unwrap();
+    assert!(
+        txn.execute_raw(insert("RESPONSE_SUBMITTED", "1280"))
+            .await
+            .is_err()
+    );
+    txn.rollback().await.unwrap();
+    // Nothing came of it: the feed holds the round's creation, opening and closing.
     let kinds: Vec<entity::ChangeKind> = entity::change::Entity::find()
         .all(&app.db)
         .await
@@ -198,6 +207,10 @@ async fn the_kommun_role_writes_only_its_own_response_events_to_the_feed() {
         .collect();
     assert_eq!(
         kinds,
-        [entity::ChangeKind::RoundCreated, entity::ChangeKind::RoundOpened]
+        [
+            entity::ChangeKind::RoundCreated,
+            entity::ChangeKind::RoundOpened,
+            entity::ChangeKind::RoundClosed
+        ]
     );
 }

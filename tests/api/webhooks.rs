@@ -305,7 +305,7 @@ async fn deliveries_are_signed_retried_and_survive_a_restart() {
         assert_eq!(r.headers["x-mognad-event"], body["event"]["kind"]);
         assert_eq!(
             r.headers["x-mognad-delivery"],
-            body["deliveryId"].to_string()
+            body["deliveryId"].as_str().unwrap()
         );
         assert_eq!(body["webhookId"], hook.as_str());
         assert_eq!(body["event"]["roundYear"], 2027);

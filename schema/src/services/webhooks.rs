@@ -441,7 +441,7 @@ pub fn payload(due: &Due, timestamp: i64, cursors: &Cursors) -> Value {
     let e = &due.event;
     let audience = policy::webhook_receivers();
     json!({
-        "deliveryId": due.delivery_id,
+        "deliveryId": cursors.delivery_id(due.webhook_id, due.delivery_id),
         "webhookId": due.webhook_id.to_string(),
         "timestamp": timestamp,
         "event": {
