@@ -22,7 +22,7 @@ pub struct Guidance {
     /// Who last replaced the built-in text (an SKR admin's token subject).
     #[graphql(skip)]
     pub edited_by: Option<String>,
-    /// When; null for the default.
+    /// When the built-in text was last replaced for this round; null for the default.
     pub edited_at: Option<DateTime<Utc>>,
 }
 
