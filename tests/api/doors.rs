@@ -359,6 +359,20 @@ async fn cache_headers_follow_the_audience_on_every_route() {
         assert!(reply.status >= 400, "{path}");
         assert_eq!(reply.header("cache-control"), "private, no-store", "{path}");
     }
+    // Health is of the moment (never kept); the SDL is everyone's; metrics
+    // (with an SKR admin's token) are private.
+    for path in ["/health/live", "/health/ready"] {
+        assert_eq!(
+            fetch(&app, path, None).await.header("cache-control"),
+            "private, no-store",
+            "{path}"
+        );
+    }
+    let sdl = fetch(&app, "/schema.graphql", None).await;
+    assert!(sdl.header("cache-control").starts_with("public"));
+    let metrics = fetch(&app, "/metrics", Some(&admin)).await;
+    assert_eq!(metrics.status, 200);
+    assert_eq!(metrics.header("cache-control"), "private, no-store");
     // POST answers say so too.
     let response = app
         .client
