@@ -241,7 +241,9 @@ async fn listen(
 /// The key the feed's and histories' cursors are sealed with: the
 /// database's own (`server_key`, made by a migration), so every process
 /// serving the database reads every cursor.
-pub async fn cursor_key(db: &DatabaseConnection) -> Result<schema::cursor::Cursors, sea_orm::DbErr> {
+pub async fn cursor_key(
+    db: &DatabaseConnection,
+) -> Result<schema::cursor::Cursors, sea_orm::DbErr> {
     use sea_orm::{ConnectionTrait, Statement};
     let row = db
         .query_one_raw(Statement::from_string(

@@ -83,7 +83,13 @@ impl Cursors {
 
     /// The Feistel round function.
     fn round(&self, list: List, audience: &[u8], round: u8, half: u32) -> u32 {
-        let out = self.mac(&[b"round", list.tag(), audience, &[round], &half.to_be_bytes()]);
+        let out = self.mac(&[
+            b"round",
+            list.tag(),
+            audience,
+            &[round],
+            &half.to_be_bytes(),
+        ]);
         u32::from_be_bytes([out[0], out[1], out[2], out[3]])
     }
 
@@ -130,7 +136,13 @@ impl Cursors {
 
     /// The id of a cursor this audience was given for `list`;
     /// BAD_USER_INPUT (naming `what`) for anything else.
-    pub fn open(&self, list: List, audience: &Audience, what: &str, cursor: &str) -> ApiResult<i64> {
+    pub fn open(
+        &self,
+        list: List,
+        audience: &Audience,
+        what: &str,
+        cursor: &str,
+    ) -> ApiResult<i64> {
         let refused = || ApiError::bad_input(format!("{what}: not a cursor this API gave you"));
         if cursor.len() != 2 * (8 + MAC_BYTES) || !cursor.is_ascii() {
             return Err(refused());
@@ -167,8 +179,8 @@ impl Cursors {
 mod tests {
     use super::*;
     use crate::domain::KommunCode;
-    use crate::principal::{Principal, Role};
     use crate::policy;
+    use crate::principal::{Principal, Role};
 
     #[test]
     fn a_cursor_opens_only_for_its_audience_and_list() {
@@ -188,7 +200,11 @@ mod tests {
             assert!(cursors.open(List::Feed, &other, "after", &c).is_err());
             assert!(cursors.open(List::Feed, &admin, "after", &c).is_err());
             assert!(cursors.open(List::History, &kommun, "after", &c).is_err());
-            assert!(Cursors::new(b"other").open(List::Feed, &kommun, "after", &c).is_err());
+            assert!(
+                Cursors::new(b"other")
+                    .open(List::Feed, &kommun, "after", &c)
+                    .is_err()
+            );
         }
         // Neighbouring ids give unrelated cursors, and no edit opens.
         let (a, b) = (

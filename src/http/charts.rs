@@ -17,9 +17,9 @@ use std::fmt::Write as _;
 use actix_web::{HttpRequest, HttpResponse, web};
 use entity::survey_round;
 use schema::cost::Figure;
+use schema::policy::Caching;
 use schema::services::aggregates::{self, Grouping};
 use schema::services::{comparison, rounds};
-use schema::policy::Caching;
 use schema::{ApiError, Principal, policy};
 use serde::Deserialize;
 

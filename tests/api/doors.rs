@@ -113,7 +113,9 @@ async fn who_edited_guidance_is_shown_to_skr_only() {
         .unwrap()
         .to_owned();
     let set = set.replace("\"risk\"", &format!("{area:?}"));
-    let done = app.ok(&admin_token(), &set, json!({ "r": ROUND_2023 })).await;
+    let done = app
+        .ok(&admin_token(), &set, json!({ "r": ROUND_2023 }))
+        .await;
     assert_eq!(done["setGuidance"]["editedBy"], "user-skr_admin");
 
     let query = "query($r: ID!) { surveyRound(id: $r) { guidance { areaKey editedBy editedAt } } }";
@@ -239,9 +241,7 @@ async fn feed_cursors_are_the_callers_own_and_say_nothing_of_other_events() {
         (Some(malmo.as_str()), "0"),
         (Some(malmo.as_str()), ""),
     ] {
-        let body = app
-            .gql(token, FEED, json!({ "a": cursor, "f": 10 }))
-            .await;
+        let body = app.gql(token, FEED, json!({ "a": cursor, "f": 10 })).await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{cursor:?}: {body}");
     }
 
@@ -288,7 +288,11 @@ async fn feed_cursors_are_the_callers_own_and_say_nothing_of_other_events() {
         .await;
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
     let body = app
-        .gql(Some(&stockholm), history, json!({ "r": round, "a": cursor }))
+        .gql(
+            Some(&stockholm),
+            history,
+            json!({ "r": round, "a": cursor }),
+        )
         .await;
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
 }
@@ -345,7 +349,12 @@ async fn cache_headers_follow_the_audience_on_every_route() {
             assert!(reply.header("vary").contains("Authorization"));
         }
     }
-    let skr = fetch(&app, "/open-data/rounds/2023/participation.csv", Some(&admin)).await;
+    let skr = fetch(
+        &app,
+        "/open-data/rounds/2023/participation.csv",
+        Some(&admin),
+    )
+    .await;
     assert_eq!(skr.status, 200);
     assert_eq!(skr.header("cache-control"), "private, no-store");
     // Refusals are not kept: a bad token, a round that is not there.
@@ -479,8 +488,12 @@ async fn no_file_or_chart_carries_a_formula_or_markup() {
             { "questionKey": "notes", "value": { "text": text } },
             { "questionKey": "channel", "value": { "choice": format!("o{}", i % ATTACKS.len()) } },
         ]);
-        app.ok(&kommun_token(code), save, json!({ "r": round, "a": answers }))
-            .await;
+        app.ok(
+            &kommun_token(code),
+            save,
+            json!({ "r": round, "a": answers }),
+        )
+        .await;
     }
     app.transition("closeSurveyRound", &round).await;
     app.transition("publishSurveyRound", &round).await;
@@ -520,7 +533,12 @@ async fn no_file_or_chart_carries_a_formula_or_markup() {
     }
     let maturity = fetch(&app, "/open-data/rounds/2027/maturity.csv", None).await;
     assert!(maturity.text().contains("'=1+2"), "{}", maturity.text());
-    let labels = fetch(&app, "/open-data/rounds/2027/answers.csv?question=channel", None).await;
+    let labels = fetch(
+        &app,
+        "/open-data/rounds/2027/answers.csv?question=channel",
+        None,
+    )
+    .await;
     for attack in ATTACKS {
         let neutral = format!("'{attack}");
         assert!(
@@ -536,7 +554,12 @@ async fn no_file_or_chart_carries_a_formula_or_markup() {
     )
     .await;
     assert_eq!(participation.status, 200);
-    assert!(!csv_fields(&participation.body).iter().flatten().any(|f| formula(f)));
+    assert!(
+        !csv_fields(&participation.body)
+            .iter()
+            .flatten()
+            .any(|f| formula(f))
+    );
     let json = fetch(&app, "/open-data/rounds/2027/maturity.json", None).await;
     let json: Value = serde_json::from_slice(&json.body).unwrap();
     assert!(
@@ -552,11 +575,10 @@ async fn no_file_or_chart_carries_a_formula_or_markup() {
     let sheet = calamine::Reader::worksheet_range_at(&mut book, 0)
         .unwrap()
         .unwrap();
-    assert!(
-        sheet
-            .rows()
-            .any(|r| r.iter().any(|c| *c == calamine::Data::String("=1+2".into())))
-    );
+    assert!(sheet.rows().any(|r| {
+        r.iter()
+            .any(|c| *c == calamine::Data::String("=1+2".into()))
+    }));
     let formulas = calamine::Reader::worksheet_formula(&mut book, "Sheet1").unwrap();
     assert!(
         formulas.used_cells().all(|(_, _, f)| f.is_empty()),
@@ -575,7 +597,10 @@ async fn no_file_or_chart_carries_a_formula_or_markup() {
         assert_eq!(chart.status, 200, "{path}: {}", chart.text());
         let svg = chart.text();
         assert!(!svg.contains("<script"), "{path}");
-        assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp;"), "{path}");
+        assert!(
+            svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp;"),
+            "{path}"
+        );
     }
 }
 
@@ -917,7 +942,9 @@ async fn nothing_of_a_rounds_figures_reaches_a_non_skr_caller_before_publication
             "{expected}: {anonymous:#?}"
         );
     }
-    let kommun_reads = walk.differences(&app, "kommun", Some(&kommun), rounds).await;
+    let kommun_reads = walk
+        .differences(&app, "kommun", Some(&kommun), rounds)
+        .await;
     for expected in ["kommun myComparison", "kommun /charts/me/YEAR/radar.svg"] {
         assert!(
             kommun_reads.iter().any(|d| d.starts_with(expected)),

@@ -618,11 +618,20 @@ async fn figures_match_an_independent_oracle() {
 
     // While CLOSED the means are SKR's: a kommun's comparison has none.
     let closed = app
-        .ok(&kommun_token(&all[0].code), COMPARISON, json!({ "r": second }))
+        .ok(
+            &kommun_token(&all[0].code),
+            COMPARISON,
+            json!({ "r": second }),
+        )
         .await["myComparison"]
         .clone();
     for row in closed.as_array().unwrap() {
-        for field in ["groupMean", "nationalMean", "baselineGroupMean", "baselineNationalMean"] {
+        for field in [
+            "groupMean",
+            "nationalMean",
+            "baselineGroupMean",
+            "baselineNationalMean",
+        ] {
             assert!(row[field].is_null(), "no {field} while CLOSED: {row}");
         }
     }

@@ -16,9 +16,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::disclosure::Reason;
-use crate::policy::Released;
 use crate::domain::QuestionKey;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::Released;
 use crate::services::memo::{cached, remember};
 pub use crate::services::memory::FigureCache;
 use crate::services::questionnaire::Questionnaire;

@@ -7,8 +7,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::disclosure::Reason;
 use crate::domain::QuestionKey;
-use crate::policy::Released;
 use crate::error::ApiResult;
+use crate::policy::Released;
 use crate::services::aggregates::{FigureCache, Grouping, SegmentRef, distribution};
 use crate::services::questionnaire::Questionnaire;
 

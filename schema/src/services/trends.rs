@@ -9,8 +9,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
 use crate::disclosure::{self, Reason};
-use crate::policy::Released;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::Released;
 use crate::services::aggregates::{
     AggregateRow, DistributionRow, FigureCache, Grouping, SegmentRef, answered_in, maturity,
     segments_of,

@@ -35,8 +35,8 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult, retrying};
 use crate::cursor::{Cursors, List};
+use crate::error::{ApiError, ApiResult, retrying};
 use crate::policy::{self, AdminScope};
 use crate::services::changes;
 use crate::services::targets::Targets;

@@ -5,8 +5,8 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, Result,
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::QuestionKey;
 use crate::cursor::List;
+use crate::domain::QuestionKey;
 use crate::services::changes;
 use crate::services::municipalities::{self, Filter};
 use crate::services::responses::{self, AnswerChange, HistoryEntry, ResponseView, StoredAnswer};
