@@ -180,20 +180,8 @@ async fn feed_cursors_are_the_callers_own_and_say_nothing_of_other_events() {
     let app = spawn_app().await;
     let round = app.open_round(2027).await;
     for code in ["1280", "0180", "0114"] {
-        let token = kommun_token(code);
-        let full = json!({ "r": round, "a": crate::isolation::full_answers() });
-        app.ok(
-            &token,
-            "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }",
-            full,
-        )
-        .await;
-        app.ok(
-            &token,
-            "mutation($r: ID!) { submitResponse(roundId: $r) { status } }",
-            json!({ "r": round }),
-        )
-        .await;
+        app.save_and_submit(code, &round, crate::isolation::full_answers())
+            .await;
     }
     let (malmo, stockholm, admin) = (kommun_token("1280"), kommun_token("0180"), admin_token());
     let mine = whole_feed(&app, Some(&malmo)).await;

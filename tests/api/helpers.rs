@@ -289,6 +289,23 @@ impl TestApp {
         id
     }
 
+    /// Saves `answers` as kommun `code` in `round` and submits its response.
+    pub async fn save_and_submit(&self, code: &str, round: &str, answers: Value) {
+        let token = kommun_token(code);
+        self.ok(
+            &token,
+            "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }",
+            json!({ "r": round, "a": answers }),
+        )
+        .await;
+        self.ok(
+            &token,
+            "mutation($r: ID!) { submitResponse(roundId: $r) { status } }",
+            json!({ "r": round }),
+        )
+        .await;
+    }
+
     /// A round transition by the admin; returns the whole body.
     pub async fn transition(&self, op: &str, id: &str) -> Value {
         let query = format!("mutation($id: ID!) {{ {op}(id: $id) {{ id status }} }}");
