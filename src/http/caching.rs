@@ -27,11 +27,10 @@ pub fn refusal(response: &mut HttpResponseBuilder) {
 /// caller was known, a health check): never stored.
 pub fn or_refusal(mut response: actix_web::HttpResponse) -> actix_web::HttpResponse {
     let headers = response.headers_mut();
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("private, no-store"),
-        );
+    if !headers.contains_key(header::CACHE_CONTROL)
+        && let Ok(never) = header::HeaderValue::from_str(&Caching::Private.header(None))
+    {
+        headers.insert(header::CACHE_CONTROL, never);
         headers.append(
             header::VARY,
             header::HeaderValue::from_static("Authorization"),
