@@ -646,3 +646,119 @@ async fn a_round_is_no_panel_of_itself() {
         .await;
     assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"]);
 }
+
+/// Attack 3 of the issue on bounds: follow-up questions asked only on a
+/// maturity answer would make anything counted per municipality spell out
+/// that answer. Two rounds with the same authored follow-ups (required,
+/// asked only when `risk_managed` is `yes_fully`); the same kommun answers
+/// yes in one and no in the other, and answers the follow-ups where asked.
+/// Whatever SKR reads per municipality — participation, its completeness,
+/// the feed — is the same in both.
+#[tokio::test]
+async fn what_skr_reads_per_municipality_does_not_depend_on_its_answers() {
+    let app = spawn_app().await;
+    let admin = admin_token();
+    let mut rounds = Vec::new();
+    for year in [2027, 2028] {
+        let round = app.create_round(year).await;
+        let area = app
+            .ok(
+                &admin,
+                "query($r: ID!) { surveyRound(id: $r) { areas { key number } } }",
+                json!({ "r": round }),
+            )
+            .await["surveyRound"]["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["number"] == 3)
+            .unwrap()["key"]
+            .clone();
+        for i in 0..4 {
+            app.ok(
+                &admin,
+                "mutation($r: ID!, $q: QuestionInput!) { upsertQuestion(roundId: $r, input: $q) { id } }",
+                json!({ "r": round, "q": {
+                    "key": format!("follow_up_{i}"), "areaKey": area, "textSv": "Följdfråga",
+                    "textEn": "Follow-up", "kind": "SINGLE_CHOICE", "required": true,
+                    "condition": { "questionKey": "risk_managed", "optionKeys": ["yes_fully"] },
+                    "options": [{ "key": "a", "labelSv": "A", "labelEn": "A" },
+                                { "key": "b", "labelSv": "B", "labelEn": "B" }] } }),
+            )
+            .await;
+        }
+        app.transition("openSurveyRound", &round).await;
+        rounds.push(round);
+    }
+    let save = "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }";
+    let submit = "mutation($r: ID!) { submitResponse(roundId: $r) { status } }";
+    // 1280 submits, 0180 stays in progress: yes (and the follow-ups) in
+    // the first round, no in the second.
+    for (code, submits) in [("1280", true), ("0180", false)] {
+        let token = kommun_token(code);
+        for (round, yes) in [(&rounds[0], true), (&rounds[1], false)] {
+            let mut answers = crate::isolation::full_answers();
+            let list = answers.as_array_mut().unwrap();
+            list.retain(|a| a["questionKey"] != "risk_managed");
+            let choice = if yes { "yes_fully" } else { "no" };
+            list.push(json!({ "questionKey": "risk_managed", "value": { "choice": choice } }));
+            if yes {
+                for i in 0..4 {
+                    list.push(json!({ "questionKey": format!("follow_up_{i}"), "value": { "choice": "a" } }));
+                }
+            }
+            app.ok(&token, save, json!({ "r": round, "a": answers }))
+                .await;
+            if submits {
+                app.ok(&token, submit, json!({ "r": round })).await;
+            }
+        }
+    }
+    let per_municipality = "query($r: ID!) { participation(roundId: $r) { submitted inProgress \
+        nearlyComplete partial byMunicipality { municipality { code } status answeredCount updatedAt submittedAt } } \
+        surveyRound(id: $r) { questionnaireProblems } }";
+    let analyst = analyst_token();
+    for token in [&admin, &analyst] {
+        let app = &app;
+        let read = |round: &String| {
+            let round = round.clone();
+            async move {
+                let body = app
+                    .gql(Some(token), per_municipality, json!({ "r": round }))
+                    .await;
+                let mut data = body["data"].clone();
+                // The municipalities that answered, as SKR sees them.
+                if let Some(rows) = data["participation"]["byMunicipality"].as_array_mut() {
+                    rows.retain(|r| r["status"] != "NOT_STARTED");
+                }
+                (data, crate::helpers::error_codes(&body))
+            }
+        };
+        let (yes, no) = (read(&rounds[0]).await, read(&rounds[1]).await);
+        assert_eq!(yes, no, "SKR reads the same whatever the kommun answered");
+        if token == &admin {
+            let rows = yes.0["participation"]["byMunicipality"].as_array().unwrap().clone();
+            assert_eq!(rows.len(), 2, "{rows:?}");
+        }
+    }
+    // The feed, per municipality: the same events, dated the same day.
+    let feed = app
+        .ok(
+            &admin,
+            "{ changes(first: 100) { edges { node { kind at municipalityCode round { year } } } } }",
+            json!({}),
+        )
+        .await;
+    let events = |year: i64| -> Vec<Value> {
+        feed["changes"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["node"])
+            .filter(|n| n["round"]["year"] == year && n["municipalityCode"].is_string())
+            .map(|n| json!([n["kind"], n["at"], n["municipalityCode"]]))
+            .collect()
+    };
+    assert_eq!(events(2027), events(2028));
+    assert_eq!(events(2027).len(), 1, "1280's submission");
+}

@@ -96,11 +96,13 @@ pub async fn completeness(
     Ok((nearly, partial))
 }
 
-/// One municipality's participation: never an answer.
+/// One municipality's participation: never an answer, nor anything that
+/// depends on one.
 #[derive(Clone, Debug)]
 pub struct MunicipalityStatus {
     pub code: String,
     pub status: ResponseStatus,
+    /// Answers to the questions everyone is asked (those without a condition).
     pub answered: i64,
     pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
     pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -127,8 +129,21 @@ pub async fn participation_by_municipality(
         .into_iter()
         .map(|r| (r.municipality_code.clone(), r))
         .collect();
+    // Only the questions everyone is asked count: a question asked on a
+    // condition is answered or not because of another answer, so counting
+    // it would tell that answer (`function_hours` is asked only when
+    // `function_exists` is yes).
+    let asked_everyone: Vec<uuid::Uuid> = entity::question::Entity::find()
+        .filter(entity::question::Column::RoundId.eq(round.id))
+        .filter(entity::question::Column::ConditionQuestionKey.is_null())
+        .select_only()
+        .column(entity::question::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
     let answered: HashMap<String, i64> = entity::answer::Entity::find()
         .filter(entity::answer::Column::RoundId.eq(round.id))
+        .filter(entity::answer::Column::QuestionId.is_in(asked_everyone))
         .select_only()
         .column(entity::answer::Column::MunicipalityCode)
         .column_as(entity::answer::Column::QuestionId.count(), "n")

@@ -110,7 +110,9 @@ pub struct MunicipalityParticipation {
     pub municipality: Municipality,
     /// Where its response stands.
     pub status: ResponseStatus,
-    /// How many questions it has answered.
+    /// How many of the questions everyone is asked (those without a
+    /// condition) it has answered. Questions asked on a condition are not
+    /// counted: whether one is answered depends on another answer.
     pub answered_count: i32,
     /// The last accepted save; while the round is OPEN, its day only (00:00 UTC).
     pub updated_at: Option<DateTime<Utc>>,
