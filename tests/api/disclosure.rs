@@ -737,7 +737,10 @@ async fn what_skr_reads_per_municipality_does_not_depend_on_its_answers() {
         let (yes, no) = (read(&rounds[0]).await, read(&rounds[1]).await);
         assert_eq!(yes, no, "SKR reads the same whatever the kommun answered");
         if token == &admin {
-            let rows = yes.0["participation"]["byMunicipality"].as_array().unwrap().clone();
+            let rows = yes.0["participation"]["byMunicipality"]
+                .as_array()
+                .unwrap()
+                .clone();
             assert_eq!(rows.len(), 2, "{rows:?}");
         }
     }
