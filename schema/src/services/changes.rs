@@ -151,22 +151,6 @@ fn condition(audience: &Audience) -> Condition {
     }
 }
 
-/// Whether `audience` sees `event` (for a single event, e.g. a webhook's).
-pub fn sees(audience: &Audience, event: &change::Model) -> bool {
-    match audience {
-        Audience::Public => event.kind == ChangeKind::RoundPublished,
-        Audience::Kommun(scope) => {
-            event.municipality_code.as_deref() == Some(scope.code())
-                || matches!(
-                    event.kind,
-                    ChangeKind::RoundOpened | ChangeKind::RoundClosed | ChangeKind::RoundPublished
-                )
-        }
-        Audience::Analyst(_) => event.municipality_code.is_none(),
-        Audience::Admin(_) => true,
-    }
-}
-
 /// When an event happened, as `audience` may know it: a response's
 /// submission or reopening by the day (UTC midnight) for SKR, as
 /// `participation.byMunicipality` dates them (exact times beside
