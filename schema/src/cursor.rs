@@ -14,6 +14,8 @@
 //! migration, never granted to the kommun role), so every process serving
 //! one database reads the same cursors.
 
+use std::fmt::Write as _;
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -129,7 +131,7 @@ impl Cursors {
         let mac = self.mac(&[b"mac", list.tag(), tag.as_bytes(), &sealed]);
         let mut out = String::with_capacity(2 * (8 + MAC_BYTES));
         for b in sealed.iter().chain(&mac[..MAC_BYTES]) {
-            out.push_str(&format!("{b:02x}"));
+            let _ = write!(out, "{b:02x}");
         }
         out
     }

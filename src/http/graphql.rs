@@ -238,13 +238,14 @@ async fn execute(
             &message,
         );
     }
+    // Who asks, as the policy sees it: what may be kept and cached follows.
+    let audience = schema::policy::audience(&principal);
+    let caching = audience.caching();
     // A response answered from frozen rounds before goes out again as it was.
     let key = match requests.as_slice() {
-        [single] if !batched => Key::of(&principal, single),
+        [single] if !batched => Key::of(&audience, single),
         _ => None,
     };
-    // What may be cached follows from who asks: the policy decides.
-    let caching = schema::policy::audience(&principal).caching();
     let epoch = state.memory.epoch();
     if let Some(key) = &key
         && let Some(reply) = state.replies.get(key, epoch)

@@ -34,12 +34,12 @@ pub struct Key {
 
 impl Key {
     /// The key of a request, when it may be kept (no extensions, no uploads).
-    pub fn of(principal: &schema::Principal, request: &Request) -> Option<Self> {
+    pub fn of(audience: &schema::policy::Audience, request: &Request) -> Option<Self> {
         if !request.extensions.is_empty() || !request.uploads.is_empty() {
             return None;
         }
         Some(Self {
-            audience: schema::policy::audience(principal).tag(),
+            audience: audience.tag(),
             query: request.query.clone(),
             operation: request.operation_name.clone(),
             variables: serde_json::to_string(&request.variables).ok()?,

@@ -690,7 +690,6 @@ async fn what_skr_reads_per_municipality_does_not_depend_on_its_answers() {
         app.transition("openSurveyRound", &round).await;
         rounds.push(round);
     }
-    let save = "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }";
     let submit = "mutation($r: ID!) { submitResponse(roundId: $r) { status } }";
     // 1280 submits, 0180 stays in progress: yes (and the follow-ups) in
     // the first round, no in the second.
@@ -707,8 +706,12 @@ async fn what_skr_reads_per_municipality_does_not_depend_on_its_answers() {
                     list.push(json!({ "questionKey": format!("follow_up_{i}"), "value": { "choice": "a" } }));
                 }
             }
-            app.ok(&token, save, json!({ "r": round, "a": answers }))
-                .await;
+            app.ok(
+                &token,
+                crate::helpers::SAVE,
+                json!({ "r": round, "a": answers }),
+            )
+            .await;
             if submits {
                 app.ok(&token, submit, json!({ "r": round })).await;
             }

@@ -78,6 +78,10 @@ async fn fresh_database() -> (String, Cleanup) {
 
 /// The HS256 secret every test app is configured with.
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+/// A kommun's save of answers (`$r` the round, `$a` the answers).
+pub const SAVE: &str =
+    "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }";
+
 /// Ids of the reference rounds.
 pub const ROUND_2019: &str = "00000000-0000-0000-0000-000000002019";
 pub const ROUND_2023: &str = "00000000-0000-0000-0000-000000002023";
@@ -292,12 +296,8 @@ impl TestApp {
     /// Saves `answers` as kommun `code` in `round` and submits its response.
     pub async fn save_and_submit(&self, code: &str, round: &str, answers: Value) {
         let token = kommun_token(code);
-        self.ok(
-            &token,
-            "mutation($r: ID!, $a: [AnswerInput!]!) { saveAnswers(roundId: $r, answers: $a) { version } }",
-            json!({ "r": round, "a": answers }),
-        )
-        .await;
+        self.ok(&token, SAVE, json!({ "r": round, "a": answers }))
+            .await;
         self.ok(
             &token,
             "mutation($r: ID!) { submitResponse(roundId: $r) { status } }",

@@ -158,11 +158,9 @@ fn condition(audience: &Audience) -> Condition {
 /// round's events exactly.
 pub fn shown_time(audience: &Audience, event: &change::Model) -> DateTime<Utc> {
     match audience {
-        Audience::Analyst(_) | Audience::Admin(_) if event.municipality_code.is_some() => event
-            .at
-            .date_naive()
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc(),
+        Audience::Analyst(_) | Audience::Admin(_) if event.municipality_code.is_some() => {
+            crate::services::participation::day(event.at)
+        }
         _ => event.at,
     }
 }

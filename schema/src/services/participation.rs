@@ -59,6 +59,12 @@ pub async fn participation(
     })
 }
 
+/// The start (00:00 UTC) of the day of `t`: how a kommun's save or
+/// submission is dated where a finer time would date single answers.
+pub fn day(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 /// The share of the questions everyone is asked (those without a
 /// condition) that an unsubmitted response must have answered to count as
 /// nearly complete — the report's "besvarade så gott som hela enkäten, men

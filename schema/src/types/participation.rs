@@ -81,7 +81,7 @@ impl Participation {
         // While a round is open, when a kommun saved is told by the day only:
         // finer times beside other live signals would date single answers.
         let open = matches!(self.round.status, RoundStatus::Draft | RoundStatus::Open);
-        let when = |t: Option<DateTime<Utc>>| if open { t.map(day) } else { t };
+        let when = |t: Option<DateTime<Utc>>| if open { t.map(participation::day) } else { t };
         Ok(Some(
             rows.into_iter()
                 .filter_map(|r| {
@@ -96,11 +96,6 @@ impl Participation {
                 .collect(),
         ))
     }
-}
-
-/// The start (00:00 UTC) of the day of `t`.
-fn day(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 /// One municipality's participation in a round: never an answer.
