@@ -61,9 +61,12 @@
 //! computed once and kept.
 
 mod algebra;
+mod bounds;
 #[cfg(test)]
 mod crossed;
 mod planner;
+
+pub use bounds::{Pin, first_pin};
 
 pub use algebra::Undecided;
 use algebra::light_vector;
@@ -161,6 +164,22 @@ pub struct Released {
     pub members: Members,
 }
 
+/// What the municipalities of each family answered, as indicators (the
+/// members at 1 of each: at level 2 in an area, chose an option, left a
+/// question unanswered), for the interval audit ([`bounds`]): one list per
+/// family, by family number. Empty: the plan is made from the cells' members
+/// alone (rules 1 to 3).
+#[derive(Clone, Debug, Default)]
+pub struct Values {
+    pub families: Vec<Vec<Members>>,
+}
+
+impl Values {
+    fn of(&self, family: usize) -> &[Members] {
+        self.families.get(family).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Plans a round's own table (rules 1, 2 and 3); one decision per cell,
 /// `None` for shown.
 pub fn plan_round(min_cell: i64, table: &Table) -> Vec<Option<Reason>> {
@@ -171,8 +190,19 @@ pub fn plan_round(min_cell: i64, table: &Table) -> Vec<Option<Reason>> {
 /// its own group table and panels): rules 1, 2 and 3 within the new table,
 /// the released cells kept as they are. One decision per cell.
 pub fn plan_beside(min_cell: i64, released: &[Released], table: &Table) -> Vec<Option<Reason>> {
+    plan_beside_values(min_cell, released, table, &Values::default())
+}
+
+/// [`plan_beside`] with the interval audit (rule 4) of `values`, insiders
+/// included, run after every step of rules 2 and 3.
+pub fn plan_beside_values(
+    min_cell: i64,
+    released: &[Released],
+    table: &Table,
+    values: &Values,
+) -> Vec<Option<Reason>> {
     let tables = std::slice::from_ref(table);
-    let mut planner = Planner::new(min_cell, released, tables);
+    let mut planner = Planner::new(min_cell, released, tables).with_values(values, true);
     planner.primary();
     planner.repair(true);
     planner.hidden.remove(0)
@@ -188,7 +218,18 @@ pub fn plan_panels(
     released: &[Released],
     tables: &[Table],
 ) -> Vec<Vec<Option<Reason>>> {
-    let mut planner = Planner::new(min_cell, released, tables);
+    plan_panels_values(min_cell, released, tables, &Values::default())
+}
+
+/// [`plan_panels`], then the interval audit (rule 4) of `values` as seen by
+/// everyone (who responded known), hiding panel cells until it passes.
+pub fn plan_panels_values(
+    min_cell: i64,
+    released: &[Released],
+    tables: &[Table],
+    values: &Values,
+) -> Vec<Vec<Option<Reason>>> {
+    let mut planner = Planner::new(min_cell, released, tables).with_values(values, false);
     planner.primary();
     let mut order: Vec<(usize, usize)> = Vec::new();
     for (t, table) in tables.iter().enumerate() {

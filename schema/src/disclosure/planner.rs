@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::Members;
 use super::algebra::{Row, in_span, light_vector};
-use super::{Reason, Released, Table, Undecided, limit};
+use super::bounds::{self, Pin};
+use super::{Reason, Released, Table, Undecided, Values, limit};
 
 /// A combination found by the audit, by municipality; `None` when the audit
 /// was undecided.
@@ -76,7 +77,15 @@ pub(super) struct Planner<'a> {
     pub(super) tables: &'a [Table],
     /// Per table and cell: `None` while shown.
     pub(super) hidden: Vec<Vec<Option<Reason>>>,
+    /// What each family answered, for the interval audit (none: no audit).
+    values: Option<&'a Values>,
+    /// Whether the interval audit also takes each member's own knowledge.
+    insiders: bool,
 }
+
+/// A value the interval audit found pinned: family, indicator, and the pin
+/// (`None` when the audit could not decide).
+type Pinned = (usize, usize, Option<Pin>);
 
 impl<'a> Planner<'a> {
     pub(super) fn new(min_cell: i64, released: &'a [Released], tables: &'a [Table]) -> Self {
@@ -85,7 +94,16 @@ impl<'a> Planner<'a> {
             released,
             tables,
             hidden: tables.iter().map(|t| vec![None; t.cells.len()]).collect(),
+            values: None,
+            insiders: false,
         }
+    }
+
+    /// Adds the interval audit (rule 4) of `values` to [`Self::repair`].
+    pub(super) fn with_values(mut self, values: &'a Values, insiders: bool) -> Self {
+        self.values = Some(values);
+        self.insiders = insiders;
+        self
     }
 
     /// Rule 1.
@@ -189,33 +207,94 @@ impl<'a> Planner<'a> {
         all.into_iter().collect()
     }
 
-    /// Rule 3 (with rule 2 after each step, if `complement`) until the audit passes.
+    /// Rules 3 and 4 (with rule 2 after each step, if `complement`) until
+    /// both audits pass.
     pub(super) fn repair(&mut self, complement: bool) {
         let families = self.families();
         loop {
             if complement {
                 self.complement();
             }
-            let Some((family, witness)) = self.disclosure(&families) else {
+            let hid = if let Some((family, witness)) = self.disclosure(&families) {
+                self.hide_for(family, witness.as_ref())
+            } else if let Some(pinned) = self.interval(&families) {
+                self.hide_to_free(pinned)
+            } else {
                 return;
             };
-            if !self.hide_for(family, witness.as_ref()) {
+            if !hid {
                 // Only released cells are left to blame; nothing this plan
                 // shows can be taken back from them.
-                tracing::error!(family, "released cells fail the disclosure audit");
+                tracing::error!("released cells fail the disclosure audit");
                 return;
             }
         }
     }
 
-    /// Hides the smallest shown cell counting `family` (ties: the lowest
-    /// code) whose suppression takes `witness` out of the released span, or
-    /// else the smallest one. False when no shown cell counts `family`.
-    pub(super) fn hide_for(
-        &mut self,
-        family: usize,
-        witness: Option<&HashMap<usize, i128>>,
-    ) -> bool {
+    /// Rule 4's audit: the first value of some family's indicator that the
+    /// released and shown cells pin, outside the exception.
+    pub(super) fn interval(&self, families: &[usize]) -> Option<Pinned> {
+        let values = self.values?;
+        for &family in families {
+            let indicators = values.of(family);
+            if indicators.is_empty() {
+                continue;
+            }
+            let sets = self.sets(family);
+            for (i, ones) in indicators.iter().enumerate() {
+                match bounds::first_pin(&sets, ones, self.insiders.then_some(self.limit)) {
+                    Ok(None) => {}
+                    Ok(Some(pin)) => return Some((family, i, Some(pin))),
+                    Err(Undecided) => return Some((family, i, None)),
+                }
+            }
+        }
+        None
+    }
+
+    /// Hides the smallest shown cell counting the family (ties: the lowest
+    /// code) whose suppression frees the pinned value, or else the smallest
+    /// one holding the pinned member, or else the smallest one. False when
+    /// no shown cell counts the family.
+    fn hide_to_free(&mut self, (family, indicator, pin): Pinned) -> bool {
+        let candidates = self.candidates(family);
+        let Some(&first) = candidates.first() else {
+            return false;
+        };
+        let ones = self.values.map(|v| &v.of(family)[indicator]);
+        let chosen = pin
+            .zip(ones)
+            .and_then(|(pin, ones)| {
+                candidates
+                    .iter()
+                    .copied()
+                    .find(|&(t, c)| {
+                        self.hidden[t][c] = Some(Reason::Differencing);
+                        let still = bounds::holds(&self.sets(family), ones, pin).unwrap_or(true);
+                        self.hidden[t][c] = None;
+                        !still
+                    })
+                    .or_else(|| {
+                        candidates
+                            .iter()
+                            .copied()
+                            .find(|&(t, c)| self.tables[t].cells[c].members.contains(pin.member))
+                    })
+            })
+            .unwrap_or(first);
+        tracing::debug!(
+            cell = self.tables[chosen.0].cells[chosen.1].code,
+            family,
+            indicator,
+            ?pin,
+            "hidden: it pinned a value"
+        );
+        self.hidden[chosen.0][chosen.1] = Some(Reason::Differencing);
+        true
+    }
+
+    /// The shown cells that count `family`, smallest first (ties: the lowest code).
+    fn candidates(&self, family: usize) -> Vec<(usize, usize)> {
         let mut candidates: Vec<(usize, usize)> = Vec::new();
         for (t, table) in self.tables.iter().enumerate() {
             if table.families.contains(&family) {
@@ -234,6 +313,18 @@ impl<'a> Planner<'a> {
                 .then_with(|| x.code.cmp(&y.code))
                 .then_with(|| ta.cmp(&tb))
         });
+        candidates
+    }
+
+    /// Hides the smallest shown cell counting `family` (ties: the lowest
+    /// code) whose suppression takes `witness` out of the released span, or
+    /// else the smallest one. False when no shown cell counts `family`.
+    pub(super) fn hide_for(
+        &mut self,
+        family: usize,
+        witness: Option<&HashMap<usize, i128>>,
+    ) -> bool {
+        let candidates = self.candidates(family);
         let Some(&first) = candidates.first() else {
             return false;
         };

@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter}
 use uuid::Uuid;
 
 use super::population::{COUNTY_TABLE, Population};
+use super::values;
 use super::{PairPlan, PlannedCell, PlannedTable, RoundPlan, pair_key, parse, round_key, store};
 use crate::disclosure::{self, Reason, Released};
 use crate::error::{ApiError, ApiResult};
@@ -23,13 +24,14 @@ pub(super) async fn store_round_plan(
     let context = Context::load(db, &[round], min_cell).await?;
     let population = &context.population;
     let table = population.table(&class, population.respondents(round.id), vec![0]);
-    let decisions = disclosure::plan_round(min_cell, &table);
+    let values = context.values(db, &[round]).await?;
+    let decisions = disclosure::plan_beside_values(min_cell, &[], &table, &values);
     let mut plan = RoundPlan {
         table: planned(&class, &table, decisions),
         counties: None,
         participation: participation::participation(db, round).await?,
     };
-    plan.counties = Some(context.county_plan(round, &plan, min_cell)?);
+    plan.counties = Some(context.county_plan(round, &plan, min_cell, &values)?);
     tracing::info!(
         round = round.year,
         min_cell,
@@ -67,7 +69,8 @@ pub(super) async fn add_county_plan(
     if plan.counties.is_some() {
         return Ok(());
     }
-    plan.counties = Some(context.county_plan(round, &plan, min_cell)?);
+    let values = context.values(db, &[round]).await?;
+    plan.counties = Some(context.county_plan(round, &plan, min_cell, &values)?);
     let text = serde_json::to_string(&plan).map_err(|e| ApiError::internal(&e))?;
     release_plan::Entity::update_many()
         .col_expr(release_plan::Column::Plan, Expr::value(text))
@@ -130,6 +133,20 @@ impl Context {
         })
     }
 
+    /// What `rounds` answered, one family each, in order.
+    async fn values(
+        &self,
+        db: &impl ConnectionTrait,
+        rounds: &[&survey_round::Model],
+    ) -> ApiResult<disclosure::Values> {
+        let mut families = Vec::new();
+        for round in rounds {
+            let who = self.population.respondents(round.id);
+            families.push(values::indicators(db, round.id, &self.population.index, who).await?);
+        }
+        Ok(disclosure::Values { families })
+    }
+
     /// A round's own stored plan.
     fn own(&self, key: &str) -> ApiResult<RoundPlan> {
         let row = self.earlier.iter().find(|p| p.id == key).ok_or_else(|| {
@@ -173,12 +190,13 @@ impl Context {
         round: &survey_round::Model,
         own: &RoundPlan,
         min_cell: i64,
+        values: &disclosure::Values,
     ) -> ApiResult<PlannedTable> {
         let released = self.released(0, round, own)?;
         let table = self
             .population
             .county_table(self.population.respondents(round.id), vec![0]);
-        let decisions = disclosure::plan_beside(min_cell, &released, &table);
+        let decisions = disclosure::plan_beside_values(min_cell, &released, &table, values);
         Ok(planned(COUNTY_TABLE, &table, decisions))
     }
 }
@@ -212,7 +230,8 @@ pub(super) async fn store_pair_plan(
         .iter()
         .map(|c| population.table(c, &panel, vec![0, 1]))
         .collect();
-    let decisions = disclosure::plan_panels(min_cell, &released, &tables);
+    let values = context.values(db, &[a, b]).await?;
+    let decisions = disclosure::plan_panels_values(min_cell, &released, &tables, &values);
     let plan = PairPlan {
         tables: classes
             .iter()

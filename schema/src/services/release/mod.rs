@@ -24,6 +24,7 @@
 
 mod make;
 mod population;
+mod values;
 
 use std::sync::Arc;
 

@@ -27,6 +27,8 @@ pub(super) struct Population {
     directories: HashMap<String, SegmentDirectory>,
     respondents: HashMap<Uuid, Members>,
     nobody: Members,
+    /// Municipality code -> index.
+    pub(super) index: HashMap<String, usize>,
 }
 
 impl Population {
@@ -84,6 +86,7 @@ impl Population {
                 respondents.entry(round).or_default().insert(i);
             }
         }
+        let index = index.into_iter().map(|(c, i)| (c.to_owned(), i)).collect();
         Ok(Self {
             segments,
             counties,
@@ -91,6 +94,7 @@ impl Population {
             directories,
             respondents,
             nobody: Members::default(),
+            index,
         })
     }
 

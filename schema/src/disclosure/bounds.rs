@@ -1,0 +1,421 @@
+//! The interval audit: which municipalities' answers the released counts pin.
+//!
+//! The algebra ([`super::audit`]) makes sure that no combination of released
+//! cells is *about* fewer than `min_cell` municipalities. That is support,
+//! not protection: a count is a whole number between 0 and its cell's size,
+//! so bounds can pin single answers even when every combination is about
+//! many (nationally 37 at level 2, 32 of them in the panel, Örebro län 6 of
+//! 6: the other 40 non-panel respondents are all at level 1).
+//!
+//! # The formulation
+//!
+//! Every released count is a sum over a cell of a per-municipality
+//! *indicator* (at level 2 in an area, chose an option, left a question
+//! unanswered), which is 0 or 1. Take one indicator of one family (a round's
+//! answers) and the sets released about that family (shown cells of its own
+//! table, its län, the panels of its pairs). The values consistent with what
+//! is released form the polytope `{x ∈ [0,1]ⁿ : Σ_{m∈S} x_m = c_S for each
+//! shown S}`, and the true answers `x*` are one of its vertices. A
+//! municipality's value is *pinned* when it is the same at every point of the
+//! polytope, which (the polytope being convex, `x*` at the box's bounds)
+//! holds exactly when no direction `d` of the tangent cone at `x*` moves it:
+//! `Σ_{m∈S} d_m = 0` for every shown `S`, `d_m ≥ 0` where `x*_m = 0`,
+//! `d_m ≤ 0` where `x*_m = 1`. With `d_m = ±e_m`, `e ≥ 0`, the free
+//! municipalities are the support of the cone `{e ≥ 0 : Be = 0}`.
+//!
+//! Who responded is part of what is known (SKR sees it): the sets are
+//! respondents, so this is the SKR view, and the anonymous view, which knows
+//! less, pins no more. An *insider* (a kommun, which knows its own answers)
+//! fixes its own `e` at 0.
+//!
+//! # Two ways to the support
+//!
+//! - **A network** when the sets split into two laminar families (a round's
+//!   table — nation, groups, subgroups — and its län): every municipality is
+//!   then an edge between the smallest set of each family that holds it, a
+//!   released set is a node whose flow is fixed, and the cone is the
+//!   circulations of the residual graph (an edge forward where `x* = 0`,
+//!   backward where `x* = 1`; the two roots joined both ways, the total being
+//!   free unless released). A value is free exactly when its edge lies on a
+//!   directed cycle: its two ends are in one strongly connected component.
+//!   Exact, in linear time, so insiders are checked one by one.
+//! - **A linear program** otherwise (panels cross both): `max Σ e_a` over the
+//!   atoms not yet known to be free, `0 ≤ e ≤ 1`, `Be = 0`, repeated until
+//!   the optimum is 0; every positive `e_a` of an optimum is free. The
+//!   solver is `microlp` (pure Rust, no C++ toolchain in the build, a time
+//!   limit per solve); a solve that does not end in an optimum makes the
+//!   audit [`Undecided`], which the planner treats as unsafe.
+//!
+//! # The exception
+//!
+//! A member of a shown cell whose members all share the indicator (a count
+//! of 0 or of the cell's size) is not reported: the cell itself tells that
+//! value to everyone who reads the table (the report's own tables show such
+//! cells), so pinning it again tells nothing new.
+
+use std::time::Duration;
+
+use super::{Members, Undecided};
+
+/// A value the released sets pin: `member`'s indicator, as seen by everyone
+/// (`insider: None`) or by `insider`, which knows its own answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pin {
+    pub member: usize,
+    pub insider: Option<usize>,
+}
+
+/// The first pinned value of an indicator (members at 1: `ones`) over the
+/// shown sets of one family, or `None`. With `insiders`, also the values a
+/// member of the sets pins knowing its own; the LP way checks outsiders only.
+pub fn first_pin(
+    sets: &[&Members],
+    ones: &Members,
+    insiders: Option<usize>,
+) -> Result<Option<Pin>, Undecided> {
+    let audit = Audit::new(sets, ones);
+    if audit.candidates.is_empty() {
+        return Ok(None);
+    }
+    match Network::of(sets, ones) {
+        Some(net) => {
+            let free = net.free(None);
+            if let Some(&m) = audit.candidates.iter().find(|&&m| !free.contains(m)) {
+                return Ok(Some(Pin { member: m, insider: None }));
+            }
+            let Some(min_cell) = insiders else {
+                return Ok(None);
+            };
+            for insider in net.lonely_edges() {
+                let free = net.free(Some(insider));
+                if let Some(&m) = audit.candidates.iter().find(|&&m| {
+                    m != insider
+                        && !free.contains(m)
+                        && !audit.told_to(sets, ones, insider, m, min_cell)
+                }) {
+                    return Ok(Some(Pin { member: m, insider: Some(insider) }));
+                }
+            }
+            Ok(None)
+        }
+        None => {
+            let free = lp_free(sets, ones)?;
+            Ok(audit
+                .candidates
+                .iter()
+                .find(|&&m| !free.contains(m))
+                .map(|&m| Pin { member: m, insider: None }))
+        }
+    }
+}
+
+/// Whether `pin` still holds over `sets` (the planner's test of a candidate
+/// cell to hide).
+pub fn holds(sets: &[&Members], ones: &Members, pin: Pin) -> Result<bool, Undecided> {
+    let audit = Audit::new(sets, ones);
+    if !audit.candidates.contains(&pin.member) {
+        return Ok(false);
+    }
+    Ok(match Network::of(sets, ones) {
+        Some(net) => !net.free(pin.insider).contains(pin.member),
+        None if pin.insider.is_none() => !lp_free(sets, ones)?.contains(pin.member),
+        None => false,
+    })
+}
+
+/// The members a pin would tell about: in some set, and in no shown set
+/// whose members all share the indicator.
+struct Audit {
+    candidates: Vec<usize>,
+}
+
+impl Audit {
+    /// Whether a shown set holding both tells `insider` the value of `m`
+    /// as an all-same set of at least `min_cell` others would tell it to
+    /// everyone: its members but the insider all share the value, and there
+    /// are at least `min_cell` of them (the nation with one kommun choosing
+    /// an option tells that kommun that the others did not; a county of
+    /// five with one at level 2 tells it about four, which is refused).
+    fn told_to(&self, sets: &[&Members], ones: &Members, insider: usize, m: usize, min_cell: usize) -> bool {
+        sets.iter().any(|s| {
+            if !s.contains(insider) || !s.contains(m) || s.len() < min_cell + 1 {
+                return false;
+            }
+            let count = s.and(ones).len() - usize::from(ones.contains(insider));
+            count == 0 || count == s.len() - 1
+        })
+    }
+
+    fn new(sets: &[&Members], ones: &Members) -> Self {
+        let mut everyone = Members::default();
+        let mut exempt = Members::default();
+        for s in sets {
+            let count = s.and(ones).len();
+            let shared = count == 0 || count == s.len();
+            for m in s.iter() {
+                everyone.insert(m);
+                if shared {
+                    exempt.insert(m);
+                }
+            }
+        }
+        Self {
+            candidates: everyone.iter().filter(|&m| !exempt.contains(m)).collect(),
+        }
+    }
+}
+
+/// The residual graph of a system of two laminar families (see the module
+/// documentation). Nodes: the sets of the first family, its root, the sets
+/// of the second, its root.
+struct Network {
+    nodes: usize,
+    /// Per member: (from, to) in the direction its value can move.
+    edges: Vec<(usize, usize, usize)>,
+    roots: (usize, usize),
+}
+
+impl Network {
+    fn of(sets: &[&Members], ones: &Members) -> Option<Self> {
+        let mut order: Vec<usize> = (0..sets.len()).collect();
+        order.sort_by(|&a, &b| sets[b].len().cmp(&sets[a].len()).then(a.cmp(&b)));
+        let mut families: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+        for &s in &order {
+            let fits = |family: &Vec<usize>| family.iter().all(|&t| laminar(sets[s], sets[t]));
+            if fits(&families[0]) {
+                families[0].push(s);
+            } else if fits(&families[1]) {
+                families[1].push(s);
+            } else {
+                return None;
+            }
+        }
+        // Node numbers: family 0's sets, its root, family 1's sets, its root.
+        let first = families[0].len();
+        let roots = (first, first + 1 + families[1].len());
+        let mut everyone = Members::default();
+        sets.iter().for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
+        let leaf = |family: usize, m: usize| -> usize {
+            // Sets are in order of decreasing size: the last one holding m is the smallest.
+            let base = if family == 0 { 0 } else { first + 1 };
+            families[family]
+                .iter()
+                .rposition(|&s| sets[s].contains(m))
+                .map_or(if family == 0 { roots.0 } else { roots.1 }, |i| base + i)
+        };
+        let edges = everyone
+            .iter()
+            .map(|m| {
+                let (a, b) = (leaf(0, m), leaf(1, m));
+                if ones.contains(m) { (m, b, a) } else { (m, a, b) }
+            })
+            .collect();
+        Some(Self {
+            nodes: roots.1 + 1,
+            edges,
+            roots,
+        })
+    }
+
+    /// Members whose edge has no parallel twin: only their owners, knowing
+    /// their own answer, take a cycle away from the others.
+    fn lonely_edges(&self) -> Vec<usize> {
+        let mut count = std::collections::HashMap::new();
+        for &(_, a, b) in &self.edges {
+            *count.entry((a, b)).or_insert(0usize) += 1;
+        }
+        self.edges
+            .iter()
+            .filter(|(_, a, b)| count[&(*a, *b)] == 1)
+            .map(|&(m, _, _)| m)
+            .collect()
+    }
+
+    /// The members whose value can move, with `without`'s edge left out.
+    fn free(&self, without: Option<usize>) -> Members {
+        let mut adjacency: Vec<Vec<usize>> = vec![Vec::new(); self.nodes];
+        adjacency[self.roots.0].push(self.roots.1);
+        adjacency[self.roots.1].push(self.roots.0);
+        for &(m, a, b) in &self.edges {
+            if Some(m) != without {
+                adjacency[a].push(b);
+            }
+        }
+        let component = components(&adjacency);
+        self.edges
+            .iter()
+            .filter(|&&(m, a, b)| Some(m) != without && component[a] == component[b])
+            .map(|&(m, _, _)| m)
+            .collect()
+    }
+}
+
+fn laminar(a: &Members, b: &Members) -> bool {
+    let both = a.and(b).len();
+    both == 0 || both == a.len() || both == b.len()
+}
+
+/// Strongly connected components (Tarjan, iterative): one number per node.
+fn components(adjacency: &[Vec<usize>]) -> Vec<usize> {
+    const NONE: usize = usize::MAX;
+    let n = adjacency.len();
+    let (mut index, mut low, mut component) = (vec![NONE; n], vec![0; n], vec![NONE; n]);
+    let (mut stack, mut on_stack) = (Vec::new(), vec![false; n]);
+    let (mut next, mut found) = (0, 0);
+    for root in 0..n {
+        if index[root] != NONE {
+            continue;
+        }
+        let mut calls: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = next;
+        low[root] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut i)) = calls.last_mut() {
+            if let Some(&w) = adjacency[v].get(*i) {
+                *i += 1;
+                if index[w] == NONE {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    calls.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            calls.pop();
+            if let Some(&(parent, _)) = calls.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component[w] = found;
+                    if w == v {
+                        break;
+                    }
+                }
+                found += 1;
+            }
+        }
+    }
+    component
+}
+
+/// Longest one solve may take before the audit gives up as [`Undecided`].
+const SOLVE_LIMIT: Duration = Duration::from_secs(5);
+
+/// The free members by linear programming, over atoms (members in the same
+/// sets with the same value, which the sets cannot tell apart).
+fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
+    use microlp::{ComparisonOp, OptimizationDirection, Problem};
+    let mut atoms: Vec<(Vec<bool>, bool, Vec<usize>)> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    let mut everyone = Members::default();
+    sets.iter().for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
+    for m in everyone.iter() {
+        let key = (sets.iter().map(|s| s.contains(m)).collect::<Vec<_>>(), ones.contains(m));
+        let a = *index.entry(key.clone()).or_insert_with(|| {
+            atoms.push((key.0, key.1, Vec::new()));
+            atoms.len() - 1
+        });
+        atoms[a].2.push(m);
+    }
+    let mut free = vec![false; atoms.len()];
+    loop {
+        let mut problem = Problem::new(OptimizationDirection::Maximize);
+        problem.set_time_limit(SOLVE_LIMIT);
+        let vars: Vec<_> = free
+            .iter()
+            .map(|&f| problem.add_var(if f { 0.0 } else { 1.0 }, (0.0, 1.0)))
+            .collect();
+        for s in 0..sets.len() {
+            let row: Vec<_> = atoms
+                .iter()
+                .zip(&vars)
+                .filter(|((inside, _, _), _)| inside[s])
+                .map(|((_, one, _), &v)| (v, if *one { -1.0 } else { 1.0 }))
+                .collect();
+            if !row.is_empty() {
+                problem.add_constraint(row.as_slice(), ComparisonOp::Eq, 0.0);
+            }
+        }
+        let solution = problem
+            .solve()
+            .map_err(|_| Undecided)?
+            .into_solution()
+            .map_err(|_| Undecided)?;
+        let mut more = false;
+        for (a, &v) in vars.iter().enumerate() {
+            if !free[a] && solution.var_value(v) > 1e-7 {
+                free[a] = true;
+                more = true;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(atoms
+        .iter()
+        .zip(&free)
+        .filter(|(_, f)| **f)
+        .flat_map(|((_, _, members), _)| members.iter().copied())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ms: &[usize]) -> Members {
+        ms.iter().copied().collect()
+    }
+
+    /// Blekinge: five members, one at level 2; nation shown. Outsiders pin
+    /// nothing, the one at level 2 pins the other four.
+    #[test]
+    fn a_count_of_one_lets_its_member_pin_the_others() {
+        let nation = set(&(0..20).collect::<Vec<_>>());
+        let county = set(&[0, 1, 2, 3, 4]);
+        let ones = set(&[0, 10, 11]);
+        assert_eq!(first_pin(&[&nation, &county], &ones, None), Ok(None));
+        let pin = first_pin(&[&nation, &county], &ones, Some(5)).ok().flatten();
+        assert_eq!(pin.map(|p| p.insider), Some(Some(0)));
+    }
+
+    /// Örebro: nation 37 at 1; panel 32; a county 6 of 6 with 5 outside the
+    /// panel: the other non-panel members are pinned at 0 (LP way, three crossing families).
+    #[test]
+    fn bounds_pin_what_the_algebra_lets_through() {
+        let all: Vec<usize> = (0..40).collect();
+        let nation = set(&all);
+        let panel = set(&(0..30).collect::<Vec<_>>());
+        let county = set(&[29, 30, 31, 32, 33, 34]);
+        // 5 of the 10 outside the panel are at 1, all in the county.
+        let ones = set(&[0, 1, 29, 30, 31, 32, 33, 34]);
+        let pin = first_pin(&[&nation, &panel, &county], &ones, None).ok().flatten();
+        assert!(pin.is_some_and(|p| p.member >= 35), "{pin:?}");
+        // Without the county, nothing is pinned.
+        assert_eq!(first_pin(&[&nation, &panel], &ones, None), Ok(None));
+    }
+
+    #[test]
+    fn the_network_and_the_program_agree() {
+        // Two laminar families: groups and counties over 30 members.
+        let nation = set(&(0..30).collect::<Vec<_>>());
+        let groups = [set(&(0..10).collect::<Vec<_>>()), set(&(10..30).collect::<Vec<_>>())];
+        let counties = [set(&(0..15).collect::<Vec<_>>()), set(&(15..30).collect::<Vec<_>>())];
+        for seed in 0..200u64 {
+            let ones: Members = (0..30).filter(|m| (seed >> (m % 13)) & 1 == 1 || (m * 7 + seed as usize) % 5 == 0).collect();
+            let sets = [&nation, &groups[0], &groups[1], &counties[0]];
+            let net = Network::of(&sets, &ones).map(|n| n.free(None));
+            let lp = lp_free(&sets, &ones).ok();
+            assert_eq!(net, lp, "seed {seed}");
+        }
+    }
+}
