@@ -63,7 +63,17 @@ async fn the_demo_round_of_2023_by_lan_shows_most_counties_and_hides_the_small_o
         hidden.len() >= 3 && hidden_respondents >= 5,
         "{hidden:?} with {hidden_respondents} respondents"
     );
-    assert!(hidden.len() <= 5, "most län are shown: {hidden:?}");
+    // Every question's distribution is released per län too, and a kommun
+    // that alone in its subgroup and län chose a rare option would be
+    // pinned by the two counts: the interval audit hides every län but
+    // Södermanland (all at level 1 in area 1, so telling nothing new).
+    assert_eq!(hidden.len(), 20, "{hidden:?}");
+    assert!(
+        rows.iter()
+            .filter(|(c, _)| !["09", "18"].contains(&c.as_str()))
+            .all(|(_, r)| r["suppressed"] == false || r["reason"] == "DIFFERENCING"),
+        "{rows:?}"
+    );
 
     // The README's län table is this one.
     let readme = include_str!("../../README.md");
@@ -187,7 +197,6 @@ async fn every_figure_takes_lan_and_panels_by_lan_are_refused() {
     }
     let trend = body["t"].as_array().unwrap();
     assert_eq!(trend.len(), 21 * 9);
-    assert!(trend.iter().any(|r| r["suppressed"] == false));
     assert_eq!(body["s"].as_array().unwrap().len(), 2 * 21 * 9);
     // A question's län beside the baseline's: hidden where either round hides it.
     let dt = body["dt"].as_array().unwrap();
@@ -248,17 +257,14 @@ async fn a_plan_stored_before_lan_gets_them_beside_its_panels() {
             json!({ "r": ROUND_2023, "b": ROUND_2019 }),
         )
         .await;
-    assert!(
-        panel["maturityTrend"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["suppressed"] == false)
-    );
+    // (The demo's panels pin the values of those who answered one round
+    // only, so the panel plan shows none of them.)
+    let panel = panel["maturityTrend"].as_array().unwrap();
+    assert!(!panel.is_empty() && panel.iter().all(|r| r["suppressed"] == true));
     let rows = by_county(&app.data(COUNTY, json!({ "r": ROUND_2023 })).await);
     assert_eq!(rows.len(), 21);
     assert_eq!(rows["09"]["suppressed"], true);
-    assert!(rows.values().filter(|r| r["suppressed"] == false).count() >= 15);
+    assert_eq!(rows["04"]["suppressed"], false);
     // Stored now, and read the same way again.
     let key = format!("round:{ROUND_2023}:k5");
     let stored = release_plan::Entity::find_by_id(key)

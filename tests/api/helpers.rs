@@ -532,3 +532,27 @@ impl Drop for Binary {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Stores the demo pair's panel plan with only the nation's panel, shown
+/// (under both classifications), before anything has asked for it: for tests
+/// of how panel figures are counted, which the demo's own plan hides (its
+/// 2019-only and 2023-only respondents share values the panel would pin).
+pub async fn show_the_demo_national_panel(db: &DatabaseConnection, panel_size: usize) {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let cell = json!([{ "code": "SE", "respondents": panel_size, "suppressed": null }]);
+    let plan = json!({ "tables": [
+        { "classification_id": "SKR2023", "cells": cell },
+        { "classification_id": "SKR2017", "cells": cell },
+    ]});
+    entity::release_plan::Entity::insert(entity::release_plan::ActiveModel {
+        id: Set(format!("pair:{ROUND_2019}:{ROUND_2023}:k5")),
+        round_id: Set(uuid::Uuid::parse_str(ROUND_2023).unwrap()),
+        paired_round_id: Set(Some(uuid::Uuid::parse_str(ROUND_2019).unwrap())),
+        min_cell: Set(5),
+        plan: Set(plan.to_string()),
+        created_at: Set(chrono::Utc::now()),
+    })
+    .exec_without_returning(db)
+    .await
+    .unwrap();
+}

@@ -226,6 +226,9 @@ async fn a_panel_distribution_trend_counts_only_who_answered_in_both_rounds() {
         respondents.push(who);
     }
     let panel: Vec<&String> = respondents[0].intersection(&respondents[1]).collect();
+    // The demo's own plan hides its panels (see `disclosure`): this test is
+    // about counting, under a plan that shows the nation's panel.
+    crate::helpers::show_the_demo_national_panel(&app.db, panel.len()).await;
     let yes = |i: usize| {
         panel
             .iter()
