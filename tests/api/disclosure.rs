@@ -136,7 +136,7 @@ async fn respondents(app: &TestApp, round: &str) -> BTreeSet<String> {
 
 /// An app with the demo answers in the 2019 and 2023 rounds, and what an
 /// attacker knows of them.
-async fn demo() -> (TestApp, Knowledge) {
+pub(crate) async fn demo() -> (TestApp, Knowledge) {
     let app = spawn_app().await;
     mognad::demo::load(&app.db, 5).await.unwrap();
     let mut known = Knowledge::new();

@@ -27,6 +27,7 @@ mod helpers;
 mod http;
 mod idp;
 mod input;
+mod interval;
 mod isolation;
 mod lifecycle;
 mod memory;

@@ -39,12 +39,13 @@
 //!   free unless released). A value is free exactly when its edge lies on a
 //!   directed cycle: its two ends are in one strongly connected component.
 //!   Exact, in linear time, so insiders are checked one by one.
-//! - **A linear program** otherwise (panels cross both): `max Σ e_a` over the
-//!   atoms not yet known to be free, `0 ≤ e ≤ 1`, `Be = 0`, repeated until
-//!   the optimum is 0; every positive `e_a` of an optimum is free. The
-//!   solver is `microlp` (pure Rust, no C++ toolchain in the build, a time
-//!   limit per solve); a solve that does not end in an optimum makes the
-//!   audit [`Undecided`], which the planner treats as unsafe.
+//! - **A whole-number program** otherwise (panels cross both): the
+//!   polytope's corners are no longer whole numbers there, and fractions
+//!   would leave free what whole counts pin, so the audit asks for whole
+//!   numbers of ones per atom (see [`lp_free`]). The solver is `microlp`
+//!   (pure Rust, so no C++ toolchain in the build, unlike HiGHS; branch and
+//!   bound; a time limit per solve); a solve that does not end in an optimum
+//!   makes the audit [`Undecided`], which the planner treats as unsafe.
 //!
 //! # The exception
 //!
@@ -309,8 +310,15 @@ fn components(adjacency: &[Vec<usize>]) -> Vec<usize> {
 /// Longest one solve may take before the audit gives up as [`Undecided`].
 const SOLVE_LIMIT: Duration = Duration::from_secs(5);
 
-/// The free members by linear programming, over atoms (members in the same
-/// sets with the same value, which the sets cannot tell apart).
+/// The free members by a whole-number program, over atoms (members in the
+/// same sets with the same value, which the sets cannot tell apart): `y_a`,
+/// the number at 1 in atom `a`, is a whole number between 0 and the atom's
+/// size, and every set's count is kept. Maximise the atoms' total departure
+/// from the true values over the atoms not yet known to be free; every atom
+/// that departs in an optimum is free; repeat until the optimum is 0, when
+/// no remaining atom can depart in any assignment. (Linear relaxation is not
+/// enough here: with panels crossing a table and its län, whole numbers can
+/// pin what fractions leave free.)
 fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
     use microlp::{ComparisonOp, OptimizationDirection, Problem};
     let mut atoms: Vec<(Vec<bool>, bool, Vec<usize>)> = Vec::new();
@@ -318,7 +326,10 @@ fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
     let mut everyone = Members::default();
     sets.iter().for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
     for m in everyone.iter() {
-        let key = (sets.iter().map(|s| s.contains(m)).collect::<Vec<_>>(), ones.contains(m));
+        let key = (
+            sets.iter().map(|s| s.contains(m)).collect::<Vec<_>>(),
+            ones.contains(m),
+        );
         let a = *index.entry(key.clone()).or_insert_with(|| {
             atoms.push((key.0, key.1, Vec::new()));
             atoms.len() - 1
@@ -329,19 +340,34 @@ fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
     loop {
         let mut problem = Problem::new(OptimizationDirection::Maximize);
         problem.set_time_limit(SOLVE_LIMIT);
-        let vars: Vec<_> = free
+        let vars: Vec<_> = atoms
             .iter()
-            .map(|&f| problem.add_var(if f { 0.0 } else { 1.0 }, (0.0, 1.0)))
+            .zip(&free)
+            .map(|((_, one, members), &f)| {
+                // Departure: up from 0, or down from the atom's size.
+                let gain = match (f, one) {
+                    (true, _) => 0.0,
+                    (false, false) => 1.0,
+                    (false, true) => -1.0,
+                };
+                let size = i32::try_from(members.len()).unwrap_or(i32::MAX);
+                problem.add_integer_var(gain, (0, size))
+            })
             .collect();
         for s in 0..sets.len() {
-            let row: Vec<_> = atoms
+            let row: Vec<_> = vars
                 .iter()
-                .zip(&vars)
-                .filter(|((inside, _, _), _)| inside[s])
-                .map(|((_, one, _), &v)| (v, if *one { -1.0 } else { 1.0 }))
+                .zip(&atoms)
+                .filter(|(_, (inside, _, _))| inside[s])
+                .map(|(&v, _)| (v, 1.0))
                 .collect();
+            let count = atoms
+                .iter()
+                .filter(|(inside, one, _)| inside[s] && *one)
+                .map(|(_, _, members)| members.len())
+                .sum::<usize>();
             if !row.is_empty() {
-                problem.add_constraint(row.as_slice(), ComparisonOp::Eq, 0.0);
+                problem.add_constraint(row.as_slice(), ComparisonOp::Eq, count as f64);
             }
         }
         let solution = problem
@@ -351,7 +377,9 @@ fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
             .map_err(|_| Undecided)?;
         let mut more = false;
         for (a, &v) in vars.iter().enumerate() {
-            if !free[a] && solution.var_value(v) > 1e-7 {
+            let value = solution.var_value(v).round() as usize;
+            let truth = if atoms[a].1 { atoms[a].2.len() } else { 0 };
+            if !free[a] && value != truth {
                 free[a] = true;
                 more = true;
             }
