@@ -290,6 +290,8 @@ struct Case {
     members: Vec<(usize, usize, usize, usize, bool, bool)>,
     /// Per round, per indicator, per member.
     values: [Vec<Vec<bool>>; 2],
+    /// Per round, per member: the answer to a three-option question.
+    answers: [Vec<usize>; 2],
     min_cell: usize,
 }
 
@@ -302,9 +304,12 @@ fn case() -> impl Strategy<Value = Case> {
             ),
             prop::collection::vec(prop::collection::vec(any::<bool>(), n), 2),
             prop::collection::vec(prop::collection::vec(any::<bool>(), n), 2),
+            prop::collection::vec(prop::sample::select(vec![0usize, 0, 0, 1, 1, 2]), n),
+            prop::collection::vec(prop::sample::select(vec![0usize, 1, 1, 2]), n),
             Just(min_cell),
         )
-            .prop_map(|(raw, a, b, min_cell)| Case {
+            .prop_map(|(raw, a, b, x, y, min_cell)| Case {
+                answers: [x, y],
                 members: raw
                     .into_iter()
                     .map(|(g, s, l, h, x, y)| (g, g * 2 + s, l, h, x, y))
@@ -371,16 +376,27 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
         (0..n).filter(|&m| case.members[m].4).collect(),
         (0..n).filter(|&m| case.members[m].5).collect(),
     ];
+    // The binary indicators, then the question's three options (one-hot).
     let ones = |r: usize| -> Vec<Members> {
-        case.values[r]
+        let mut all: Vec<Members> = case.values[r]
             .iter()
             .map(|v| (0..n).filter(|&m| v[m] && who[r].contains(m)).collect())
-            .collect()
+            .collect();
+        for k in 0..3 {
+            all.push((0..n).filter(|&m| case.answers[r][m] == k && who[r].contains(m)).collect());
+        }
+        all
+    };
+    let group = |r: usize| vec![case.values[r].len(), case.values[r].len() + 1, case.values[r].len() + 2];
+    let values_of = |rounds: &[usize]| Values {
+        families: rounds.iter().map(|&r| ones(r)).collect(),
+        one_hot: rounds.iter().map(|&r| vec![group(r)]).collect(),
+        known: Vec::new(),
     };
     let mut released: [Vec<Members>; 2] = [Vec::new(), Vec::new()];
     let mut closing: [Vec<Members>; 2] = [Vec::new(), Vec::new()];
     for r in 0..2 {
-        let values = Values { families: vec![ones(r)] };
+        let values = values_of(&[r]);
         let own = table(case, &who[r], r == 1, vec![0]);
         let decided = plan_beside_values(k as i64, &[], &own, &values);
         let mine: Vec<Released> = shown(&own, &decided)
@@ -398,7 +414,7 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
         .flat_map(|f| released[f].iter().map(move |m| Released { family: f, members: m.clone() }))
         .collect();
     let tables = vec![table(case, &panel, true, vec![0, 1]), table(case, &panel, false, vec![0, 1])];
-    let values = Values { families: vec![ones(0), ones(1)] };
+    let values = values_of(&[0, 1]);
     let decided = plan_panels_values(k as i64, &before, &tables, &values);
     for (t, d) in tables.iter().zip(&decided) {
         for members in shown(t, d) {
@@ -412,6 +428,12 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
                 .map(|s| (s.iter().collect(), s.iter().filter(|&m| v[m]).count() as i64))
                 .collect()
         };
+        // The question's answers, as one unknown per member: no option of
+        // anyone's is pinned but through a shown cell all at 0 or all at 1 in it.
+        let truth: Vec<Option<usize>> =
+            (0..n).map(|m| who[r].contains(m).then_some(case.answers[r][m])).collect();
+        let found = pinned_answers(n, &released[r], &truth);
+        prop_assert!(found.is_empty(), "round {r}: options {found:?} pinned in {case:?}");
         for v in &case.values[r] {
             let truth: Vec<bool> = (0..n).map(|m| v[m] && who[r].contains(m)).collect();
             let all = counts(&released[r], &truth);
@@ -429,6 +451,58 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+/// (member, option) pairs whose indicator the shown option counts pin over
+/// whole-number answers (each member one option), outside the exception.
+fn pinned_answers(n: usize, sets: &[Members], truth: &[Option<usize>]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let everyone: BTreeSet<usize> = sets.iter().flat_map(|s| s.iter()).collect();
+    for &m in &everyone {
+        for k in 0..3 {
+            let count = |s: &Members| s.iter().filter(|&i| truth[i] == Some(k)).count();
+            if sets
+                .iter()
+                .any(|s| s.contains(m) && (count(s) == 0 || count(s) == s.len()))
+            {
+                continue;
+            }
+            let solve = |direction| {
+                let mut p = Problem::new(direction);
+                let x: Vec<Vec<_>> = (0..n)
+                    .map(|i| {
+                        (0..3)
+                            .map(|j| {
+                                let objective = if i == m && j == k { 1.0 } else { 0.0 };
+                                p.add_integer_var(objective, (0, i32::from(truth[i].is_some())))
+                            })
+                            .collect()
+                    })
+                    .collect();
+                for (i, row) in x.iter().enumerate().filter(|(i, _)| truth[*i].is_some()) {
+                    let _ = i;
+                    let terms: Vec<_> = row.iter().map(|&v| (v, 1.0)).collect();
+                    p.add_constraint(terms.as_slice(), ComparisonOp::Eq, 1.0);
+                }
+                for s in sets {
+                    for j in 0..3 {
+                        let terms: Vec<_> = s.iter().map(|i| (x[i][j], 1.0)).collect();
+                        let c = s.iter().filter(|&i| truth[i] == Some(j)).count();
+                        p.add_constraint(terms.as_slice(), ComparisonOp::Eq, c as f64);
+                    }
+                }
+                p.solve().unwrap().into_solution().unwrap().objective()
+            };
+            let (low, high) = (
+                solve(OptimizationDirection::Minimize),
+                solve(OptimizationDirection::Maximize),
+            );
+            if high - low < 0.5 {
+                found.push((m, k));
+            }
+        }
+    }
+    found
 }
 
 #[test]

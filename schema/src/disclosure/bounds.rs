@@ -69,8 +69,12 @@ pub struct Pin {
 /// The first pinned value of an indicator (members at 1: `ones`) over the
 /// shown sets of one family, or `None`. With `insiders`, also the values a
 /// member of the sets pins knowing its own; the LP way checks outsiders only.
+///
+/// `split`: the sets are likely two laminar families, the first `split` of
+/// them and the rest (a table's released cells, then another table's).
 pub fn first_pin(
     sets: &[&Members],
+    split: usize,
     ones: &Members,
     insiders: Option<usize>,
 ) -> Result<Option<Pin>, Undecided> {
@@ -78,7 +82,7 @@ pub fn first_pin(
     if audit.candidates.is_empty() {
         return Ok(None);
     }
-    match Network::of(sets, ones) {
+    match Network::of(sets, split, ones) {
         Some(net) => {
             let free = net.free(None);
             if let Some(&m) = audit.candidates.iter().find(|&&m| !free.contains(m)) {
@@ -112,16 +116,50 @@ pub fn first_pin(
 
 /// Whether `pin` still holds over `sets` (the planner's test of a candidate
 /// cell to hide).
-pub fn holds(sets: &[&Members], ones: &Members, pin: Pin) -> Result<bool, Undecided> {
+pub fn holds(sets: &[&Members], split: usize, ones: &Members, pin: Pin) -> Result<bool, Undecided> {
     let audit = Audit::new(sets, ones);
     if !audit.candidates.contains(&pin.member) {
         return Ok(false);
     }
-    Ok(match Network::of(sets, ones) {
+    Ok(match Network::of(sets, split, ones) {
         Some(net) => !net.free(pin.insider).contains(pin.member),
         None if pin.insider.is_none() => !lp_free(sets, ones)?.contains(pin.member),
-        None => false,
+        // An insider's pin found by the network, which hiding a cell turned
+        // into sets the network does not take: count it as still there.
+        None => true,
     })
+}
+
+/// A member the shown sets leave only one category of a one-hot group (its
+/// own): every other category has a count of 0 in some shown set holding
+/// it, and no shown set tells its own category as all-same. Returns the
+/// member; `categories` are the group's members-at-1 sets.
+pub fn one_hot_pin(sets: &[&Members], categories: &[&Members]) -> Option<usize> {
+    let mut everyone = Members::default();
+    sets.iter().for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
+    // Per set and category: the count.
+    let counts: Vec<Vec<usize>> = sets
+        .iter()
+        .map(|s| categories.iter().map(|c| s.and(c).len()).collect())
+        .collect();
+    everyone.iter().find(|&m| {
+        let Some(own) = categories.iter().position(|c| c.contains(m)) else {
+            return false;
+        };
+        let holding: Vec<usize> = (0..sets.len()).filter(|&s| sets[s].contains(m)).collect();
+        let told = holding.iter().any(|&s| counts[s][own] == sets[s].len());
+        let left = (0..categories.len())
+            .filter(|&k| !holding.iter().any(|&s| counts[s][k] == 0))
+            .count();
+        !told && left == 1
+    })
+}
+
+/// Whether `set` shows a 0 for a category other than `member`'s own.
+pub fn excludes(set: &Members, categories: &[&Members], member: usize) -> bool {
+    categories
+        .iter()
+        .any(|c| !c.contains(member) && set.and(c).is_empty())
 }
 
 /// The members a pin would tell about: in some set, and in no shown set
@@ -177,18 +215,30 @@ struct Network {
 }
 
 impl Network {
-    fn of(sets: &[&Members], ones: &Members) -> Option<Self> {
+    fn of(sets: &[&Members], split: usize, ones: &Members) -> Option<Self> {
         let mut order: Vec<usize> = (0..sets.len()).collect();
         order.sort_by(|&a, &b| sets[b].len().cmp(&sets[a].len()).then(a.cmp(&b)));
-        let mut families: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
-        for &s in &order {
-            let fits = |family: &Vec<usize>| family.iter().all(|&t| laminar(sets[s], sets[t]));
-            if fits(&families[0]) {
-                families[0].push(s);
-            } else if fits(&families[1]) {
-                families[1].push(s);
-            } else {
-                return None;
+        let all_laminar = |family: &[usize]| {
+            family
+                .iter()
+                .enumerate()
+                .all(|(i, &s)| family[..i].iter().all(|&t| laminar(sets[s], sets[t])))
+        };
+        // As the caller splits them, else the first family that takes each
+        // set, largest first.
+        let (first, second): (Vec<usize>, Vec<usize>) = order.iter().partition(|&&s| s < split);
+        let mut families: [Vec<usize>; 2] = [first, second];
+        if !(all_laminar(&families[0]) && all_laminar(&families[1])) {
+            families = [Vec::new(), Vec::new()];
+            for &s in &order {
+                let fits = |family: &Vec<usize>| family.iter().all(|&t| laminar(sets[s], sets[t]));
+                if fits(&families[0]) {
+                    families[0].push(s);
+                } else if fits(&families[1]) {
+                    families[1].push(s);
+                } else {
+                    return None;
+                }
             }
         }
         // Node numbers: family 0's sets, its root, family 1's sets, its root.
@@ -375,6 +425,9 @@ fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
             .map_err(|_| Undecided)?
             .into_solution()
             .map_err(|_| Undecided)?;
+        // Any assignment found is a real freedom; only an optimum proves
+        // that what did not move cannot.
+        let proven = solution.status() == microlp::SolutionStatus::Optimal;
         let mut more = false;
         for (a, &v) in vars.iter().enumerate() {
             let value = solution.var_value(v).round() as usize;
@@ -385,6 +438,9 @@ fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
             }
         }
         if !more {
+            if !proven {
+                return Err(Undecided);
+            }
             break;
         }
     }
@@ -411,8 +467,8 @@ mod tests {
         let nation = set(&(0..20).collect::<Vec<_>>());
         let county = set(&[0, 1, 2, 3, 4]);
         let ones = set(&[0, 10, 11]);
-        assert_eq!(first_pin(&[&nation, &county], &ones, None), Ok(None));
-        let pin = first_pin(&[&nation, &county], &ones, Some(5)).ok().flatten();
+        assert_eq!(first_pin(&[&nation, &county], 0, &ones, None), Ok(None));
+        let pin = first_pin(&[&nation, &county], 0, &ones, Some(5)).ok().flatten();
         assert_eq!(pin.map(|p| p.insider), Some(Some(0)));
     }
 
@@ -426,10 +482,26 @@ mod tests {
         let county = set(&[29, 30, 31, 32, 33, 34]);
         // 5 of the 10 outside the panel are at 1, all in the county.
         let ones = set(&[0, 1, 29, 30, 31, 32, 33, 34]);
-        let pin = first_pin(&[&nation, &panel, &county], &ones, None).ok().flatten();
+        let pin = first_pin(&[&nation, &panel, &county], 0, &ones, None).ok().flatten();
         assert!(pin.is_some_and(|p| p.member >= 35), "{pin:?}");
         // Without the county, nothing is pinned.
-        assert_eq!(first_pin(&[&nation, &panel], &ones, None), Ok(None));
+        assert_eq!(first_pin(&[&nation, &panel], 0, &ones, None), Ok(None));
+    }
+
+    /// Crossing cells that each show a 0 for another option leave a member
+    /// only one (G0∩K2 all chose A: K2 shows no B, G0 no C).
+    #[test]
+    fn zeros_of_other_options_in_crossing_cells_pin_the_one_left() {
+        let g0 = set(&[0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let k2 = set(&[6, 7, 8, 9, 10, 11, 12, 13, 14]);
+        let (a, b, c) = (set(&[3, 4, 5, 6, 7, 8, 9, 10, 11]), set(&[0, 1, 2]), set(&[12, 13, 14]));
+        let sets = [&g0, &k2];
+        assert_eq!(one_hot_pin(&sets, &[&a, &b, &c]), Some(6));
+        assert!(excludes(&k2, &[&a, &b, &c], 6) && excludes(&g0, &[&a, &b, &c], 6));
+        // Each option alone pins nobody.
+        for ones in [&a, &b, &c] {
+            assert_eq!(first_pin(&sets, 0, ones, None), Ok(None));
+        }
     }
 
     #[test]
@@ -441,7 +513,7 @@ mod tests {
         for seed in 0..200u64 {
             let ones: Members = (0..30).filter(|m| (seed >> (m % 13)) & 1 == 1 || (m * 7 + seed as usize) % 5 == 0).collect();
             let sets = [&nation, &groups[0], &groups[1], &counties[0]];
-            let net = Network::of(&sets, &ones).map(|n| n.free(None));
+            let net = Network::of(&sets, 0, &ones).map(|n| n.free(None));
             let lp = lp_free(&sets, &ones).ok();
             assert_eq!(net, lp, "seed {seed}");
         }

@@ -121,6 +121,20 @@ impl Members {
     }
 
     /// The members of both.
+    /// The members of `self` not in `other`.
+    pub fn minus(&self, other: &Members) -> Members {
+        let mut words: Vec<u64> = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, a)| a & !other.0.get(i).copied().unwrap_or(0))
+            .collect();
+        while words.last() == Some(&0) {
+            words.pop();
+        }
+        Members(words)
+    }
+
     pub fn and(&self, other: &Members) -> Members {
         let mut words: Vec<u64> = self.0.iter().zip(&other.0).map(|(a, b)| a & b).collect();
         while words.last() == Some(&0) {
@@ -172,11 +186,33 @@ pub struct Released {
 #[derive(Clone, Debug, Default)]
 pub struct Values {
     pub families: Vec<Vec<Members>>,
+    /// Per family: groups of its indicators of which every respondent is at
+    /// 1 in exactly one (a single-choice question's options and its
+    /// "unanswered"). Cells that each show a 0 for another option can leave
+    /// a member only one, which no one indicator's audit sees.
+    pub one_hot: Vec<Vec<Vec<usize>>>,
+    /// Per family: (indicator, members whose value of it those who read
+    /// the figures know anyway) — SKR sees who has answered every question
+    /// everyone is asked, so their "unanswered" is 0 for all to see; the
+    /// audit takes these values as given.
+    pub known: Vec<Vec<(usize, Members)>>,
 }
 
 impl Values {
     fn of(&self, family: usize) -> &[Members] {
         self.families.get(family).map_or(&[], Vec::as_slice)
+    }
+
+    fn one_hot(&self, family: usize) -> &[Vec<usize>] {
+        self.one_hot.get(family).map_or(&[], Vec::as_slice)
+    }
+
+    fn known(&self, family: usize, indicator: usize) -> Option<&Members> {
+        self.known
+            .get(family)?
+            .iter()
+            .find(|(i, _)| *i == indicator)
+            .map(|(_, m)| m)
     }
 }
 
@@ -206,6 +242,39 @@ pub fn plan_beside_values(
     planner.primary();
     planner.repair(true);
     planner.hidden.remove(0)
+}
+
+/// [`plan_beside_values`] from decisions already made (a plan stored before
+/// the interval audit): what they hid stays hidden, and the audit only hides more.
+pub fn replan_beside(
+    min_cell: i64,
+    released: &[Released],
+    table: &Table,
+    before: Vec<Option<Reason>>,
+    values: &Values,
+) -> Vec<Option<Reason>> {
+    let tables = std::slice::from_ref(table);
+    let mut planner = Planner::new(min_cell, released, tables).with_values(values, true);
+    planner.hidden = vec![before];
+    planner.primary();
+    planner.repair(true);
+    planner.hidden.remove(0)
+}
+
+/// [`plan_panels_values`] from decisions already made: what they hid stays
+/// hidden, nothing hidden is admitted, and the audit only hides more.
+pub fn replan_panels(
+    min_cell: i64,
+    released: &[Released],
+    tables: &[Table],
+    before: Vec<Vec<Option<Reason>>>,
+    values: &Values,
+) -> Vec<Vec<Option<Reason>>> {
+    let mut planner = Planner::new(min_cell, released, tables).with_values(values, false);
+    planner.hidden = before;
+    planner.primary();
+    planner.repair(false);
+    planner.hidden
 }
 
 /// Plans panel tables against the cells already released: small cells are

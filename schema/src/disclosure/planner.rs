@@ -83,9 +83,22 @@ pub(super) struct Planner<'a> {
     insiders: bool,
 }
 
-/// A value the interval audit found pinned: family, indicator, and the pin
-/// (`None` when the audit could not decide).
-type Pinned = (usize, usize, Option<Pin>);
+/// What the interval audit found pinned.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Pinned {
+    /// One indicator's value (`pin: None` when the audit could not decide).
+    Value {
+        family: usize,
+        indicator: usize,
+        pin: Option<Pin>,
+    },
+    /// A member left with one category of a one-hot group.
+    Answer {
+        family: usize,
+        group: usize,
+        member: usize,
+    },
+}
 
 impl<'a> Planner<'a> {
     pub(super) fn new(min_cell: i64, released: &'a [Released], tables: &'a [Table]) -> Self {
@@ -157,6 +170,11 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+    }
+
+    /// How many of [`Self::sets`] are released cells (they come first).
+    fn released_count(&self, family: usize) -> usize {
+        self.released.iter().filter(|r| r.family == family).count()
     }
 
     /// The released and shown cells that count the answers of `family`.
@@ -232,7 +250,8 @@ impl<'a> Planner<'a> {
     }
 
     /// Rule 4's audit: the first value of some family's indicator that the
-    /// released and shown cells pin, outside the exception.
+    /// released and shown cells pin, outside the exception; then the first
+    /// member whose one-hot group they leave with one category.
     pub(super) fn interval(&self, families: &[usize]) -> Option<Pinned> {
         let values = self.values?;
         for &family in families {
@@ -240,53 +259,123 @@ impl<'a> Planner<'a> {
             if indicators.is_empty() {
                 continue;
             }
-            let sets = self.sets(family);
+            let split = self.released_count(family);
             for (i, ones) in indicators.iter().enumerate() {
-                match bounds::first_pin(&sets, ones, self.insiders.then_some(self.limit)) {
+                let sets = self.indicator_sets(family, i);
+                let sets: Vec<&Members> = sets.iter().collect();
+                match bounds::first_pin(&sets, split, ones, self.insiders.then_some(self.limit)) {
                     Ok(None) => {}
-                    Ok(Some(pin)) => return Some((family, i, Some(pin))),
-                    Err(Undecided) => return Some((family, i, None)),
+                    Ok(Some(pin)) => {
+                        return Some(Pinned::Value {
+                            family,
+                            indicator: i,
+                            pin: Some(pin),
+                        });
+                    }
+                    Err(Undecided) => {
+                        return Some(Pinned::Value {
+                            family,
+                            indicator: i,
+                            pin: None,
+                        });
+                    }
+                }
+            }
+            let sets = self.sets(family);
+            for (g, group) in values.one_hot(family).iter().enumerate() {
+                let categories: Vec<&Members> = group.iter().map(|&i| &indicators[i]).collect();
+                if let Some(member) = bounds::one_hot_pin(&sets, &categories) {
+                    return Some(Pinned::Answer {
+                        family,
+                        group: g,
+                        member,
+                    });
                 }
             }
         }
         None
     }
 
+    /// The sets an indicator is audited over: the released and shown cells,
+    /// less the members whose value of it is known anyway.
+    fn indicator_sets(&self, family: usize, indicator: usize) -> Vec<Members> {
+        let known = self.values.and_then(|v| v.known(family, indicator));
+        self.sets(family)
+            .into_iter()
+            .map(|s| known.map_or_else(|| s.clone(), |k| s.minus(k)))
+            .collect()
+    }
+
     /// Hides the smallest shown cell counting the family (ties: the lowest
     /// code) whose suppression frees the pinned value, or else the smallest
     /// one holding the pinned member, or else the smallest one. False when
     /// no shown cell counts the family.
-    fn hide_to_free(&mut self, (family, indicator, pin): Pinned) -> bool {
+    fn hide_to_free(&mut self, pinned: Pinned) -> bool {
+        let family = match pinned {
+            Pinned::Value { family, .. } | Pinned::Answer { family, .. } => family,
+        };
         let candidates = self.candidates(family);
         let Some(&first) = candidates.first() else {
             return false;
         };
-        let ones = self.values.map(|v| &v.of(family)[indicator]);
-        let chosen = pin
-            .zip(ones)
-            .and_then(|(pin, ones)| {
+        let holding = |planner: &Self, member: usize| {
+            candidates
+                .iter()
+                .copied()
+                .find(|&(t, c)| planner.tables[t].cells[c].members.contains(member))
+        };
+        let chosen = match (pinned, self.values) {
+            (
+                Pinned::Value {
+                    indicator,
+                    pin: Some(pin),
+                    ..
+                },
+                Some(values),
+            ) => {
+                let ones = &values.of(family)[indicator];
+                let split = self.released_count(family);
                 candidates
                     .iter()
                     .copied()
                     .find(|&(t, c)| {
                         self.hidden[t][c] = Some(Reason::Differencing);
-                        let still = bounds::holds(&self.sets(family), ones, pin).unwrap_or(true);
+                        let sets = self.indicator_sets(family, indicator);
+                        let sets: Vec<&Members> = sets.iter().collect();
+                        let still = bounds::holds(&sets, split, ones, pin).unwrap_or(true);
                         self.hidden[t][c] = None;
                         !still
                     })
-                    .or_else(|| {
-                        candidates
-                            .iter()
-                            .copied()
-                            .find(|&(t, c)| self.tables[t].cells[c].members.contains(pin.member))
+                    .or_else(|| holding(self, pin.member))
+            }
+            (
+                Pinned::Answer {
+                    group, member, ..
+                },
+                Some(values),
+            ) => {
+                // The smallest cell whose 0 takes an option away from it.
+                let indicators = values.of(family);
+                let categories: Vec<&Members> = values.one_hot(family)[group]
+                    .iter()
+                    .map(|&i| &indicators[i])
+                    .collect();
+                candidates
+                    .iter()
+                    .copied()
+                    .find(|&(t, c)| {
+                        let cell = &self.tables[t].cells[c].members;
+                        cell.contains(member) && bounds::excludes(cell, &categories, member)
                     })
-            })
-            .unwrap_or(first);
+                    .or_else(|| holding(self, member))
+            }
+            _ => None,
+        }
+        .unwrap_or(first);
         tracing::debug!(
             cell = self.tables[chosen.0].cells[chosen.1].code,
             family,
-            indicator,
-            ?pin,
+            ?pinned,
             "hidden: it pinned a value"
         );
         self.hidden[chosen.0][chosen.1] = Some(Reason::Differencing);

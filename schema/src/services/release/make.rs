@@ -30,6 +30,7 @@ pub(super) async fn store_round_plan(
         table: planned(&class, &table, decisions),
         counties: None,
         participation: participation::participation(db, round).await?,
+        audited: true,
     };
     plan.counties = Some(context.county_plan(round, &plan, min_cell, &values)?);
     tracing::info!(
@@ -55,10 +56,11 @@ pub(super) async fn store_round_plan(
     .await
 }
 
-/// Adds the län table to a round's stored plan made before län were
-/// planned, against everything the round has released since (its own
-/// table and the panels of its pairs).
-pub(super) async fn add_county_plan(
+/// Brings a round's stored plan made by an earlier version up to date:
+/// adds the län table if it has none (planned against everything the round
+/// has released since: its own table and the panels of its pairs), and runs
+/// the interval audit over it, which only hides more.
+pub(super) async fn audit_round_plan(
     db: &impl ConnectionTrait,
     round: &survey_round::Model,
     min_cell: i64,
@@ -66,18 +68,46 @@ pub(super) async fn add_county_plan(
     let key = round_key(round.id, min_cell);
     let context = Context::load(db, &[round], min_cell).await?;
     let mut plan: RoundPlan = context.own(&key)?;
-    if plan.counties.is_some() {
-        return Ok(());
-    }
     let values = context.values(db, &[round]).await?;
-    plan.counties = Some(context.county_plan(round, &plan, min_cell, &values)?);
-    let text = serde_json::to_string(&plan).map_err(|e| ApiError::internal(&e))?;
+    let population = &context.population;
+    let class = round.classification_id.clone();
+    let table = population.table(&class, population.respondents(round.id), vec![0]);
+    let before = decided(&plan.table, &table);
+    let decisions = disclosure::replan_beside(min_cell, &[], &table, before, &values);
+    plan.table = planned(&class, &table, decisions);
+    plan.counties = Some(match plan.counties.take() {
+        None => context.county_plan(round, &plan, min_cell, &values)?,
+        Some(counties) => {
+            let released = context.released(0, round, &RoundPlan { counties: None, ..plan.clone() })?;
+            let lan = population.county_table(population.respondents(round.id), vec![0]);
+            let before = decided(&counties, &lan);
+            let decisions = disclosure::replan_beside(min_cell, &released, &lan, before, &values);
+            planned(COUNTY_TABLE, &lan, decisions)
+        }
+    });
+    plan.audited = true;
+    rewrite(db, &key, &plan).await?;
+    tracing::info!(round = round.year, min_cell, "a round's stored plan audited");
+    Ok(())
+}
+
+/// A stored table's decisions, cell by cell of `table` (a cell it does not
+/// know is hidden).
+fn decided(stored: &PlannedTable, table: &disclosure::Table) -> Vec<Option<Reason>> {
+    table
+        .cells
+        .iter()
+        .map(|c| stored.cell(&c.code).map_or(Some(Reason::SmallCell), |p| p.suppressed))
+        .collect()
+}
+
+async fn rewrite<V: serde::Serialize>(db: &impl ConnectionTrait, key: &str, plan: &V) -> ApiResult<()> {
+    let text = serde_json::to_string(plan).map_err(|e| ApiError::internal(&e))?;
     release_plan::Entity::update_many()
         .col_expr(release_plan::Column::Plan, Expr::value(text))
         .filter(release_plan::Column::Id.eq(key))
         .exec(db)
         .await?;
-    tracing::info!(round = round.year, min_cell, "län added to a round's plan");
     Ok(())
 }
 
@@ -139,12 +169,15 @@ impl Context {
         db: &impl ConnectionTrait,
         rounds: &[&survey_round::Model],
     ) -> ApiResult<disclosure::Values> {
-        let mut families = Vec::new();
+        let mut all = disclosure::Values::default();
         for round in rounds {
             let who = self.population.respondents(round.id);
-            families.push(values::indicators(db, round.id, &self.population.index, who).await?);
+            let answers = values::indicators(db, round.id, &self.population.index, who).await?;
+            all.families.push(answers.indicators);
+            all.one_hot.push(answers.one_hot);
+            all.known.push(answers.known);
         }
-        Ok(disclosure::Values { families })
+        Ok(all)
     }
 
     /// A round's own stored plan.
@@ -164,18 +197,39 @@ impl Context {
         round: &survey_round::Model,
         own: &RoundPlan,
     ) -> ApiResult<Vec<Released>> {
+        self.released_except(family, round, own, "")
+    }
+
+    /// [`Self::released`] but for the pair plan `skip` (which is being audited).
+    fn released_except(
+        &self,
+        family: usize,
+        round: &survey_round::Model,
+        own: &RoundPlan,
+        skip: &str,
+    ) -> ApiResult<Vec<Released>> {
         let population = &self.population;
         let who = population.respondents(round.id);
         let mut released: Vec<Released> = population.released(family, &own.table, who).collect();
         if let Some(counties) = &own.counties {
             released.extend(population.released(family, counties, who));
         }
-        for other in self.earlier.iter().filter(|p| p.paired_round_id.is_some()) {
+        for other in self
+            .earlier
+            .iter()
+            .filter(|p| p.paired_round_id.is_some() && p.id != skip)
+        {
             let members = [Some(other.round_id), other.paired_round_id];
             if !members.contains(&Some(round.id)) {
                 continue;
             }
             let plan: PairPlan = parse(other)?;
+            // A panel plan stored before the interval audit is audited
+            // against its rounds when it is next read (and served only
+            // then); its rounds are not held to it.
+            if !plan.audited {
+                continue;
+            }
             let panel = population.panel(members.iter().flatten().copied());
             for table in &plan.tables {
                 released.extend(population.released(family, table, &panel));
@@ -239,6 +293,7 @@ pub(super) async fn store_pair_plan(
             .zip(decisions)
             .map(|((c, t), d)| planned(c, t, d))
             .collect(),
+        audited: true,
     };
     tracing::info!(
         rounds = ?[later.year, former.year],
@@ -255,6 +310,56 @@ pub(super) async fn store_pair_plan(
         &plan,
     )
     .await
+}
+
+/// Runs the interval audit over a pair's panel plan stored by an earlier
+/// version (after both rounds' own plans are brought up to date); it only
+/// hides more.
+pub(super) async fn audit_pair_plan(
+    db: &impl ConnectionTrait,
+    a: &survey_round::Model,
+    b: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<()> {
+    let key = pair_key(a.id, b.id, min_cell);
+    let context = Context::load(db, &[a, b], min_cell).await?;
+    let stored: PairPlan = {
+        let row = context.earlier.iter().find(|p| p.id == key).ok_or(ApiError::Internal)?;
+        parse(row)?
+    };
+    let population = &context.population;
+    // What a and b have released beside this pair.
+    let mut released = Vec::new();
+    for (family, round) in [a, b].into_iter().enumerate() {
+        let own = context.own(&round_key(round.id, min_cell))?;
+        released.extend(context.released_except(family, round, &own, &key)?);
+    }
+    let panel = population.panel([a.id, b.id]);
+    let classes: Vec<String> = stored.tables.iter().map(|t| t.classification_id.clone()).collect();
+    let tables: Vec<disclosure::Table> = classes
+        .iter()
+        .map(|c| population.table(c, &panel, vec![0, 1]))
+        .collect();
+    let before: Vec<Vec<Option<Reason>>> = stored
+        .tables
+        .iter()
+        .zip(&tables)
+        .map(|(s, t)| decided(s, t))
+        .collect();
+    let values = context.values(db, &[a, b]).await?;
+    let decisions = disclosure::replan_panels(min_cell, &released, &tables, before, &values);
+    let plan = PairPlan {
+        tables: classes
+            .iter()
+            .zip(&tables)
+            .zip(decisions)
+            .map(|((c, t), d)| planned(c, t, d))
+            .collect(),
+        audited: true,
+    };
+    rewrite(db, &key, &plan).await?;
+    tracing::info!(rounds = ?[a.year, b.year], min_cell, "a pair's stored plan audited");
+    Ok(())
 }
 
 pub(super) fn planned(

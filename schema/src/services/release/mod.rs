@@ -42,7 +42,7 @@ use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memo::{Shared, Since, cached, forget, remember};
 use crate::services::participation::ParticipationCounts;
 use crate::services::rounds;
-use make::{add_county_plan, store_pair_plan, store_round_plan};
+use make::{audit_pair_plan, audit_round_plan, store_pair_plan, store_round_plan};
 pub use population::COUNTY_TABLE;
 
 /// What the plan decided for one cell.
@@ -87,6 +87,11 @@ pub struct RoundPlan {
     pub counties: Option<PlannedTable>,
     /// Participation as it stood when the round closed.
     pub participation: ParticipationCounts,
+    /// Whether the interval audit has been run on it; `false` in a plan
+    /// stored before there was one, until it is first read (and then it
+    /// can only hide more).
+    #[serde(default)]
+    pub audited: bool,
 }
 
 /// The panel plan of two rounds: one table per classification the two use,
@@ -94,6 +99,9 @@ pub struct RoundPlan {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairPlan {
     pub tables: Vec<PlannedTable>,
+    /// As [`RoundPlan::audited`].
+    #[serde(default)]
+    pub audited: bool,
 }
 
 impl PairPlan {
@@ -148,10 +156,10 @@ pub async fn round_plan(
 ) -> ApiResult<Arc<RoundPlan>> {
     let key = round_key(round.id, min_cell);
     let plan = fetch(db, &cache.rounds, since, key.clone(), &[round], min_cell).await?;
-    if plan.counties.is_some() {
+    if plan.counties.is_some() && plan.audited {
         return Ok(plan);
     }
-    // A plan from before län were planned: add them now, once.
+    // A plan from before län or the interval audit: add them now, once.
     let rounds = [round];
     retrying(|| ensure(db, &rounds, min_cell)).await?;
     let plan = load(db, &key).await?.ok_or(ApiError::Internal)?;
@@ -173,7 +181,15 @@ pub async fn pair_plan(
         ));
     }
     let key = pair_key(round.id, other.id, min_cell);
-    fetch(db, &cache.pairs, since, key, &[round, other], min_cell).await
+    let plan = fetch(db, &cache.pairs, since, key.clone(), &[round, other], min_cell).await?;
+    if plan.audited {
+        return Ok(plan);
+    }
+    // A plan from before the interval audit: audit it now, once.
+    let rounds = [round, other];
+    retrying(|| ensure(db, &rounds, min_cell)).await?;
+    let plan = load(db, &key).await?.ok_or(ApiError::Internal)?;
+    Ok(remember(&cache.pairs, since, key, plan))
 }
 
 /// A plan from memory, from the database, or made now for `rounds`.
@@ -281,20 +297,22 @@ async fn ensure(
         let key = round_key(round.id, min_cell);
         match release_plan::Entity::find_by_id(key).one(&txn).await? {
             None => store_round_plan(&txn, round, min_cell).await?,
-            Some(row) if parse::<RoundPlan>(&row)?.counties.is_none() => {
-                add_county_plan(&txn, round, min_cell).await?;
+            Some(row) => {
+                let plan = parse::<RoundPlan>(&row)?;
+                if plan.counties.is_none() || !plan.audited {
+                    audit_round_plan(&txn, round, min_cell).await?;
+                }
             }
-            Some(_) => {}
         }
     }
     if let [a, b] = rounds {
         let key = pair_key(a.id, b.id, min_cell);
-        if release_plan::Entity::find_by_id(key)
-            .one(&txn)
-            .await?
-            .is_none()
-        {
-            store_pair_plan(&txn, a, b, min_cell).await?;
+        match release_plan::Entity::find_by_id(key).one(&txn).await? {
+            None => store_pair_plan(&txn, a, b, min_cell).await?,
+            Some(row) if !parse::<PairPlan>(&row)?.audited => {
+                audit_pair_plan(&txn, a, b, min_cell).await?;
+            }
+            Some(_) => {}
         }
     }
     txn.commit().await?;

@@ -9,13 +9,24 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use entity::{QuestionKind, area_score, question};
+use entity::{QuestionKind, ResponseStatus, area_score, question, response};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::disclosure::Members;
 use crate::error::ApiResult;
 use crate::services::sql::statement;
+
+/// What a round's respondents answered, for [`crate::disclosure::Values`].
+pub(super) struct Answers {
+    pub indicators: Vec<Members>,
+    /// Single-choice questions: their options' and "unanswered" indicators.
+    pub one_hot: Vec<Vec<usize>>,
+    /// "Unanswered" of a question everyone is asked: 0 for those SKR sees
+    /// have answered every such question (and, for a required one, for the
+    /// submitted responses).
+    pub known: Vec<(usize, Members)>,
+}
 
 /// The indicators of `round` over the municipality numbering `index`,
 /// among `respondents`; indicators no one is at 1 in are left out (every
@@ -25,7 +36,7 @@ pub(super) async fn indicators(
     round: Uuid,
     index: &HashMap<String, usize>,
     respondents: &Members,
-) -> ApiResult<Vec<Members>> {
+) -> ApiResult<Answers> {
     let mut out: BTreeMap<(u8, Uuid, Uuid), Members> = BTreeMap::new();
     let at = |code: &str| index.get(code).copied().filter(|&i| respondents.contains(i));
 
@@ -44,14 +55,15 @@ pub(super) async fn indicators(
         }
     }
 
-    let choice: Vec<Uuid> = question::Entity::find()
-        .select_only()
-        .column(question::Column::Id)
+    let questions = question::Entity::find()
         .filter(question::Column::RoundId.eq(round))
-        .filter(question::Column::Kind.is_in([QuestionKind::SingleChoice, QuestionKind::MultiChoice]))
-        .into_tuple()
         .all(db)
         .await?;
+    let unconditional: Vec<Uuid> = questions
+        .iter()
+        .filter(|q| q.condition_question_key.is_none())
+        .map(|q| q.id)
+        .collect();
     let sql = "SELECT an.municipality_code AS code, an.question_id AS question_id, \
                COALESCE(an.option_id, c.option_id) AS option_id FROM answer an \
                LEFT JOIN answer_choice c ON c.municipality_code = an.municipality_code \
@@ -68,12 +80,57 @@ pub(super) async fn indicators(
             out.entry((1, question, option)).or_default().insert(i);
         }
     }
-    for q in choice {
-        let have = answered.remove(&q).unwrap_or_default();
+    // Who has answered every question everyone is asked (SKR sees it).
+    let complete: Members = respondents
+        .iter()
+        .filter(|&i| unconditional.iter().all(|q| answered.get(q).is_some_and(|a| a.contains(i))))
+        .collect();
+    let submitted: Vec<String> = response::Entity::find()
+        .select_only()
+        .column(response::Column::MunicipalityCode)
+        .filter(response::Column::RoundId.eq(round))
+        .filter(response::Column::Status.eq(ResponseStatus::Submitted))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let submitted: Members = submitted.iter().filter_map(|c| at(c)).collect();
+    let choice = |q: &&question::Model| matches!(q.kind, QuestionKind::SingleChoice | QuestionKind::MultiChoice);
+    for q in questions.iter().filter(choice) {
+        let have = answered.get(&q.id).cloned().unwrap_or_default();
         let left: Members = respondents.iter().filter(|&i| !have.contains(i)).collect();
         if !left.is_empty() {
-            out.insert((2, q, Uuid::nil()), left);
+            out.insert((2, q.id, Uuid::nil()), left);
         }
     }
-    Ok(out.into_values().collect())
+    let keys: Vec<(u8, Uuid, Uuid)> = out.keys().copied().collect();
+    let position = |key: &(u8, Uuid, Uuid)| keys.iter().position(|k| k == key);
+    let mut one_hot = Vec::new();
+    let mut known = Vec::new();
+    for q in questions.iter().filter(choice) {
+        if q.kind == QuestionKind::SingleChoice {
+            let group: Vec<usize> = keys
+                .iter()
+                .enumerate()
+                .filter(|(_, (kind, question, _))| *kind > 0 && *question == q.id)
+                .map(|(i, _)| i)
+                .collect();
+            if group.len() > 1 {
+                one_hot.push(group);
+            }
+        }
+        if q.condition_question_key.is_none()
+            && let Some(i) = position(&(2, q.id, Uuid::nil()))
+        {
+            let mut told = complete.clone();
+            if q.required {
+                submitted.iter().for_each(|m| told.insert(m));
+            }
+            known.push((i, told));
+        }
+    }
+    Ok(Answers {
+        indicators: out.into_values().collect(),
+        one_hot,
+        known,
+    })
 }
