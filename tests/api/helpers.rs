@@ -543,7 +543,7 @@ pub async fn show_the_demo_national_panel(db: &DatabaseConnection, panel_size: u
     let plan = json!({ "tables": [
         { "classification_id": "SKR2023", "cells": cell },
         { "classification_id": "SKR2017", "cells": cell },
-    ]});
+    ], "audited": true });
     entity::release_plan::Entity::insert(entity::release_plan::ActiveModel {
         id: Set(format!("pair:{ROUND_2019}:{ROUND_2023}:k5")),
         round_id: Set(uuid::Uuid::parse_str(ROUND_2023).unwrap()),

@@ -281,6 +281,74 @@ async fn the_issues_attacks_pin_nobody_on_the_demo_data() {
     );
 }
 
+/// A plan stored by an earlier version (no interval audit) is audited the
+/// first time it is read, and only hides more: Blekinge, shown by the old
+/// plan, is hidden; a national panel shown by an old pair plan is hidden.
+#[tokio::test]
+async fn a_plan_stored_before_the_audit_is_audited_when_first_read() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    let app = crate::helpers::spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+    for row in entity::release_plan::Entity::find().all(&app.db).await.unwrap() {
+        let mut plan: Value = serde_json::from_str(&row.plan).unwrap();
+        assert_eq!(plan["audited"], true, "a new plan is audited");
+        plan.as_object_mut().unwrap().remove("audited");
+        // As the plan before the audit had it: every län at or above the
+        // threshold shown.
+        for cell in plan["counties"]["cells"].as_array_mut().unwrap() {
+            if cell["suppressed"] != "SMALL_CELL" {
+                cell["suppressed"] = Value::Null;
+            }
+        }
+        let mut active: entity::release_plan::ActiveModel = row.into();
+        active.plan = Set(plan.to_string());
+        active.update(&app.db).await.unwrap();
+    }
+    let cell = json!([{ "code": "SE", "respondents": 220, "suppressed": null }]);
+    let old_pair = json!({ "tables": [
+        { "classification_id": "SKR2023", "cells": cell },
+        { "classification_id": "SKR2017", "cells": cell },
+    ]});
+    entity::release_plan::Entity::insert(entity::release_plan::ActiveModel {
+        id: Set(format!("pair:{ROUND_2019}:{ROUND_2023}:k5")),
+        round_id: Set(uuid::Uuid::parse_str(ROUND_2023).unwrap()),
+        paired_round_id: Set(Some(uuid::Uuid::parse_str(ROUND_2019).unwrap())),
+        min_cell: Set(5),
+        plan: Set(old_pair.to_string()),
+        created_at: Set(chrono::Utc::now()),
+    })
+    .exec_without_returning(&app.db)
+    .await
+    .unwrap();
+
+    let rows = app
+        .data(
+            "query($r: ID!) { maturityAggregates(roundId: $r, grouping: COUNTY) { segment { code } area { number } suppressed reason } }",
+            json!({ "r": ROUND_2023 }),
+        )
+        .await;
+    let blekinge = rows["maturityAggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["segment"]["code"] == "10")
+        .unwrap()
+        .clone();
+    assert_eq!(blekinge["suppressed"], true, "{blekinge}");
+    assert_eq!(blekinge["reason"], "DIFFERENCING");
+    let panel = app
+        .data(
+            "query($r: ID!, $b: ID!) { maturityTrend(roundId: $r, baselineRoundId: $b, grouping: NATIONAL, panel: true) { suppressed reason } }",
+            json!({ "r": ROUND_2023, "b": ROUND_2019 }),
+        )
+        .await;
+    assert_eq!(panel["maturityTrend"][0]["suppressed"], true, "{panel}");
+    for row in entity::release_plan::Entity::find().all(&app.db).await.unwrap() {
+        let plan: Value = serde_json::from_str(&row.plan).unwrap();
+        assert_eq!(plan["audited"], true, "{}: stored audited", row.id);
+    }
+}
+
 // ---- Random populations through the planner ---------------------------------
 
 #[derive(Clone, Debug)]

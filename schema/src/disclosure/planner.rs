@@ -261,9 +261,16 @@ impl<'a> Planner<'a> {
             }
             let split = self.released_count(family);
             for (i, ones) in indicators.iter().enumerate() {
-                let sets = self.indicator_sets(family, i);
-                let sets: Vec<&Members> = sets.iter().collect();
-                match bounds::first_pin(&sets, split, ones, self.insiders.then_some(self.limit)) {
+                // Everyone (SKR: with what it knows anyway), then each kommun
+                // with its own answers (it does not see who has answered what).
+                let reduced = self.indicator_sets(family, i, true);
+                let reduced: Vec<&Members> = reduced.iter().collect();
+                let full = self.sets(family);
+                let found = bounds::first_pin(&reduced, split, ones, None).and_then(|p| match p {
+                    None if self.insiders => bounds::first_pin(&full, split, ones, Some(self.limit)),
+                    p => Ok(p),
+                });
+                match found {
                     Ok(None) => {}
                     Ok(Some(pin)) => {
                         return Some(Pinned::Value {
@@ -297,9 +304,12 @@ impl<'a> Planner<'a> {
     }
 
     /// The sets an indicator is audited over: the released and shown cells,
-    /// less the members whose value of it is known anyway.
-    fn indicator_sets(&self, family: usize, indicator: usize) -> Vec<Members> {
-        let known = self.values.and_then(|v| v.known(family, indicator));
+    /// less (if `outsider`) the members whose value of it SKR knows anyway.
+    fn indicator_sets(&self, family: usize, indicator: usize, outsider: bool) -> Vec<Members> {
+        let known = self
+            .values
+            .filter(|_| outsider)
+            .and_then(|v| v.known(family, indicator));
         self.sets(family)
             .into_iter()
             .map(|s| known.map_or_else(|| s.clone(), |k| s.minus(k)))
@@ -340,7 +350,7 @@ impl<'a> Planner<'a> {
                     .copied()
                     .find(|&(t, c)| {
                         self.hidden[t][c] = Some(Reason::Differencing);
-                        let sets = self.indicator_sets(family, indicator);
+                        let sets = self.indicator_sets(family, indicator, pin.insider.is_none());
                         let sets: Vec<&Members> = sets.iter().collect();
                         let still = bounds::holds(&sets, split, ones, pin).unwrap_or(true);
                         self.hidden[t][c] = None;
