@@ -109,12 +109,11 @@ async fn a_segments_chart_shows_its_and_the_nations_means_and_draws() {
     assert_eq!(status, 200);
     assert_eq!(table(&svg)[0].len(), 2);
 
-    // A län: Södermanland's means (the demo's one län the 2023 plan shows)
-    // drawn beside the nation's; Gotland's hidden.
-    let (status, _, svg) = get(&app, "/charts/rounds/2023/radar.svg?segment=04", None).await;
+    // A län: Skåne's means drawn beside the nation's; Gotland's hidden.
+    let (status, _, svg) = get(&app, "/charts/rounds/2023/radar.svg?segment=12", None).await;
     assert_eq!(status, 200, "{svg}");
     let rows = table(&svg);
-    assert_eq!(rows[0][1], "Södermanlands län");
+    assert_eq!(rows[0][1], "Skåne län");
     assert!(rows[1..].iter().all(|r| r[1] != "–"), "{rows:?}");
     assert!(
         pixels_of(&svg, "#c2410c") > 200,

@@ -144,6 +144,23 @@ impl RoundCells {
             None => Some(Reason::SmallCell),
         }
     }
+
+    /// Why a question's answer counts in a segment are not shown: the
+    /// segment's own reason, or the question's there (the interval audit of
+    /// its options); `None` when they are.
+    pub fn suppressed_for(&self, question_key: &str, code: &str) -> Option<Reason> {
+        self.suppressed(code).or_else(|| {
+            self.plan
+                .table
+                .question_hidden(question_key, code)
+                .or_else(|| {
+                    self.plan
+                        .counties
+                        .as_ref()
+                        .and_then(|t| t.question_hidden(question_key, code))
+                })
+        })
+    }
 }
 
 /// The segments of a grouping of a classification, in order (none for
@@ -414,7 +431,7 @@ pub(crate) async fn distribution_of(
     }
     let mut rows = Vec::new();
     for segment in cells.segments(grouping) {
-        let suppressed = cells.suppressed(&segment.code);
+        let suppressed = cells.suppressed_for(&question.key, &segment.code);
         let mut list = Vec::new();
         if suppressed.is_none() {
             for o in &options {

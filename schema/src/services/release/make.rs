@@ -1,7 +1,7 @@
 //! Making plans: a round's own table, and a pair's panel tables against
 //! everything either round has released.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use entity::{release_plan, survey_round};
 use sea_orm::sea_query::Expr;
@@ -24,7 +24,8 @@ pub(super) async fn store_round_plan(
     let context = Context::load(db, &[round], min_cell).await?;
     let population = &context.population;
     let table = population.table(&class, population.respondents(round.id), vec![0]);
-    let values = context.values(db, &[round]).await?;
+    let answers = context.answers(db, round).await?;
+    let values = areas_of(&answers);
     let decisions = disclosure::plan_beside_values(min_cell, &[], &table, &values);
     let mut plan = RoundPlan {
         table: planned(&class, &table, decisions),
@@ -33,6 +34,7 @@ pub(super) async fn store_round_plan(
         audited: true,
     };
     plan.counties = Some(context.county_plan(round, &plan, min_cell, &values)?);
+    context.question_plans(round, &mut plan, &answers, min_cell)?;
     tracing::info!(
         round = round.year,
         min_cell,
@@ -68,7 +70,8 @@ pub(super) async fn audit_round_plan(
     let key = round_key(round.id, min_cell);
     let context = Context::load(db, &[round], min_cell).await?;
     let mut plan: RoundPlan = context.own(&key)?;
-    let values = context.values(db, &[round]).await?;
+    let answers = context.answers(db, round).await?;
+    let values = areas_of(&answers);
     let population = &context.population;
     let class = round.classification_id.clone();
     let table = population.table(&class, population.respondents(round.id), vec![0]);
@@ -85,10 +88,49 @@ pub(super) async fn audit_round_plan(
             planned(COUNTY_TABLE, &lan, decisions)
         }
     });
+    plan.table.questions.clear();
+    if let Some(counties) = &mut plan.counties {
+        counties.questions.clear();
+    }
+    context.question_plans(round, &mut plan, &answers, min_cell)?;
     plan.audited = true;
     rewrite(db, &key, &plan).await?;
     tracing::info!(round = round.year, min_cell, "a round's stored plan audited");
     Ok(())
+}
+
+/// The level-2 indicators of the maturity areas, as one family (a cell's
+/// own decision; each question's counts are audited after, cell by cell).
+fn areas_of(answers: &values::Answers) -> disclosure::Values {
+    let (indicators, one_hot, known) = answers.only(&answers.areas);
+    disclosure::Values {
+        families: vec![indicators],
+        one_hot: vec![one_hot],
+        known: vec![known],
+    }
+}
+
+/// Notes in `stored` the cells `after` hides for question `key` that the
+/// cell decisions `before` show.
+fn record(
+    stored: &mut PlannedTable,
+    key: &str,
+    table: &disclosure::Table,
+    before: &[Option<Reason>],
+    after: &[Option<Reason>],
+) {
+    let hidden: BTreeMap<String, Reason> = table
+        .cells
+        .iter()
+        .zip(before.iter().zip(after))
+        .filter_map(|(c, (b, a))| match (b, a) {
+            (None, Some(reason)) => Some((c.code.clone(), *reason)),
+            _ => None,
+        })
+        .collect();
+    if !hidden.is_empty() {
+        stored.questions.insert(key.to_owned(), hidden);
+    }
 }
 
 /// A stored table's decisions, cell by cell of `table` (a cell it does not
@@ -163,7 +205,7 @@ impl Context {
         })
     }
 
-    /// What `rounds` answered, one family each, in order.
+    /// What `rounds` answered, one family each, in order: every indicator.
     async fn values(
         &self,
         db: &impl ConnectionTrait,
@@ -171,13 +213,22 @@ impl Context {
     ) -> ApiResult<disclosure::Values> {
         let mut all = disclosure::Values::default();
         for round in rounds {
-            let who = self.population.respondents(round.id);
-            let answers = values::indicators(db, round.id, &self.population.index, who).await?;
-            all.families.push(answers.indicators);
-            all.one_hot.push(answers.one_hot);
-            all.known.push(answers.known);
+            let (indicators, one_hot, known) = self.answers(db, round).await?.all();
+            all.families.push(indicators);
+            all.one_hot.push(one_hot);
+            all.known.push(known);
         }
         Ok(all)
+    }
+
+    /// What `round` answered, indicator by indicator.
+    async fn answers(
+        &self,
+        db: &impl ConnectionTrait,
+        round: &survey_round::Model,
+    ) -> ApiResult<values::Answers> {
+        let who = self.population.respondents(round.id);
+        values::indicators(db, round.id, &self.population.index, who).await
     }
 
     /// A round's own stored plan.
@@ -214,6 +265,19 @@ impl Context {
         if let Some(counties) = &own.counties {
             released.extend(population.released(family, counties, who));
         }
+        released.extend(self.panels_except(family, round, skip)?);
+        Ok(released)
+    }
+
+    /// The shown cells of `round`'s pairs but `skip`, as cells of `family`.
+    fn panels_except(
+        &self,
+        family: usize,
+        round: &survey_round::Model,
+        skip: &str,
+    ) -> ApiResult<Vec<Released>> {
+        let population = &self.population;
+        let mut released = Vec::new();
         for other in self
             .earlier
             .iter()
@@ -236,6 +300,59 @@ impl Context {
             }
         }
         Ok(released)
+    }
+
+    /// The panel cells of `round`'s audited pairs, as cells of `family`.
+    fn panels(&self, family: usize, round: &survey_round::Model) -> ApiResult<Vec<Released>> {
+        self.panels_except(family, round, "")
+    }
+
+    /// Per choice question, the cells of the round's table and län whose
+    /// counts of its answers are hidden beyond the cell's own decision: the
+    /// interval audit of the question's options, from the cells' decisions
+    /// (made with the areas' level-2 counts), the table first and its län
+    /// beside it.
+    fn question_plans(
+        &self,
+        round: &survey_round::Model,
+        plan: &mut RoundPlan,
+        answers: &values::Answers,
+        min_cell: i64,
+    ) -> ApiResult<()> {
+        let population = &self.population;
+        let who = population.respondents(round.id);
+        let table = population.table(&round.classification_id, who, vec![0]);
+        let lan = population.county_table(who, vec![0]);
+        let panels = self.panels(0, round)?;
+        let Some(counties) = plan.counties.as_mut() else {
+            return Err(ApiError::Internal);
+        };
+        let (own_before, lan_before) = (decided(&plan.table, &table), decided(counties, &lan));
+        for (key, chosen) in &answers.questions {
+            let (indicators, one_hot, known) = answers.only(chosen);
+            let values = disclosure::Values {
+                families: vec![indicators],
+                one_hot: vec![one_hot],
+                known: vec![known],
+            };
+            let own = disclosure::replan_beside(min_cell, &panels, &table, own_before.clone(), &values);
+            let mut released = panels.clone();
+            released.extend(
+                table
+                    .cells
+                    .iter()
+                    .zip(&own)
+                    .filter(|(_, d)| d.is_none())
+                    .map(|(c, _)| Released {
+                        family: 0,
+                        members: c.members.clone(),
+                    }),
+            );
+            let by_lan = disclosure::replan_beside(min_cell, &released, &lan, lan_before.clone(), &values);
+            record(&mut plan.table, key, &table, &own_before, &own);
+            record(counties, key, &lan, &lan_before, &by_lan);
+        }
+        Ok(())
     }
 
     /// The län table of a round, planned beside everything it has released.
@@ -368,6 +485,7 @@ pub(super) fn planned(
     decisions: Vec<Option<Reason>>,
 ) -> PlannedTable {
     PlannedTable {
+        questions: Default::default(),
         classification_id: classification_id.to_owned(),
         cells: table
             .cells

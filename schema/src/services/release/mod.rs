@@ -26,6 +26,7 @@ mod make;
 mod population;
 mod values;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -60,11 +61,21 @@ pub struct PlannedCell {
 pub struct PlannedTable {
     pub classification_id: String,
     pub cells: Vec<PlannedCell>,
+    /// Per choice question (by key): cells whose counts of that question's
+    /// answers are hidden although the cell is shown (the interval audit of
+    /// the question's options; a round's table and its län only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub questions: BTreeMap<String, BTreeMap<String, Reason>>,
 }
 
 impl PlannedTable {
     pub fn cell(&self, code: &str) -> Option<&PlannedCell> {
         self.cells.iter().find(|c| c.code == code)
+    }
+
+    /// Why a question's counts in a cell the table shows are hidden.
+    pub fn question_hidden(&self, question_key: &str, code: &str) -> Option<Reason> {
+        self.questions.get(question_key)?.get(code).copied()
     }
 
     /// Codes of the shown cells.

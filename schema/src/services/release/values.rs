@@ -20,6 +20,10 @@ use crate::services::sql::statement;
 /// What a round's respondents answered, for [`crate::disclosure::Values`].
 pub(super) struct Answers {
     pub indicators: Vec<Members>,
+    /// The level-2 indicators of the maturity areas.
+    pub areas: Vec<usize>,
+    /// Per choice question (by key): its options' and "unanswered" indicators.
+    pub questions: Vec<(String, Vec<usize>)>,
     /// Single-choice questions: their options' and "unanswered" indicators.
     pub one_hot: Vec<Vec<usize>>,
     /// "Unanswered" of a question everyone is asked: 0 for those SKR sees
@@ -128,9 +132,45 @@ pub(super) async fn indicators(
             known.push((i, told));
         }
     }
+    let areas = (0..keys.len()).filter(|&i| keys[i].0 == 0).collect();
+    let questions = questions
+        .iter()
+        .filter(choice)
+        .map(|q| {
+            let own = (0..keys.len()).filter(|&i| keys[i].0 > 0 && keys[i].1 == q.id).collect();
+            (q.key.clone(), own)
+        })
+        .collect();
     Ok(Answers {
         indicators: out.into_values().collect(),
+        areas,
+        questions,
         one_hot,
         known,
     })
+}
+
+impl Answers {
+    /// Every indicator, as one family.
+    pub fn all(self) -> (Vec<Members>, Vec<Vec<usize>>, Vec<(usize, Members)>) {
+        (self.indicators, self.one_hot, self.known)
+    }
+
+    /// The indicators `chosen`, renumbered, with their one-hot groups and
+    /// known values.
+    pub fn only(&self, chosen: &[usize]) -> (Vec<Members>, Vec<Vec<usize>>, Vec<(usize, Members)>) {
+        let at = |i: usize| chosen.iter().position(|&c| c == i);
+        let indicators = chosen.iter().map(|&i| self.indicators[i].clone()).collect();
+        let one_hot = self
+            .one_hot
+            .iter()
+            .filter_map(|g| g.iter().map(|&i| at(i)).collect::<Option<Vec<usize>>>())
+            .collect();
+        let known = self
+            .known
+            .iter()
+            .filter_map(|(i, m)| at(*i).map(|j| (j, m.clone())))
+            .collect();
+        (indicators, one_hot, known)
+    }
 }
