@@ -68,7 +68,9 @@ async fn the_demo_round_of_2023_by_lan_shows_most_counties_and_hides_the_small_o
     // Olofström the other four); questions' counts are audited apart.
     assert_eq!(
         hidden,
-        ["01", "03", "05", "09", "10", "13", "18"].iter().collect::<Vec<_>>(),
+        ["01", "03", "05", "09", "10", "13", "18"]
+            .iter()
+            .collect::<Vec<_>>(),
         "{hidden:?}"
     );
     assert!(
@@ -206,7 +208,10 @@ async fn every_figure_takes_lan_and_panels_by_lan_are_refused() {
     assert_eq!(dt.len(), 21);
     let gotland = dt.iter().find(|r| r["segment"]["code"] == "09").unwrap();
     assert_eq!(gotland["suppressed"], true);
-    assert!(dt.iter().all(|r| (r["suppressed"] == true) == r["counts"].as_array().unwrap().is_empty()));
+    assert!(
+        dt.iter()
+            .all(|r| (r["suppressed"] == true) == r["counts"].as_array().unwrap().is_empty())
+    );
 
     for query in [
         "query($r: ID!, $b: ID!) { maturityTrend(roundId: $r, baselineRoundId: $b, grouping: COUNTY, panel: true) { suppressed } }",

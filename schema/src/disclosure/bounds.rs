@@ -86,7 +86,10 @@ pub fn first_pin(
         Some(net) => {
             let free = net.free(None);
             if let Some(&m) = audit.candidates.iter().find(|&&m| !free.contains(m)) {
-                return Ok(Some(Pin { member: m, insider: None }));
+                return Ok(Some(Pin {
+                    member: m,
+                    insider: None,
+                }));
             }
             let Some(min_cell) = insiders else {
                 return Ok(None);
@@ -98,7 +101,10 @@ pub fn first_pin(
                         && !free.contains(m)
                         && !audit.told_to(sets, ones, insider, m, min_cell)
                 }) {
-                    return Ok(Some(Pin { member: m, insider: Some(insider) }));
+                    return Ok(Some(Pin {
+                        member: m,
+                        insider: Some(insider),
+                    }));
                 }
             }
             Ok(None)
@@ -109,9 +115,43 @@ pub fn first_pin(
                 .candidates
                 .iter()
                 .find(|&&m| !free.contains(m))
-                .map(|&m| Pin { member: m, insider: None }))
+                .map(|&m| Pin {
+                    member: m,
+                    insider: None,
+                }))
         }
     }
+}
+
+/// The members everyone can move (who responded known), and the first
+/// candidate that is pinned, if any.
+pub fn free_members(
+    sets: &[&Members],
+    split: usize,
+    ones: &Members,
+) -> Result<(Members, Option<Pin>), Undecided> {
+    let audit = Audit::new(sets, ones);
+    if audit.candidates.is_empty() {
+        return Ok((Members::default(), None));
+    }
+    let free = match Network::of(sets, split, ones) {
+        Some(net) => net.free(None),
+        None => lp_free(sets, ones)?,
+    };
+    let pin = audit
+        .candidates
+        .iter()
+        .find(|&&m| !free.contains(m))
+        .map(|&m| Pin {
+            member: m,
+            insider: None,
+        });
+    Ok((free, pin))
+}
+
+/// The members a pin would be news about (see [`Audit`]).
+pub fn candidates(sets: &[&Members], ones: &Members) -> Vec<usize> {
+    Audit::new(sets, ones).candidates
 }
 
 /// Whether `pin` still holds over `sets` (the planner's test of a candidate
@@ -136,7 +176,8 @@ pub fn holds(sets: &[&Members], split: usize, ones: &Members, pin: Pin) -> Resul
 /// member; `categories` are the group's members-at-1 sets.
 pub fn one_hot_pin(sets: &[&Members], categories: &[&Members]) -> Option<usize> {
     let mut everyone = Members::default();
-    sets.iter().for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
+    sets.iter()
+        .for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
     // Per set and category: the count.
     let counts: Vec<Vec<usize>> = sets
         .iter()
@@ -175,7 +216,14 @@ impl Audit {
     /// are at least `min_cell` of them (the nation with one kommun choosing
     /// an option tells that kommun that the others did not; a county of
     /// five with one at level 2 tells it about four, which is refused).
-    fn told_to(&self, sets: &[&Members], ones: &Members, insider: usize, m: usize, min_cell: usize) -> bool {
+    fn told_to(
+        &self,
+        sets: &[&Members],
+        ones: &Members,
+        insider: usize,
+        m: usize,
+        min_cell: usize,
+    ) -> bool {
         sets.iter().any(|s| {
             if !s.contains(insider) || !s.contains(m) || s.len() < min_cell + 1 {
                 return false;
@@ -245,7 +293,8 @@ impl Network {
         let first = families[0].len();
         let roots = (first, first + 1 + families[1].len());
         let mut everyone = Members::default();
-        sets.iter().for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
+        sets.iter()
+            .for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
         let leaf = |family: usize, m: usize| -> usize {
             // Sets are in order of decreasing size: the last one holding m is the smallest.
             let base = if family == 0 { 0 } else { first + 1 };
@@ -258,7 +307,11 @@ impl Network {
             .iter()
             .map(|m| {
                 let (a, b) = (leaf(0, m), leaf(1, m));
-                if ones.contains(m) { (m, b, a) } else { (m, a, b) }
+                if ones.contains(m) {
+                    (m, b, a)
+                } else {
+                    (m, a, b)
+                }
             })
             .collect();
         Some(Self {
@@ -374,7 +427,8 @@ fn lp_free(sets: &[&Members], ones: &Members) -> Result<Members, Undecided> {
     let mut atoms: Vec<(Vec<bool>, bool, Vec<usize>)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     let mut everyone = Members::default();
-    sets.iter().for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
+    sets.iter()
+        .for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
     for m in everyone.iter() {
         let key = (
             sets.iter().map(|s| s.contains(m)).collect::<Vec<_>>(),
@@ -468,7 +522,9 @@ mod tests {
         let county = set(&[0, 1, 2, 3, 4]);
         let ones = set(&[0, 10, 11]);
         assert_eq!(first_pin(&[&nation, &county], 0, &ones, None), Ok(None));
-        let pin = first_pin(&[&nation, &county], 0, &ones, Some(5)).ok().flatten();
+        let pin = first_pin(&[&nation, &county], 0, &ones, Some(5))
+            .ok()
+            .flatten();
         assert_eq!(pin.map(|p| p.insider), Some(Some(0)));
     }
 
@@ -482,7 +538,9 @@ mod tests {
         let county = set(&[29, 30, 31, 32, 33, 34]);
         // 5 of the 10 outside the panel are at 1, all in the county.
         let ones = set(&[0, 1, 29, 30, 31, 32, 33, 34]);
-        let pin = first_pin(&[&nation, &panel, &county], 0, &ones, None).ok().flatten();
+        let pin = first_pin(&[&nation, &panel, &county], 0, &ones, None)
+            .ok()
+            .flatten();
         assert!(pin.is_some_and(|p| p.member >= 35), "{pin:?}");
         // Without the county, nothing is pinned.
         assert_eq!(first_pin(&[&nation, &panel], 0, &ones, None), Ok(None));
@@ -494,7 +552,11 @@ mod tests {
     fn zeros_of_other_options_in_crossing_cells_pin_the_one_left() {
         let g0 = set(&[0, 1, 2, 3, 4, 5, 6, 7, 8]);
         let k2 = set(&[6, 7, 8, 9, 10, 11, 12, 13, 14]);
-        let (a, b, c) = (set(&[3, 4, 5, 6, 7, 8, 9, 10, 11]), set(&[0, 1, 2]), set(&[12, 13, 14]));
+        let (a, b, c) = (
+            set(&[3, 4, 5, 6, 7, 8, 9, 10, 11]),
+            set(&[0, 1, 2]),
+            set(&[12, 13, 14]),
+        );
         let sets = [&g0, &k2];
         assert_eq!(one_hot_pin(&sets, &[&a, &b, &c]), Some(6));
         assert!(excludes(&k2, &[&a, &b, &c], 6) && excludes(&g0, &[&a, &b, &c], 6));
@@ -508,10 +570,18 @@ mod tests {
     fn the_network_and_the_program_agree() {
         // Two laminar families: groups and counties over 30 members.
         let nation = set(&(0..30).collect::<Vec<_>>());
-        let groups = [set(&(0..10).collect::<Vec<_>>()), set(&(10..30).collect::<Vec<_>>())];
-        let counties = [set(&(0..15).collect::<Vec<_>>()), set(&(15..30).collect::<Vec<_>>())];
+        let groups = [
+            set(&(0..10).collect::<Vec<_>>()),
+            set(&(10..30).collect::<Vec<_>>()),
+        ];
+        let counties = [
+            set(&(0..15).collect::<Vec<_>>()),
+            set(&(15..30).collect::<Vec<_>>()),
+        ];
         for seed in 0..200u64 {
-            let ones: Members = (0..30).filter(|m| (seed >> (m % 13)) & 1 == 1 || (m * 7 + seed as usize) % 5 == 0).collect();
+            let ones: Members = (0..30)
+                .filter(|m| (seed >> (m % 13)) & 1 == 1 || (m * 7 + seed as usize) % 5 == 0)
+                .collect();
             let sets = [&nation, &groups[0], &groups[1], &counties[0]];
             let net = Network::of(&sets, 0, &ones).map(|n| n.free(None));
             let lp = lp_free(&sets, &ones).ok();

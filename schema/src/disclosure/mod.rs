@@ -255,6 +255,7 @@ pub fn replan_beside(
 ) -> Vec<Option<Reason>> {
     let tables = std::slice::from_ref(table);
     let mut planner = Planner::new(min_cell, released, tables).with_values(values, true);
+    planner.algebra = false;
     planner.hidden = vec![before];
     planner.primary();
     planner.repair(true);
@@ -271,6 +272,7 @@ pub fn replan_panels(
     values: &Values,
 ) -> Vec<Vec<Option<Reason>>> {
     let mut planner = Planner::new(min_cell, released, tables).with_values(values, false);
+    planner.algebra = false;
     planner.hidden = before;
     planner.primary();
     planner.repair(false);

@@ -81,6 +81,13 @@ pub(super) struct Planner<'a> {
     values: Option<&'a Values>,
     /// Whether the interval audit also takes each member's own knowledge.
     insiders: bool,
+    /// Whether rule 3 runs: not when starting from decisions the algebra
+    /// already passed (hiding more cells only shrinks what can be combined).
+    pub(super) algebra: bool,
+    /// Per (family, indicator): members found free for everyone. Hiding a
+    /// cell only widens what the counts allow, so they stay free while a
+    /// plan is repaired (no cell is shown again).
+    free: std::cell::RefCell<HashMap<(usize, usize), Members>>,
 }
 
 /// What the interval audit found pinned.
@@ -109,6 +116,8 @@ impl<'a> Planner<'a> {
             hidden: tables.iter().map(|t| vec![None; t.cells.len()]).collect(),
             values: None,
             insiders: false,
+            algebra: true,
+            free: Default::default(),
         }
     }
 
@@ -233,7 +242,12 @@ impl<'a> Planner<'a> {
             if complement {
                 self.complement();
             }
-            let hid = if let Some((family, witness)) = self.disclosure(&families) {
+            let algebra = if self.algebra {
+                self.disclosure(&families)
+            } else {
+                None
+            };
+            let hid = if let Some((family, witness)) = algebra {
                 self.hide_for(family, witness.as_ref())
             } else if let Some(pinned) = self.interval(&families) {
                 self.hide_to_free(pinned)
@@ -266,8 +280,24 @@ impl<'a> Planner<'a> {
                 let reduced = self.indicator_sets(family, i, true);
                 let reduced: Vec<&Members> = reduced.iter().collect();
                 let full = self.sets(family);
-                let found = bounds::first_pin(&reduced, split, ones, None).and_then(|p| match p {
-                    None if self.insiders => bounds::first_pin(&full, split, ones, Some(self.limit)),
+                let known_free = self.free.borrow().get(&(family, i)).cloned();
+                let outsiders = match known_free {
+                    Some(free)
+                        if bounds::candidates(&reduced, ones)
+                            .iter()
+                            .all(|&m| free.contains(m)) =>
+                    {
+                        Ok(None)
+                    }
+                    _ => bounds::free_members(&reduced, split, ones).map(|(free, pin)| {
+                        self.free.borrow_mut().insert((family, i), free);
+                        pin
+                    }),
+                };
+                let found = outsiders.and_then(|p| match p {
+                    None if self.insiders => {
+                        bounds::first_pin(&full, split, ones, Some(self.limit))
+                    }
                     p => Ok(p),
                 });
                 match found {
@@ -358,12 +388,7 @@ impl<'a> Planner<'a> {
                     })
                     .or_else(|| holding(self, pin.member))
             }
-            (
-                Pinned::Answer {
-                    group, member, ..
-                },
-                Some(values),
-            ) => {
+            (Pinned::Answer { group, member, .. }, Some(values)) => {
                 // The smallest cell whose 0 takes an option away from it.
                 let indicators = values.of(family);
                 let categories: Vec<&Members> = values.one_hot(family)[group]

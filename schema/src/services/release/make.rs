@@ -34,7 +34,9 @@ pub(super) async fn store_round_plan(
         audited: true,
     };
     plan.counties = Some(context.county_plan(round, &plan, min_cell, &values)?);
-    context.question_plans(round, &mut plan, &answers, min_cell)?;
+    context
+        .question_plans(round, &mut plan, &answers, min_cell)
+        .await?;
     tracing::info!(
         round = round.year,
         min_cell,
@@ -81,7 +83,14 @@ pub(super) async fn audit_round_plan(
     plan.counties = Some(match plan.counties.take() {
         None => context.county_plan(round, &plan, min_cell, &values)?,
         Some(counties) => {
-            let released = context.released(0, round, &RoundPlan { counties: None, ..plan.clone() })?;
+            let released = context.released(
+                0,
+                round,
+                &RoundPlan {
+                    counties: None,
+                    ..plan.clone()
+                },
+            )?;
             let lan = population.county_table(population.respondents(round.id), vec![0]);
             let before = decided(&counties, &lan);
             let decisions = disclosure::replan_beside(min_cell, &released, &lan, before, &values);
@@ -92,11 +101,26 @@ pub(super) async fn audit_round_plan(
     if let Some(counties) = &mut plan.counties {
         counties.questions.clear();
     }
-    context.question_plans(round, &mut plan, &answers, min_cell)?;
+    context
+        .question_plans(round, &mut plan, &answers, min_cell)
+        .await?;
     plan.audited = true;
     rewrite(db, &key, &plan).await?;
-    tracing::info!(round = round.year, min_cell, "a round's stored plan audited");
+    tracing::info!(
+        round = round.year,
+        min_cell,
+        "a round's stored plan audited"
+    );
     Ok(())
+}
+
+/// Runs a plan's computation (pure, and seconds long at scale) on the
+/// blocking pool, so the server's workers go on answering meanwhile.
+async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        tracing::error!(error = %e, "a release plan's computation failed");
+        ApiError::Internal
+    })
 }
 
 /// The level-2 indicators of the maturity areas, as one family (a cell's
@@ -139,11 +163,19 @@ fn decided(stored: &PlannedTable, table: &disclosure::Table) -> Vec<Option<Reaso
     table
         .cells
         .iter()
-        .map(|c| stored.cell(&c.code).map_or(Some(Reason::SmallCell), |p| p.suppressed))
+        .map(|c| {
+            stored
+                .cell(&c.code)
+                .map_or(Some(Reason::SmallCell), |p| p.suppressed)
+        })
         .collect()
 }
 
-async fn rewrite<V: serde::Serialize>(db: &impl ConnectionTrait, key: &str, plan: &V) -> ApiResult<()> {
+async fn rewrite<V: serde::Serialize>(
+    db: &impl ConnectionTrait,
+    key: &str,
+    plan: &V,
+) -> ApiResult<()> {
     let text = serde_json::to_string(plan).map_err(|e| ApiError::internal(&e))?;
     release_plan::Entity::update_many()
         .col_expr(release_plan::Column::Plan, Expr::value(text))
@@ -203,22 +235,6 @@ impl Context {
             earlier,
             population,
         })
-    }
-
-    /// What `rounds` answered, one family each, in order: every indicator.
-    async fn values(
-        &self,
-        db: &impl ConnectionTrait,
-        rounds: &[&survey_round::Model],
-    ) -> ApiResult<disclosure::Values> {
-        let mut all = disclosure::Values::default();
-        for round in rounds {
-            let (indicators, one_hot, known) = self.answers(db, round).await?.all();
-            all.families.push(indicators);
-            all.one_hot.push(one_hot);
-            all.known.push(known);
-        }
-        Ok(all)
     }
 
     /// What `round` answered, indicator by indicator.
@@ -312,7 +328,7 @@ impl Context {
     /// interval audit of the question's options, from the cells' decisions
     /// (made with the areas' level-2 counts), the table first and its län
     /// beside it.
-    fn question_plans(
+    async fn question_plans(
         &self,
         round: &survey_round::Model,
         plan: &mut RoundPlan,
@@ -328,29 +344,61 @@ impl Context {
             return Err(ApiError::Internal);
         };
         let (own_before, lan_before) = (decided(&plan.table, &table), decided(counties, &lan));
-        for (key, chosen) in &answers.questions {
-            let (indicators, one_hot, known) = answers.only(chosen);
-            let values = disclosure::Values {
-                families: vec![indicators],
-                one_hot: vec![one_hot],
-                known: vec![known],
-            };
-            let own = disclosure::replan_beside(min_cell, &panels, &table, own_before.clone(), &values);
-            let mut released = panels.clone();
-            released.extend(
-                table
-                    .cells
-                    .iter()
-                    .zip(&own)
-                    .filter(|(_, d)| d.is_none())
-                    .map(|(c, _)| Released {
-                        family: 0,
-                        members: c.members.clone(),
-                    }),
-            );
-            let by_lan = disclosure::replan_beside(min_cell, &released, &lan, lan_before.clone(), &values);
-            record(&mut plan.table, key, &table, &own_before, &own);
-            record(counties, key, &lan, &lan_before, &by_lan);
+        let questions: Vec<(String, disclosure::Values)> = answers
+            .questions
+            .iter()
+            .map(|(key, chosen)| {
+                let (indicators, one_hot, known) = answers.only(chosen);
+                let values = disclosure::Values {
+                    families: vec![indicators],
+                    one_hot: vec![one_hot],
+                    known: vec![known],
+                };
+                (key.clone(), values)
+            })
+            .collect();
+        let (table, lan, decided) = {
+            let (own_before, lan_before) = (own_before.clone(), lan_before.clone());
+            off_thread(move || {
+                let decided: Vec<(String, Vec<Option<Reason>>, Vec<Option<Reason>>)> = questions
+                    .into_iter()
+                    .map(|(key, values)| {
+                        let own = disclosure::replan_beside(
+                            min_cell,
+                            &panels,
+                            &table,
+                            own_before.clone(),
+                            &values,
+                        );
+                        let mut released = panels.clone();
+                        released.extend(
+                            table
+                                .cells
+                                .iter()
+                                .zip(&own)
+                                .filter(|(_, d)| d.is_none())
+                                .map(|(c, _)| Released {
+                                    family: 0,
+                                    members: c.members.clone(),
+                                }),
+                        );
+                        let by_lan = disclosure::replan_beside(
+                            min_cell,
+                            &released,
+                            &lan,
+                            lan_before.clone(),
+                            &values,
+                        );
+                        (key, own, by_lan)
+                    })
+                    .collect();
+                (table, lan, decided)
+            })
+            .await?
+        };
+        for (key, own, by_lan) in decided {
+            record(&mut plan.table, &key, &table, &own_before, &own);
+            record(counties, &key, &lan, &lan_before, &by_lan);
         }
         Ok(())
     }
@@ -372,6 +420,84 @@ impl Context {
     }
 }
 
+/// A pair's panel decisions: with the areas' level-2 counts against the
+/// cells the rounds have released, then question by question against the
+/// cells that show that question's counts (the hides of every question are
+/// the panel cell's own: a panel cell is hidden for all its figures).
+/// `before`: decisions to start from (a stored plan's), else admission.
+async fn pair_decisions(
+    db: &impl ConnectionTrait,
+    context: &Context,
+    a: &survey_round::Model,
+    b: &survey_round::Model,
+    tables: Vec<disclosure::Table>,
+    before: Option<Vec<Vec<Option<Reason>>>>,
+    min_cell: i64,
+    skip: &str,
+) -> ApiResult<(Vec<disclosure::Table>, Vec<Vec<Option<Reason>>>)> {
+    let population = &context.population;
+    let rounds = [a, b];
+    let mut own = Vec::new();
+    let mut answers = Vec::new();
+    for round in rounds {
+        own.push(context.own(&round_key(round.id, min_cell))?);
+        answers.push(context.answers(db, round).await?);
+    }
+    // Everything the two rounds released, for the cells' own decisions.
+    let mut released = Vec::new();
+    for (family, round) in rounds.into_iter().enumerate() {
+        released.extend(context.released_except(family, round, &own[family], skip)?);
+    }
+    let mut areas = disclosure::Values::default();
+    for a in &answers {
+        let (indicators, one_hot, known) = a.only(&a.areas);
+        areas.families.push(indicators);
+        areas.one_hot.push(one_hot);
+        areas.known.push(known);
+    }
+    // Per question key (of either round): its indicators in each round and
+    // the cells each round shows its counts in.
+    let keys: BTreeSet<String> = answers
+        .iter()
+        .flat_map(|a| a.questions.iter().map(|(k, _)| k.clone()))
+        .collect();
+    let mut questions = Vec::new();
+    for key in keys {
+        let mut values = disclosure::Values::default();
+        let mut shown = Vec::new();
+        for (family, round) in rounds.into_iter().enumerate() {
+            let chosen = answers[family]
+                .questions
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, c)| c.as_slice())
+                .unwrap_or_default();
+            let (indicators, one_hot, known) = answers[family].only(chosen);
+            values.families.push(indicators);
+            values.one_hot.push(one_hot);
+            values.known.push(known);
+            let who = population.respondents(round.id);
+            shown.extend(population.released_for(family, &own[family].table, who, &key));
+            if let Some(counties) = &own[family].counties {
+                shown.extend(population.released_for(family, counties, who, &key));
+            }
+            shown.extend(context.panels_except(family, round, skip)?);
+        }
+        questions.push((values, shown));
+    }
+    off_thread(move || {
+        let mut decisions = match before {
+            Some(before) => disclosure::replan_panels(min_cell, &released, &tables, before, &areas),
+            None => disclosure::plan_panels_values(min_cell, &released, &tables, &areas),
+        };
+        for (values, shown) in questions {
+            decisions = disclosure::replan_panels(min_cell, &shown, &tables, decisions, &values);
+        }
+        (tables, decisions)
+    })
+    .await
+}
+
 /// The pair plan of `a` and `b`, against every cell either has released:
 /// its own table and län, and the panels of its other pairs.
 pub(super) async fn store_pair_plan(
@@ -382,13 +508,6 @@ pub(super) async fn store_pair_plan(
 ) -> ApiResult<()> {
     let context = Context::load(db, &[a, b], min_cell).await?;
     let population = &context.population;
-
-    // What a and b have released: family 0 counts a's answers, family 1 b's.
-    let mut released = Vec::new();
-    for (family, round) in [a, b].into_iter().enumerate() {
-        let own = context.own(&round_key(round.id, min_cell))?;
-        released.extend(context.released(family, round, &own)?);
-    }
 
     // The later round's classification first, then the other one's.
     let (later, former) = if a.year >= b.year { (a, b) } else { (b, a) };
@@ -401,8 +520,9 @@ pub(super) async fn store_pair_plan(
         .iter()
         .map(|c| population.table(c, &panel, vec![0, 1]))
         .collect();
-    let values = context.values(db, &[a, b]).await?;
-    let decisions = disclosure::plan_panels_values(min_cell, &released, &tables, &values);
+    // Family 0 counts a's answers, family 1 b's.
+    let (tables, decisions) =
+        pair_decisions(db, &context, a, b, tables, None, min_cell, "").await?;
     let plan = PairPlan {
         tables: classes
             .iter()
@@ -441,18 +561,20 @@ pub(super) async fn audit_pair_plan(
     let key = pair_key(a.id, b.id, min_cell);
     let context = Context::load(db, &[a, b], min_cell).await?;
     let stored: PairPlan = {
-        let row = context.earlier.iter().find(|p| p.id == key).ok_or(ApiError::Internal)?;
+        let row = context
+            .earlier
+            .iter()
+            .find(|p| p.id == key)
+            .ok_or(ApiError::Internal)?;
         parse(row)?
     };
     let population = &context.population;
-    // What a and b have released beside this pair.
-    let mut released = Vec::new();
-    for (family, round) in [a, b].into_iter().enumerate() {
-        let own = context.own(&round_key(round.id, min_cell))?;
-        released.extend(context.released_except(family, round, &own, &key)?);
-    }
     let panel = population.panel([a.id, b.id]);
-    let classes: Vec<String> = stored.tables.iter().map(|t| t.classification_id.clone()).collect();
+    let classes: Vec<String> = stored
+        .tables
+        .iter()
+        .map(|t| t.classification_id.clone())
+        .collect();
     let tables: Vec<disclosure::Table> = classes
         .iter()
         .map(|c| population.table(c, &panel, vec![0, 1]))
@@ -463,8 +585,8 @@ pub(super) async fn audit_pair_plan(
         .zip(&tables)
         .map(|(s, t)| decided(s, t))
         .collect();
-    let values = context.values(db, &[a, b]).await?;
-    let decisions = disclosure::replan_panels(min_cell, &released, &tables, before, &values);
+    let (tables, decisions) =
+        pair_decisions(db, &context, a, b, tables, Some(before), min_cell, &key).await?;
     let plan = PairPlan {
         tables: classes
             .iter()

@@ -79,7 +79,7 @@ impl PlannedTable {
     }
 
     /// Codes of the shown cells.
-    fn shown(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn shown(&self) -> impl Iterator<Item = &str> {
         self.cells
             .iter()
             .filter(|c| c.suppressed.is_none())
@@ -192,7 +192,15 @@ pub async fn pair_plan(
         ));
     }
     let key = pair_key(round.id, other.id, min_cell);
-    let plan = fetch(db, &cache.pairs, since, key.clone(), &[round, other], min_cell).await?;
+    let plan = fetch(
+        db,
+        &cache.pairs,
+        since,
+        key.clone(),
+        &[round, other],
+        min_cell,
+    )
+    .await?;
     if plan.audited {
         return Ok(plan);
     }

@@ -174,6 +174,24 @@ impl Population {
         disclosure::Table { families, cells }
     }
 
+    /// The cells of a stored table that show question `key`'s counts, as
+    /// released sets over `who`.
+    pub(super) fn released_for<'a>(
+        &'a self,
+        family: usize,
+        table: &'a PlannedTable,
+        who: &'a Members,
+        key: &'a str,
+    ) -> impl Iterator<Item = Released> + 'a {
+        table
+            .shown()
+            .filter(move |code| table.question_hidden(key, code).is_none())
+            .map(move |code| Released {
+                family,
+                members: self.segment(&table.classification_id, code, who),
+            })
+    }
+
     /// The shown cells of a stored table as released sets over `who`.
     pub(super) fn released<'a>(
         &'a self,

@@ -42,7 +42,12 @@ pub(super) async fn indicators(
     respondents: &Members,
 ) -> ApiResult<Answers> {
     let mut out: BTreeMap<(u8, Uuid, Uuid), Members> = BTreeMap::new();
-    let at = |code: &str| index.get(code).copied().filter(|&i| respondents.contains(i));
+    let at = |code: &str| {
+        index
+            .get(code)
+            .copied()
+            .filter(|&i| respondents.contains(i))
+    };
 
     let levels: Vec<(String, Uuid, i32)> = area_score::Entity::find()
         .select_only()
@@ -74,7 +79,10 @@ pub(super) async fn indicators(
                AND c.round_id = an.round_id AND c.question_id = an.question_id \
                WHERE an.round_id = $1";
     let mut answered: HashMap<Uuid, Members> = HashMap::new();
-    for row in db.query_all_raw(statement(db, sql, vec![round.into()])).await? {
+    for row in db
+        .query_all_raw(statement(db, sql, vec![round.into()]))
+        .await?
+    {
         let code: String = row.try_get("", "code")?;
         let question: Uuid = row.try_get("", "question_id")?;
         let option: Option<Uuid> = row.try_get("", "option_id")?;
@@ -87,7 +95,11 @@ pub(super) async fn indicators(
     // Who has answered every question everyone is asked (SKR sees it).
     let complete: Members = respondents
         .iter()
-        .filter(|&i| unconditional.iter().all(|q| answered.get(q).is_some_and(|a| a.contains(i))))
+        .filter(|&i| {
+            unconditional
+                .iter()
+                .all(|q| answered.get(q).is_some_and(|a| a.contains(i)))
+        })
         .collect();
     let submitted: Vec<String> = response::Entity::find()
         .select_only()
@@ -98,7 +110,12 @@ pub(super) async fn indicators(
         .all(db)
         .await?;
     let submitted: Members = submitted.iter().filter_map(|c| at(c)).collect();
-    let choice = |q: &&question::Model| matches!(q.kind, QuestionKind::SingleChoice | QuestionKind::MultiChoice);
+    let choice = |q: &&question::Model| {
+        matches!(
+            q.kind,
+            QuestionKind::SingleChoice | QuestionKind::MultiChoice
+        )
+    };
     for q in questions.iter().filter(choice) {
         let have = answered.get(&q.id).cloned().unwrap_or_default();
         let left: Members = respondents.iter().filter(|&i| !have.contains(i)).collect();
@@ -137,7 +154,9 @@ pub(super) async fn indicators(
         .iter()
         .filter(choice)
         .map(|q| {
-            let own = (0..keys.len()).filter(|&i| keys[i].0 > 0 && keys[i].1 == q.id).collect();
+            let own = (0..keys.len())
+                .filter(|&i| keys[i].0 > 0 && keys[i].1 == q.id)
+                .collect();
             (q.key.clone(), own)
         })
         .collect();
@@ -151,11 +170,6 @@ pub(super) async fn indicators(
 }
 
 impl Answers {
-    /// Every indicator, as one family.
-    pub fn all(self) -> (Vec<Members>, Vec<Vec<usize>>, Vec<(usize, Members)>) {
-        (self.indicators, self.one_hot, self.known)
-    }
-
     /// The indicators `chosen`, renumbered, with their one-hot groups and
     /// known values.
     pub fn only(&self, chosen: &[usize]) -> (Vec<Members>, Vec<Vec<usize>>, Vec<(usize, Members)>) {
