@@ -540,7 +540,11 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
         let decided = plan_beside_values(k as i64, &[], &own, &cells_of(r));
         let mine: Vec<Released> = shown(&own, &decided)
             .into_iter()
-            .map(|members| Released { family: 0, members })
+            .map(|members| Released {
+                family: 0,
+                members,
+                exempts: true,
+            })
             .collect();
         let lan = counties(case, &who[r]);
         let lan_decided = plan_beside_values(k as i64, &mine, &lan, &cells_of(r));
@@ -551,7 +555,11 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
         let own_q = replan_beside(k as i64, &[], &own, decided, &question_of(r));
         let mine: Vec<Released> = shown(&own, &own_q)
             .into_iter()
-            .map(|members| Released { family: 0, members })
+            .map(|members| Released {
+                family: 0,
+                members,
+                exempts: true,
+            })
             .collect();
         let lan_q = replan_beside(k as i64, &mine, &lan, lan_decided, &question_of(r));
         answered[r].extend(mine.into_iter().map(|r| r.members));
@@ -564,6 +572,7 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
             released[f].iter().map(move |m| Released {
                 family: f,
                 members: m.clone(),
+                exempts: true,
             })
         })
         .collect();
@@ -590,6 +599,7 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
             answered[f].iter().map(move |m| Released {
                 family: f,
                 members: m.clone(),
+                exempts: true,
             })
         })
         .collect();

@@ -74,11 +74,12 @@ pub struct Pin {
 /// them and the rest (a table's released cells, then another table's).
 pub fn first_pin(
     sets: &[&Members],
+    exempting: &[bool],
     split: usize,
     ones: &Members,
     insiders: Option<usize>,
 ) -> Result<Option<Pin>, Undecided> {
-    let audit = Audit::new(sets, ones);
+    let audit = Audit::new(sets, exempting, ones);
     if audit.candidates.is_empty() {
         return Ok(None);
     }
@@ -99,7 +100,7 @@ pub fn first_pin(
                 if let Some(&m) = audit.candidates.iter().find(|&&m| {
                     m != insider
                         && !free.contains(m)
-                        && !audit.told_to(sets, ones, insider, m, min_cell)
+                        && !audit.told_to(sets, exempting, ones, insider, m, min_cell)
                 }) {
                     return Ok(Some(Pin {
                         member: m,
@@ -127,10 +128,11 @@ pub fn first_pin(
 /// candidate that is pinned, if any.
 pub fn free_members(
     sets: &[&Members],
+    exempting: &[bool],
     split: usize,
     ones: &Members,
 ) -> Result<(Members, Option<Pin>), Undecided> {
-    let audit = Audit::new(sets, ones);
+    let audit = Audit::new(sets, exempting, ones);
     if audit.candidates.is_empty() {
         return Ok((Members::default(), None));
     }
@@ -150,14 +152,20 @@ pub fn free_members(
 }
 
 /// The members a pin would be news about (see [`Audit`]).
-pub fn candidates(sets: &[&Members], ones: &Members) -> Vec<usize> {
-    Audit::new(sets, ones).candidates
+pub fn candidates(sets: &[&Members], exempting: &[bool], ones: &Members) -> Vec<usize> {
+    Audit::new(sets, exempting, ones).candidates
 }
 
 /// Whether `pin` still holds over `sets` (the planner's test of a candidate
 /// cell to hide).
-pub fn holds(sets: &[&Members], split: usize, ones: &Members, pin: Pin) -> Result<bool, Undecided> {
-    let audit = Audit::new(sets, ones);
+pub fn holds(
+    sets: &[&Members],
+    exempting: &[bool],
+    split: usize,
+    ones: &Members,
+    pin: Pin,
+) -> Result<bool, Undecided> {
+    let audit = Audit::new(sets, exempting, ones);
     if !audit.candidates.contains(&pin.member) {
         return Ok(false);
     }
@@ -174,7 +182,11 @@ pub fn holds(sets: &[&Members], split: usize, ones: &Members, pin: Pin) -> Resul
 /// own): every other category has a count of 0 in some shown set holding
 /// it, and no shown set tells its own category as all-same. Returns the
 /// member; `categories` are the group's members-at-1 sets.
-pub fn one_hot_pin(sets: &[&Members], categories: &[&Members]) -> Option<usize> {
+pub fn one_hot_pin(
+    sets: &[&Members],
+    exempting: &[bool],
+    categories: &[&Members],
+) -> Option<usize> {
     let mut everyone = Members::default();
     sets.iter()
         .for_each(|s| s.iter().for_each(|m| everyone.insert(m)));
@@ -188,7 +200,9 @@ pub fn one_hot_pin(sets: &[&Members], categories: &[&Members]) -> Option<usize> 
             return false;
         };
         let holding: Vec<usize> = (0..sets.len()).filter(|&s| sets[s].contains(m)).collect();
-        let told = holding.iter().any(|&s| counts[s][own] == sets[s].len());
+        let told = holding
+            .iter()
+            .any(|&s| exempting.get(s).copied().unwrap_or(true) && counts[s][own] == sets[s].len());
         let left = (0..categories.len())
             .filter(|&k| !holding.iter().any(|&s| counts[s][k] == 0))
             .count();
@@ -216,16 +230,22 @@ impl Audit {
     /// are at least `min_cell` of them (the nation with one kommun choosing
     /// an option tells that kommun that the others did not; a county of
     /// five with one at level 2 tells it about four, which is refused).
+    #[allow(clippy::too_many_arguments)]
     fn told_to(
         &self,
         sets: &[&Members],
+        exempting: &[bool],
         ones: &Members,
         insider: usize,
         m: usize,
         min_cell: usize,
     ) -> bool {
-        sets.iter().any(|s| {
-            if !s.contains(insider) || !s.contains(m) || s.len() < min_cell + 1 {
+        sets.iter().enumerate().any(|(i, s)| {
+            if !exempting.get(i).copied().unwrap_or(true)
+                || !s.contains(insider)
+                || !s.contains(m)
+                || s.len() < min_cell + 1
+            {
                 return false;
             }
             let count = s.and(ones).len() - usize::from(ones.contains(insider));
@@ -233,12 +253,13 @@ impl Audit {
         })
     }
 
-    fn new(sets: &[&Members], ones: &Members) -> Self {
+    fn new(sets: &[&Members], exempting: &[bool], ones: &Members) -> Self {
         let mut everyone = Members::default();
         let mut exempt = Members::default();
-        for s in sets {
+        for (i, s) in sets.iter().enumerate() {
             let count = s.and(ones).len();
-            let shared = count == 0 || count == s.len();
+            let shared =
+                exempting.get(i).copied().unwrap_or(true) && (count == 0 || count == s.len());
             for m in s.iter() {
                 everyone.insert(m);
                 if shared {
@@ -521,8 +542,11 @@ mod tests {
         let nation = set(&(0..20).collect::<Vec<_>>());
         let county = set(&[0, 1, 2, 3, 4]);
         let ones = set(&[0, 10, 11]);
-        assert_eq!(first_pin(&[&nation, &county], 0, &ones, None), Ok(None));
-        let pin = first_pin(&[&nation, &county], 0, &ones, Some(5))
+        assert_eq!(
+            first_pin(&[&nation, &county], &[], 0, &ones, None),
+            Ok(None)
+        );
+        let pin = first_pin(&[&nation, &county], &[], 0, &ones, Some(5))
             .ok()
             .flatten();
         assert_eq!(pin.map(|p| p.insider), Some(Some(0)));
@@ -538,12 +562,12 @@ mod tests {
         let county = set(&[29, 30, 31, 32, 33, 34]);
         // 5 of the 10 outside the panel are at 1, all in the county.
         let ones = set(&[0, 1, 29, 30, 31, 32, 33, 34]);
-        let pin = first_pin(&[&nation, &panel, &county], 0, &ones, None)
+        let pin = first_pin(&[&nation, &panel, &county], &[], 0, &ones, None)
             .ok()
             .flatten();
         assert!(pin.is_some_and(|p| p.member >= 35), "{pin:?}");
         // Without the county, nothing is pinned.
-        assert_eq!(first_pin(&[&nation, &panel], 0, &ones, None), Ok(None));
+        assert_eq!(first_pin(&[&nation, &panel], &[], 0, &ones, None), Ok(None));
     }
 
     /// Crossing cells that each show a 0 for another option leave a member
@@ -558,11 +582,11 @@ mod tests {
             set(&[12, 13, 14]),
         );
         let sets = [&g0, &k2];
-        assert_eq!(one_hot_pin(&sets, &[&a, &b, &c]), Some(6));
+        assert_eq!(one_hot_pin(&sets, &[], &[&a, &b, &c]), Some(6));
         assert!(excludes(&k2, &[&a, &b, &c], 6) && excludes(&g0, &[&a, &b, &c], 6));
         // Each option alone pins nobody.
         for ones in [&a, &b, &c] {
-            assert_eq!(first_pin(&sets, 0, ones, None), Ok(None));
+            assert_eq!(first_pin(&sets, &[], 0, ones, None), Ok(None));
         }
     }
 

@@ -347,6 +347,7 @@ mod tests {
             .map(|(c, _)| Released {
                 family: 0,
                 members: c.members.clone(),
+                exempts: true,
             })
             .collect();
         let lan = Table {

@@ -176,6 +176,12 @@ pub struct Table {
 pub struct Released {
     pub family: usize,
     pub members: Members,
+    /// Whether the cell, if all its members share a value, excepts them
+    /// (see [`bounds`]): true for a round's own table and län; false for
+    /// panel cells, which constrain but are not taken as telling anyone's
+    /// value (which of a pair's questions a panel cell shows depends on the
+    /// pair, and hiding panel cells later must only ever free values).
+    pub exempts: bool,
 }
 
 /// What the municipalities of each family answered, as indicators (the

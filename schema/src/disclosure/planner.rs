@@ -181,6 +181,26 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Per set of [`Self::sets`]: whether it excepts its members where they
+    /// all share a value (not panel cells: see [`Released::exempts`]).
+    fn exempting(&self, family: usize) -> Vec<bool> {
+        let released = self
+            .released
+            .iter()
+            .filter(|r| r.family == family)
+            .map(|r| r.exempts);
+        let shown = self
+            .tables
+            .iter()
+            .zip(&self.hidden)
+            .filter(|(t, _)| t.families.contains(&family))
+            .flat_map(|(t, hidden)| {
+                let panel = t.families.len() > 1;
+                hidden.iter().filter(|h| h.is_none()).map(move |_| !panel)
+            });
+        released.chain(shown).collect()
+    }
+
     /// How many of [`Self::sets`] are released cells (they come first).
     fn released_count(&self, family: usize) -> usize {
         self.released.iter().filter(|r| r.family == family).count()
@@ -280,23 +300,26 @@ impl<'a> Planner<'a> {
                 let reduced = self.indicator_sets(family, i, true);
                 let reduced: Vec<&Members> = reduced.iter().collect();
                 let full = self.sets(family);
+                let exempting = self.exempting(family);
                 let known_free = self.free.borrow().get(&(family, i)).cloned();
                 let outsiders = match known_free {
                     Some(free)
-                        if bounds::candidates(&reduced, ones)
+                        if bounds::candidates(&reduced, &exempting, ones)
                             .iter()
                             .all(|&m| free.contains(m)) =>
                     {
                         Ok(None)
                     }
-                    _ => bounds::free_members(&reduced, split, ones).map(|(free, pin)| {
-                        self.free.borrow_mut().insert((family, i), free);
-                        pin
-                    }),
+                    _ => bounds::free_members(&reduced, &exempting, split, ones).map(
+                        |(free, pin)| {
+                            self.free.borrow_mut().insert((family, i), free);
+                            pin
+                        },
+                    ),
                 };
                 let found = outsiders.and_then(|p| match p {
                     None if self.insiders => {
-                        bounds::first_pin(&full, split, ones, Some(self.limit))
+                        bounds::first_pin(&full, &exempting, split, ones, Some(self.limit))
                     }
                     p => Ok(p),
                 });
@@ -321,7 +344,9 @@ impl<'a> Planner<'a> {
             let sets = self.sets(family);
             for (g, group) in values.one_hot(family).iter().enumerate() {
                 let categories: Vec<&Members> = group.iter().map(|&i| &indicators[i]).collect();
-                if let Some(member) = bounds::one_hot_pin(&sets, &categories) {
+                if let Some(member) =
+                    bounds::one_hot_pin(&sets, &self.exempting(family), &categories)
+                {
                     return Some(Pinned::Answer {
                         family,
                         group: g,
@@ -382,7 +407,9 @@ impl<'a> Planner<'a> {
                         self.hidden[t][c] = Some(Reason::Differencing);
                         let sets = self.indicator_sets(family, indicator, pin.insider.is_none());
                         let sets: Vec<&Members> = sets.iter().collect();
-                        let still = bounds::holds(&sets, split, ones, pin).unwrap_or(true);
+                        let exempting = self.exempting(family);
+                        let still =
+                            bounds::holds(&sets, &exempting, split, ones, pin).unwrap_or(true);
                         self.hidden[t][c] = None;
                         !still
                     })

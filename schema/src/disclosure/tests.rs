@@ -155,6 +155,7 @@ fn released(family: usize, t: &Table, d: &[Option<Reason>]) -> Vec<Released> {
         .map(|m| Released {
             family,
             members: m.clone(),
+            exempts: true,
         })
         .collect()
 }

@@ -307,11 +307,21 @@ pub(crate) async fn maturity_of(
             (row.try_get("", "level2")?, row.try_get("", "excess")?),
         );
     }
-    let areas = Questionnaire::of(db, cache, round).await?.maturity_areas();
+    let questionnaire = Questionnaire::of(db, cache, round).await?;
+    let areas = questionnaire.maturity_areas();
     let mut rows = Vec::new();
     for segment in cells.segments(grouping) {
-        let suppressed = cells.suppressed(&segment.code);
         for a in &areas {
+            // An area's figures count its maturity question's answers: they
+            // are shown where that question's counts are.
+            let maturity = questionnaire
+                .questions
+                .iter()
+                .find(|q| q.maturity && q.area_id == a.id);
+            let suppressed = match maturity {
+                Some(q) => cells.suppressed_for(&q.key, &segment.code),
+                None => cells.suppressed(&segment.code),
+            };
             let (level2, excess) = sums
                 .get(&(segment.code.clone(), a.id))
                 .copied()

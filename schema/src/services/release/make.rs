@@ -25,7 +25,9 @@ pub(super) async fn store_round_plan(
     let population = &context.population;
     let table = population.table(&class, population.respondents(round.id), vec![0]);
     let answers = context.answers(db, round).await?;
-    let values = areas_of(&answers);
+    // The cells' own decisions (rules 1 to 3); the values are audited
+    // question by question after.
+    let values = disclosure::Values::default();
     let decisions = disclosure::plan_beside_values(min_cell, &[], &table, &values);
     let mut plan = RoundPlan {
         table: planned(&class, &table, decisions),
@@ -73,7 +75,7 @@ pub(super) async fn audit_round_plan(
     let context = Context::load(db, &[round], min_cell).await?;
     let mut plan: RoundPlan = context.own(&key)?;
     let answers = context.answers(db, round).await?;
-    let values = areas_of(&answers);
+    let values = disclosure::Values::default();
     let population = &context.population;
     let class = round.classification_id.clone();
     let table = population.table(&class, population.respondents(round.id), vec![0]);
@@ -121,17 +123,6 @@ async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static
         tracing::error!(error = %e, "a release plan's computation failed");
         ApiError::Internal
     })
-}
-
-/// The level-2 indicators of the maturity areas, as one family (a cell's
-/// own decision; each question's counts are audited after, cell by cell).
-fn areas_of(answers: &values::Answers) -> disclosure::Values {
-    let (indicators, one_hot, known) = answers.only(&answers.areas);
-    disclosure::Values {
-        families: vec![indicators],
-        one_hot: vec![one_hot],
-        known: vec![known],
-    }
 }
 
 /// Notes in `stored` the cells `after` hides for question `key` that the
@@ -277,9 +268,10 @@ impl Context {
     ) -> ApiResult<Vec<Released>> {
         let population = &self.population;
         let who = population.respondents(round.id);
-        let mut released: Vec<Released> = population.released(family, &own.table, who).collect();
+        let mut released: Vec<Released> =
+            population.released(family, &own.table, who, true).collect();
         if let Some(counties) = &own.counties {
-            released.extend(population.released(family, counties, who));
+            released.extend(population.released(family, counties, who, true));
         }
         released.extend(self.panels_except(family, round, skip)?);
         Ok(released)
@@ -312,7 +304,7 @@ impl Context {
             }
             let panel = population.panel(members.iter().flatten().copied());
             for table in &plan.tables {
-                released.extend(population.released(family, table, &panel));
+                released.extend(population.released(family, table, &panel, false));
             }
         }
         Ok(released)
@@ -380,6 +372,7 @@ impl Context {
                                 .map(|(c, _)| Released {
                                     family: 0,
                                     members: c.members.clone(),
+                                    exempts: true,
                                 }),
                         );
                         let by_lan = disclosure::replan_beside(
@@ -396,8 +389,10 @@ impl Context {
             })
             .await?
         };
-        for (key, own, by_lan) in decided {
+        for (key, own, mut by_lan) in decided {
             record(&mut plan.table, &key, &table, &own_before, &own);
+            // The nation is the round table's cell: its own decision stands.
+            by_lan[0] = lan_before[0];
             record(counties, &key, &lan, &lan_before, &by_lan);
         }
         Ok(())

@@ -189,18 +189,22 @@ impl Population {
             .map(move |code| Released {
                 family,
                 members: self.segment(&table.classification_id, code, who),
+                exempts: true,
             })
     }
 
-    /// The shown cells of a stored table as released sets over `who`.
+    /// The shown cells of a stored table as released sets over `who`
+    /// (`exempts`: see [`Released::exempts`]; false for panels).
     pub(super) fn released<'a>(
         &'a self,
         family: usize,
         table: &'a PlannedTable,
         who: &'a Members,
+        exempts: bool,
     ) -> impl Iterator<Item = Released> + 'a {
         table.shown().map(move |code| Released {
             family,
+            exempts,
             members: self.segment(&table.classification_id, code, who),
         })
     }

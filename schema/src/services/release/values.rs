@@ -20,9 +20,11 @@ use crate::services::sql::statement;
 /// What a round's respondents answered, for [`crate::disclosure::Values`].
 pub(super) struct Answers {
     pub indicators: Vec<Members>,
-    /// The level-2 indicators of the maturity areas.
+    /// The level-2 indicators of the maturity areas, and the indicators of
+    /// their maturity questions (whose options give the levels).
     pub areas: Vec<usize>,
-    /// Per choice question (by key): its options' and "unanswered" indicators.
+    /// Per choice question (by key): its options' and "unanswered"
+    /// indicators (and a maturity question's area's level-2 indicator).
     pub questions: Vec<(String, Vec<usize>)>,
     /// Single-choice questions: their options' and "unanswered" indicators.
     pub one_hot: Vec<Vec<usize>>,
@@ -149,13 +151,25 @@ pub(super) async fn indicators(
             known.push((i, told));
         }
     }
-    let areas = (0..keys.len()).filter(|&i| keys[i].0 == 0).collect();
+    // A maturity question's counts decide its area's level: the area's
+    // level-2 indicator is audited with them, as one question.
+    let maturity: Vec<Uuid> = questions
+        .iter()
+        .filter(|q| q.maturity)
+        .map(|q| q.id)
+        .collect();
+    let areas = (0..keys.len())
+        .filter(|&i| keys[i].0 == 0 || maturity.contains(&keys[i].1))
+        .collect();
     let questions = questions
         .iter()
         .filter(choice)
         .map(|q| {
             let own = (0..keys.len())
-                .filter(|&i| keys[i].0 > 0 && keys[i].1 == q.id)
+                .filter(|&i| {
+                    (keys[i].0 > 0 && keys[i].1 == q.id)
+                        || (q.maturity && keys[i] == (0, q.area_id, Uuid::nil()))
+                })
                 .collect();
             (q.key.clone(), own)
         })
