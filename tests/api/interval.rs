@@ -693,13 +693,17 @@ fn pinned_answers(n: usize, sets: &[Members], truth: &[Option<usize>]) -> Vec<(u
                             .collect()
                     })
                     .collect();
-                for (i, row) in x.iter().enumerate().filter(|(i, _)| truth[*i].is_some()) {
-                    let _ = i;
+                for row in x
+                    .iter()
+                    .zip(truth)
+                    .filter(|(_, t)| t.is_some())
+                    .map(|(r, _)| r)
+                {
                     let terms: Vec<_> = row.iter().map(|&v| (v, 1.0)).collect();
                     p.add_constraint(terms.as_slice(), ComparisonOp::Eq, 1.0);
                 }
                 for s in sets {
-                    for j in 0..3 {
+                    for (j, _) in ["first", "second", "third"].iter().enumerate() {
                         let terms: Vec<_> = s.iter().map(|i| (x[i][j], 1.0)).collect();
                         let c = s.iter().filter(|&i| truth[i] == Some(j)).count();
                         p.add_constraint(terms.as_slice(), ComparisonOp::Eq, c as f64);

@@ -604,7 +604,9 @@ mod tests {
         ];
         for seed in 0..200u64 {
             let ones: Members = (0..30)
-                .filter(|m| (seed >> (m % 13)) & 1 == 1 || (m * 7 + seed as usize) % 5 == 0)
+                .filter(|m| {
+                    (seed >> (m % 13)) & 1 == 1 || (m * 7 + seed as usize).is_multiple_of(5)
+                })
                 .collect();
             let sets = [&nation, &groups[0], &groups[1], &counties[0]];
             let net = Network::of(&sets, 0, &ones).map(|n| n.free(None));

@@ -116,6 +116,9 @@ pub(super) async fn audit_round_plan(
     Ok(())
 }
 
+/// One table's decisions, cell by cell.
+type Decisions = Vec<Option<Reason>>;
+
 /// Runs a plan's computation (pure, and seconds long at scale) on the
 /// blocking pool, so the server's workers go on answering meanwhile.
 async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
@@ -352,7 +355,7 @@ impl Context {
         let (table, lan, decided) = {
             let (own_before, lan_before) = (own_before.clone(), lan_before.clone());
             off_thread(move || {
-                let decided: Vec<(String, Vec<Option<Reason>>, Vec<Option<Reason>>)> = questions
+                let decided: Vec<(String, Decisions, Decisions)> = questions
                     .into_iter()
                     .map(|(key, values)| {
                         let own = disclosure::replan_beside(
@@ -419,17 +422,20 @@ impl Context {
 /// cells the rounds have released, then question by question against the
 /// cells that show that question's counts (the hides of every question are
 /// the panel cell's own: a panel cell is hidden for all its figures).
-/// `before`: decisions to start from (a stored plan's), else admission.
+/// `stored`: the key and decisions of a stored plan to start from (not
+/// counted as released), else cells are admitted anew.
 async fn pair_decisions(
     db: &impl ConnectionTrait,
     context: &Context,
-    a: &survey_round::Model,
-    b: &survey_round::Model,
+    (a, b): (&survey_round::Model, &survey_round::Model),
     tables: Vec<disclosure::Table>,
-    before: Option<Vec<Vec<Option<Reason>>>>,
+    stored: Option<(&str, Vec<Decisions>)>,
     min_cell: i64,
-    skip: &str,
-) -> ApiResult<(Vec<disclosure::Table>, Vec<Vec<Option<Reason>>>)> {
+) -> ApiResult<(Vec<disclosure::Table>, Vec<Decisions>)> {
+    let (skip, before) = match stored {
+        Some((key, before)) => (key, Some(before)),
+        None => ("", None),
+    };
     let population = &context.population;
     let rounds = [a, b];
     let mut own = Vec::new();
@@ -516,8 +522,7 @@ pub(super) async fn store_pair_plan(
         .map(|c| population.table(c, &panel, vec![0, 1]))
         .collect();
     // Family 0 counts a's answers, family 1 b's.
-    let (tables, decisions) =
-        pair_decisions(db, &context, a, b, tables, None, min_cell, "").await?;
+    let (tables, decisions) = pair_decisions(db, &context, (a, b), tables, None, min_cell).await?;
     let plan = PairPlan {
         tables: classes
             .iter()
@@ -581,7 +586,7 @@ pub(super) async fn audit_pair_plan(
         .map(|(s, t)| decided(s, t))
         .collect();
     let (tables, decisions) =
-        pair_decisions(db, &context, a, b, tables, Some(before), min_cell, &key).await?;
+        pair_decisions(db, &context, (a, b), tables, Some((&key, before)), min_cell).await?;
     let plan = PairPlan {
         tables: classes
             .iter()

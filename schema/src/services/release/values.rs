@@ -17,6 +17,10 @@ use crate::disclosure::Members;
 use crate::error::ApiResult;
 use crate::services::sql::statement;
 
+/// One family's part of [`crate::disclosure::Values`]: indicators, one-hot
+/// groups, known values.
+pub(super) type Parts = (Vec<Members>, Vec<Vec<usize>>, Vec<(usize, Members)>);
+
 /// What a round's respondents answered, for [`crate::disclosure::Values`].
 pub(super) struct Answers {
     pub indicators: Vec<Members>,
@@ -186,7 +190,7 @@ pub(super) async fn indicators(
 impl Answers {
     /// The indicators `chosen`, renumbered, with their one-hot groups and
     /// known values.
-    pub fn only(&self, chosen: &[usize]) -> (Vec<Members>, Vec<Vec<usize>>, Vec<(usize, Members)>) {
+    pub fn only(&self, chosen: &[usize]) -> Parts {
         let at = |i: usize| chosen.iter().position(|&c| c == i);
         let indicators = chosen.iter().map(|&i| self.indicators[i].clone()).collect();
         let one_hot = self
