@@ -68,7 +68,7 @@ pub struct Pin {
 
 /// The first pinned value of an indicator (members at 1: `ones`) over the
 /// shown sets of one family, or `None`. With `insiders`, also the values a
-/// member of the sets pins knowing its own; the LP way checks outsiders only.
+/// member of the sets pins knowing its own; the whole-number way checks outsiders only.
 ///
 /// `split`: the sets are likely two laminar families, the first `split` of
 /// them and the rest (a table's released cells, then another table's).
@@ -79,49 +79,28 @@ pub fn first_pin(
     ones: &Members,
     insiders: Option<usize>,
 ) -> Result<Option<Pin>, Undecided> {
+    let (_, pin) = free_members(sets, exempting, split, ones)?;
+    let Some(min_cell) = insiders.filter(|_| pin.is_none()) else {
+        return Ok(pin);
+    };
     let audit = Audit::new(sets, exempting, ones);
-    if audit.candidates.is_empty() {
+    let Some(net) = Network::of(sets, split, ones).filter(|_| !audit.candidates.is_empty()) else {
         return Ok(None);
-    }
-    match Network::of(sets, split, ones) {
-        Some(net) => {
-            let free = net.free(None);
-            if let Some(&m) = audit.candidates.iter().find(|&&m| !free.contains(m)) {
-                return Ok(Some(Pin {
-                    member: m,
-                    insider: None,
-                }));
-            }
-            let Some(min_cell) = insiders else {
-                return Ok(None);
-            };
-            for insider in net.lonely_edges() {
-                let free = net.free(Some(insider));
-                if let Some(&m) = audit.candidates.iter().find(|&&m| {
-                    m != insider
-                        && !free.contains(m)
-                        && !audit.told_to(sets, exempting, ones, insider, m, min_cell)
-                }) {
-                    return Ok(Some(Pin {
-                        member: m,
-                        insider: Some(insider),
-                    }));
-                }
-            }
-            Ok(None)
-        }
-        None => {
-            let free = lp_free(sets, ones)?;
-            Ok(audit
-                .candidates
-                .iter()
-                .find(|&&m| !free.contains(m))
-                .map(|&m| Pin {
-                    member: m,
-                    insider: None,
-                }))
+    };
+    for insider in net.lonely_edges() {
+        let free = net.free(Some(insider));
+        if let Some(&m) = audit.candidates.iter().find(|&&m| {
+            m != insider
+                && !free.contains(m)
+                && !audit.told_to(sets, exempting, ones, insider, m, min_cell)
+        }) {
+            return Ok(Some(Pin {
+                member: m,
+                insider: Some(insider),
+            }));
         }
     }
+    Ok(None)
 }
 
 /// The members everyone can move (who responded known), and the first

@@ -193,15 +193,7 @@ impl Context {
         min_cell: i64,
     ) -> ApiResult<Self> {
         let ids: Vec<Uuid> = rounds.iter().map(|r| r.id).collect();
-        let earlier = release_plan::Entity::find()
-            .filter(release_plan::Column::MinCell.eq(i32::try_from(min_cell).unwrap_or(i32::MAX)))
-            .filter(
-                Condition::any()
-                    .add(release_plan::Column::RoundId.is_in(ids.clone()))
-                    .add(release_plan::Column::PairedRoundId.is_in(ids.clone())),
-            )
-            .all(db)
-            .await?;
+        let earlier = Self::earlier(db, &ids, min_cell).await?;
         let partners: BTreeSet<Uuid> = earlier
             .iter()
             .flat_map(|p| [Some(p.round_id), p.paired_round_id])
@@ -239,6 +231,23 @@ impl Context {
     ) -> ApiResult<values::Answers> {
         let who = self.population.respondents(round.id);
         values::indicators(db, round.id, &self.population.index, who).await
+    }
+
+    /// The stored plans concerning rounds `ids` at `min_cell`.
+    async fn earlier(
+        db: &impl ConnectionTrait,
+        ids: &[Uuid],
+        min_cell: i64,
+    ) -> ApiResult<Vec<release_plan::Model>> {
+        Ok(release_plan::Entity::find()
+            .filter(release_plan::Column::MinCell.eq(i32::try_from(min_cell).unwrap_or(i32::MAX)))
+            .filter(
+                Condition::any()
+                    .add(release_plan::Column::RoundId.is_in(ids.to_vec()))
+                    .add(release_plan::Column::PairedRoundId.is_in(ids.to_vec())),
+            )
+            .all(db)
+            .await?)
     }
 
     /// A round's own stored plan.
@@ -499,17 +508,35 @@ async fn pair_decisions(
     .await
 }
 
-/// The pair plan of `a` and `b`, against every cell either has released:
-/// its own table and län, and the panels of its other pairs.
-pub(super) async fn store_pair_plan(
+/// A pair plan computed outside the transaction that stores it, with the
+/// plans it was computed against.
+pub(super) struct Prepared {
+    plan: PairPlan,
+    against: Vec<(String, String)>,
+    later: (Uuid, i32),
+    former: (Uuid, i32),
+}
+
+/// The plans concerning `rounds` at `min_cell`, by key, as stored.
+fn fingerprint(earlier: &[release_plan::Model]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = earlier
+        .iter()
+        .map(|p| (p.id.clone(), p.plan.clone()))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Computes the pair plan of `a` and `b` from what `db` holds now (reads
+/// only; seconds long in a debug build, so outside any transaction).
+pub(super) async fn prepare_pair_plan(
     db: &impl ConnectionTrait,
     a: &survey_round::Model,
     b: &survey_round::Model,
     min_cell: i64,
-) -> ApiResult<()> {
+) -> ApiResult<Prepared> {
     let context = Context::load(db, &[a, b], min_cell).await?;
     let population = &context.population;
-
     // The later round's classification first, then the other one's.
     let (later, former) = if a.year >= b.year { (a, b) } else { (b, a) };
     let panel = population.panel([a.id, b.id]);
@@ -523,28 +550,66 @@ pub(super) async fn store_pair_plan(
         .collect();
     // Family 0 counts a's answers, family 1 b's.
     let (tables, decisions) = pair_decisions(db, &context, (a, b), tables, None, min_cell).await?;
-    let plan = PairPlan {
-        tables: classes
-            .iter()
-            .zip(&tables)
-            .zip(decisions)
-            .map(|((c, t), d)| planned(c, t, d))
-            .collect(),
-        audited: true,
-    };
+    Ok(Prepared {
+        plan: pair_plan_of(&classes, &tables, decisions),
+        against: fingerprint(&context.earlier),
+        later: (later.id, later.year),
+        former: (former.id, former.year),
+    })
+}
+
+/// Stores a prepared pair plan if nothing it was computed against has
+/// changed since (else computes it anew, here).
+pub(super) async fn store_prepared(
+    db: &impl ConnectionTrait,
+    prepared: Prepared,
+    a: &survey_round::Model,
+    b: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<()> {
+    let now = Context::earlier(db, &[a.id, b.id], min_cell).await?;
+    if fingerprint(&now) != prepared.against {
+        return store_pair_plan(db, a, b, min_cell).await;
+    }
     tracing::info!(
-        rounds = ?[later.year, former.year],
+        rounds = ?[prepared.later.1, prepared.former.1],
         min_cell,
-        shown = plan.tables.iter().map(|t| t.shown().count()).sum::<usize>(),
+        shown = prepared.plan.tables.iter().map(|t| t.shown().count()).sum::<usize>(),
         "release plan of a panel"
     );
     store(
         db,
         pair_key(a.id, b.id, min_cell),
-        later.id,
-        Some(former.id),
+        prepared.later.0,
+        Some(prepared.former.0),
         min_cell,
-        &plan,
+        &prepared.plan,
+    )
+    .await
+}
+
+/// The pair plan of `a` and `b`, against every cell either has released:
+/// its own table and län, and the panels of its other pairs.
+pub(super) async fn store_pair_plan(
+    db: &impl ConnectionTrait,
+    a: &survey_round::Model,
+    b: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<()> {
+    let prepared = prepare_pair_plan(db, a, b, min_cell).await?;
+    tracing::info!(
+        rounds = ?[prepared.later.1, prepared.former.1],
+        min_cell,
+        shown = prepared.plan.tables.iter().map(|t| t.shown().count()).sum::<usize>(),
+        "release plan of a panel"
+    );
+    store(
+        db,
+        pair_key(a.id, b.id, min_cell),
+        prepared.later.0,
+        Some(prepared.former.0),
+        min_cell,
+        &prepared.plan,
     )
     .await
 }
@@ -587,18 +652,27 @@ pub(super) async fn audit_pair_plan(
         .collect();
     let (tables, decisions) =
         pair_decisions(db, &context, (a, b), tables, Some((&key, before)), min_cell).await?;
-    let plan = PairPlan {
+    let plan = pair_plan_of(&classes, &tables, decisions);
+    rewrite(db, &key, &plan).await?;
+    tracing::info!(rounds = ?[a.year, b.year], min_cell, "a pair's stored plan audited");
+    Ok(())
+}
+
+/// An audited pair plan of decisions on `tables`, one per classification.
+fn pair_plan_of(
+    classes: &[String],
+    tables: &[disclosure::Table],
+    decisions: Vec<Decisions>,
+) -> PairPlan {
+    PairPlan {
         tables: classes
             .iter()
-            .zip(&tables)
+            .zip(tables)
             .zip(decisions)
             .map(|((c, t), d)| planned(c, t, d))
             .collect(),
         audited: true,
-    };
-    rewrite(db, &key, &plan).await?;
-    tracing::info!(rounds = ?[a.year, b.year], min_cell, "a pair's stored plan audited");
-    Ok(())
+    }
 }
 
 pub(super) fn planned(

@@ -43,7 +43,10 @@ use crate::error::{ApiError, ApiResult, retrying};
 use crate::services::memo::{Shared, Since, cached, forget, remember};
 use crate::services::participation::ParticipationCounts;
 use crate::services::rounds;
-use make::{audit_pair_plan, audit_round_plan, store_pair_plan, store_round_plan};
+use make::{
+    audit_pair_plan, audit_round_plan, prepare_pair_plan, store_pair_plan, store_prepared,
+    store_round_plan,
+};
 pub use population::COUNTY_TABLE;
 
 /// What the plan decided for one cell.
@@ -306,6 +309,35 @@ async fn ensure(
     rounds: &[&survey_round::Model],
     min_cell: i64,
 ) -> ApiResult<()> {
+    // A new pair plan is computed before the transaction, from the rounds'
+    // stored plans, and stored in it if those have not changed meanwhile:
+    // the computation is long, and the transaction holds the rounds (and on
+    // SQLite the one writer's lock).
+    // One at a time in this process: a pair asked for by many requests at
+    // once is computed once, the others waiting here without a connection.
+    static PREPARING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = match rounds {
+        [_, _] => Some(PREPARING.lock().await),
+        _ => None,
+    };
+    let mut prepared = None;
+    if let [a, b] = rounds {
+        let ready = |key: String| async move {
+            Ok::<_, ApiError>(
+                load::<RoundPlan>(db, &key)
+                    .await?
+                    .is_some_and(|p| p.counties.is_some() && p.audited),
+            )
+        };
+        if load::<PairPlan>(db, &pair_key(a.id, b.id, min_cell))
+            .await?
+            .is_none()
+            && ready(round_key(a.id, min_cell)).await?
+            && ready(round_key(b.id, min_cell)).await?
+        {
+            prepared = Some(prepare_pair_plan(db, a, b, min_cell).await?);
+        }
+    }
     let txn = db.begin().await?;
     let mut ids: Vec<Uuid> = rounds.iter().map(|r| r.id).collect();
     ids.sort();
@@ -327,7 +359,10 @@ async fn ensure(
     if let [a, b] = rounds {
         let key = pair_key(a.id, b.id, min_cell);
         match release_plan::Entity::find_by_id(key).one(&txn).await? {
-            None => store_pair_plan(&txn, a, b, min_cell).await?,
+            None => match prepared {
+                Some(prepared) => store_prepared(&txn, prepared, a, b, min_cell).await?,
+                None => store_pair_plan(&txn, a, b, min_cell).await?,
+            },
             Some(row) if !parse::<PairPlan>(&row)?.audited => {
                 audit_pair_plan(&txn, a, b, min_cell).await?;
             }
