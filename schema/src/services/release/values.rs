@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use entity::{QuestionKind, ResponseStatus, area_score, question, response};
+use entity::{QuestionKind, ResponseStatus, answer_option, area, area_score, question, response};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -47,7 +47,10 @@ pub(super) async fn indicators(
     index: &HashMap<String, usize>,
     respondents: &Members,
 ) -> ApiResult<Answers> {
-    let mut out: BTreeMap<(u8, Uuid, Uuid), Members> = BTreeMap::new();
+    // Keyed by stable names (area number, question and option keys), not
+    // ids, so that the audit meets values in the same order on every
+    // database and plans do not depend on generated ids.
+    let mut out: BTreeMap<(u8, String, String), Members> = BTreeMap::new();
     let at = |code: &str| {
         index
             .get(code)
@@ -64,16 +67,39 @@ pub(super) async fn indicators(
         .into_tuple()
         .all(db)
         .await?;
+    let area_keys: HashMap<Uuid, String> = area::Entity::find()
+        .filter(area::Column::RoundId.eq(round))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.key))
+        .collect();
+    let area_key = |id: &Uuid| area_keys.get(id).cloned().unwrap_or_else(|| id.to_string());
     for (code, area, level) in levels {
         if let Some(i) = at(&code).filter(|_| level >= 2) {
-            out.entry((0, area, Uuid::nil())).or_default().insert(i);
+            out.entry((0, area_key(&area), String::new()))
+                .or_default()
+                .insert(i);
         }
     }
 
-    let questions = question::Entity::find()
+    let mut questions = question::Entity::find()
         .filter(question::Column::RoundId.eq(round))
         .all(db)
         .await?;
+    questions.sort_by(|a, b| a.key.cmp(&b.key));
+    let question_keys: HashMap<Uuid, String> =
+        questions.iter().map(|q| (q.id, q.key.clone())).collect();
+    let option_keys: HashMap<Uuid, String> = answer_option::Entity::find()
+        .filter(answer_option::Column::QuestionId.is_in(questions.iter().map(|q| q.id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.key))
+        .collect();
+    let name = |map: &HashMap<Uuid, String>, id: &Uuid| {
+        map.get(id).cloned().unwrap_or_else(|| id.to_string())
+    };
     let unconditional: Vec<Uuid> = questions
         .iter()
         .filter(|q| q.condition_question_key.is_none())
@@ -95,7 +121,12 @@ pub(super) async fn indicators(
         let Some(i) = at(&code) else { continue };
         answered.entry(question).or_default().insert(i);
         if let Some(option) = option {
-            out.entry((1, question, option)).or_default().insert(i);
+            let key = (
+                1,
+                name(&question_keys, &question),
+                name(&option_keys, &option),
+            );
+            out.entry(key).or_default().insert(i);
         }
     }
     // Who has answered every question everyone is asked (SKR sees it).
@@ -126,11 +157,11 @@ pub(super) async fn indicators(
         let have = answered.get(&q.id).cloned().unwrap_or_default();
         let left: Members = respondents.iter().filter(|&i| !have.contains(i)).collect();
         if !left.is_empty() {
-            out.insert((2, q.id, Uuid::nil()), left);
+            out.insert((2, q.key.clone(), String::new()), left);
         }
     }
-    let keys: Vec<(u8, Uuid, Uuid)> = out.keys().copied().collect();
-    let position = |key: &(u8, Uuid, Uuid)| keys.iter().position(|k| k == key);
+    let keys: Vec<(u8, String, String)> = out.keys().cloned().collect();
+    let position = |key: &(u8, String, String)| keys.iter().position(|k| k == key);
     let mut one_hot = Vec::new();
     let mut known = Vec::new();
     for q in questions.iter().filter(choice) {
@@ -138,7 +169,7 @@ pub(super) async fn indicators(
             let group: Vec<usize> = keys
                 .iter()
                 .enumerate()
-                .filter(|(_, (kind, question, _))| *kind > 0 && *question == q.id)
+                .filter(|(_, (kind, question, _))| *kind > 0 && *question == q.key)
                 .map(|(i, _)| i)
                 .collect();
             if group.len() > 1 {
@@ -146,7 +177,7 @@ pub(super) async fn indicators(
             }
         }
         if q.condition_question_key.is_none()
-            && let Some(i) = position(&(2, q.id, Uuid::nil()))
+            && let Some(i) = position(&(2, q.key.clone(), String::new()))
         {
             let mut told = complete.clone();
             if q.required {
@@ -157,13 +188,13 @@ pub(super) async fn indicators(
     }
     // A maturity question's counts decide its area's level: the area's
     // level-2 indicator is audited with them, as one question.
-    let maturity: Vec<Uuid> = questions
+    let maturity: Vec<&String> = questions
         .iter()
         .filter(|q| q.maturity)
-        .map(|q| q.id)
+        .map(|q| &q.key)
         .collect();
     let areas = (0..keys.len())
-        .filter(|&i| keys[i].0 == 0 || maturity.contains(&keys[i].1))
+        .filter(|&i| keys[i].0 == 0 || maturity.contains(&&keys[i].1))
         .collect();
     let questions = questions
         .iter()
@@ -171,8 +202,8 @@ pub(super) async fn indicators(
         .map(|q| {
             let own = (0..keys.len())
                 .filter(|&i| {
-                    (keys[i].0 > 0 && keys[i].1 == q.id)
-                        || (q.maturity && keys[i] == (0, q.area_id, Uuid::nil()))
+                    (keys[i].0 > 0 && keys[i].1 == q.key)
+                        || (q.maturity && keys[i] == (0, area_key(&q.area_id), String::new()))
                 })
                 .collect();
             (q.key.clone(), own)
