@@ -571,6 +571,17 @@ pub(super) async fn store_prepared(
     if fingerprint(&now) != prepared.against {
         return store_pair_plan(db, a, b, min_cell).await;
     }
+    keep(db, prepared, a, b, min_cell).await
+}
+
+/// Stores a pair plan.
+async fn keep(
+    db: &impl ConnectionTrait,
+    prepared: Prepared,
+    a: &survey_round::Model,
+    b: &survey_round::Model,
+    min_cell: i64,
+) -> ApiResult<()> {
     tracing::info!(
         rounds = ?[prepared.later.1, prepared.former.1],
         min_cell,
@@ -597,21 +608,7 @@ pub(super) async fn store_pair_plan(
     min_cell: i64,
 ) -> ApiResult<()> {
     let prepared = prepare_pair_plan(db, a, b, min_cell).await?;
-    tracing::info!(
-        rounds = ?[prepared.later.1, prepared.former.1],
-        min_cell,
-        shown = prepared.plan.tables.iter().map(|t| t.shown().count()).sum::<usize>(),
-        "release plan of a panel"
-    );
-    store(
-        db,
-        pair_key(a.id, b.id, min_cell),
-        prepared.later.0,
-        Some(prepared.former.0),
-        min_cell,
-        &prepared.plan,
-    )
-    .await
+    keep(db, prepared, a, b, min_cell).await
 }
 
 /// Runs the interval audit over a pair's panel plan stored by an earlier
