@@ -487,6 +487,17 @@ fn shown(table: &Table, decisions: &[Option<schema::disclosure::Reason>]) -> Vec
         .collect()
 }
 
+/// A round's own table or län cells, released as cells of `family`.
+fn as_released(family: usize, sets: Vec<Members>) -> Vec<Released> {
+    sets.into_iter()
+        .map(|members| Released {
+            family,
+            members,
+            exempts: true,
+        })
+        .collect()
+}
+
 /// Plans the case as the server does (each round's table and län at its
 /// close, then the pair's panels) and audits everything released.
 fn audit(case: &Case) -> Result<(), TestCaseError> {
@@ -538,14 +549,7 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
     for r in 0..2 {
         let own = table(case, &who[r], r == 1, vec![0]);
         let decided = plan_beside_values(k as i64, &[], &own, &cells_of(r));
-        let mine: Vec<Released> = shown(&own, &decided)
-            .into_iter()
-            .map(|members| Released {
-                family: 0,
-                members,
-                exempts: true,
-            })
-            .collect();
+        let mine = as_released(0, shown(&own, &decided));
         let lan = counties(case, &who[r]);
         let lan_decided = plan_beside_values(k as i64, &mine, &lan, &cells_of(r));
         released[r].extend(mine.into_iter().map(|r| r.members));
@@ -553,14 +557,7 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
         closing[r] = released[r].clone();
         // The question's counts.
         let own_q = replan_beside(k as i64, &[], &own, decided, &question_of(r));
-        let mine: Vec<Released> = shown(&own, &own_q)
-            .into_iter()
-            .map(|members| Released {
-                family: 0,
-                members,
-                exempts: true,
-            })
-            .collect();
+        let mine = as_released(0, shown(&own, &own_q));
         let lan_q = replan_beside(k as i64, &mine, &lan, lan_decided, &question_of(r));
         answered[r].extend(mine.into_iter().map(|r| r.members));
         answered[r].extend(shown(&lan, &lan_q));
@@ -568,13 +565,7 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
     let closing_answers = answered.clone();
     let panel = who[0].and(&who[1]);
     let before: Vec<Released> = (0..2)
-        .flat_map(|f| {
-            released[f].iter().map(move |m| Released {
-                family: f,
-                members: m.clone(),
-                exempts: true,
-            })
-        })
+        .flat_map(|f| as_released(f, released[f].clone()))
         .collect();
     let tables = vec![
         table(case, &panel, true, vec![0, 1]),
@@ -595,13 +586,7 @@ fn audit(case: &Case) -> Result<(), TestCaseError> {
         known: Vec::new(),
     };
     let shown_question: Vec<Released> = (0..2)
-        .flat_map(|f| {
-            answered[f].iter().map(move |m| Released {
-                family: f,
-                members: m.clone(),
-                exempts: true,
-            })
-        })
+        .flat_map(|f| as_released(f, answered[f].clone()))
         .collect();
     let decided = replan_panels(k as i64, &shown_question, &tables, decided, &question);
     for (t, d) in tables.iter().zip(&decided) {

@@ -184,21 +184,7 @@ impl<'a> Planner<'a> {
     /// Per set of [`Self::sets`]: whether it excepts its members where they
     /// all share a value (not panel cells: see [`Released::exempts`]).
     fn exempting(&self, family: usize) -> Vec<bool> {
-        let released = self
-            .released
-            .iter()
-            .filter(|r| r.family == family)
-            .map(|r| r.exempts);
-        let shown = self
-            .tables
-            .iter()
-            .zip(&self.hidden)
-            .filter(|(t, _)| t.families.contains(&family))
-            .flat_map(|(t, hidden)| {
-                let panel = t.families.len() > 1;
-                hidden.iter().filter(|h| h.is_none()).map(move |_| !panel)
-            });
-        released.chain(shown).collect()
+        self.cells(family).into_iter().map(|(_, e)| e).collect()
     }
 
     /// How many of [`Self::sets`] are released cells (they come first).
@@ -208,22 +194,30 @@ impl<'a> Planner<'a> {
 
     /// The released and shown cells that count the answers of `family`.
     pub(super) fn sets(&self, family: usize) -> Vec<&'a Members> {
+        self.cells(family).into_iter().map(|(m, _)| m).collect()
+    }
+
+    /// The released cells of `family` (first), then the shown cells of the
+    /// tables that count it, each with whether it excepts its all-same
+    /// members (panel tables count two families and do not).
+    fn cells(&self, family: usize) -> Vec<(&'a Members, bool)> {
         let released = self
             .released
             .iter()
             .filter(|r| r.family == family)
-            .map(|r| &r.members);
+            .map(|r| (&r.members, r.exempts));
         let shown = self
             .tables
             .iter()
             .zip(&self.hidden)
             .filter(|(t, _)| t.families.contains(&family))
             .flat_map(|(t, hidden)| {
+                let panel = t.families.len() > 1;
                 t.cells
                     .iter()
                     .zip(hidden)
                     .filter(|(_, h)| h.is_none())
-                    .map(|(c, _)| &c.members)
+                    .map(move |(c, _)| (&c.members, !panel))
             });
         released.chain(shown).collect()
     }
