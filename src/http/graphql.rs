@@ -9,7 +9,6 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use futures_util::StreamExt;
@@ -149,12 +148,7 @@ async fn post_within_deadline(
 
 async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) -> HttpResponse {
     if state.graphiql && req.query_string().is_empty() && accepts(&req, "text/html") {
-        return HttpResponse::Ok().content_type(ContentType::html()).body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("mognad")
-                .finish(),
-        );
+        return super::graphiql::page();
     }
     let Some(media) = negotiate(&req) else {
         return not_acceptable();

@@ -6,6 +6,7 @@
 mod caching;
 mod charts;
 mod endpoints;
+mod graphiql;
 mod graphql;
 mod media;
 mod middleware;
@@ -114,6 +115,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, limiter: &Limiter, limited: bool) {
             ))
             .route(web::get().to(charts::my_radar)),
     )
+    .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/schema.graphql", web::get().to(endpoints::sdl))
     .route("/health/live", web::get().to(endpoints::live))
     .route("/health/ready", web::get().to(endpoints::ready))

@@ -3,6 +3,9 @@
 //! and the request) and renders a kommun's spider-chart numbers. A page
 //! from an origin not in `MOGNAD_CORS_ORIGINS` is refused by the browser.
 //!
+//! GraphiQL, served by mognad from files built into it, is drawn with the
+//! network cut off (every name but 127.0.0.1 unresolvable).
+//!
 //! Needs Debian's `chromium` (`.ci/run` installs it); skips with a message
 //! where no Chromium is installed.
 
@@ -12,7 +15,7 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 
-use crate::helpers::{ROUND_2023, kommun_token, spawn_app_with};
+use crate::helpers::{ROUND_2023, kommun_token, spawn_app, spawn_app_with};
 
 /// The report's national means of the nine areas (2023, Figur 4).
 const REPORT_MEANS: [f64; 9] = [1.24, 1.62, 1.36, 1.43, 1.49, 1.39, 1.46, 1.45, 1.19];
@@ -87,8 +90,15 @@ fn serve_page(html: String) -> String {
 /// The DOM after the page's scripts ran (headless, virtual time lets the
 /// fetch finish).
 async fn render(browser: PathBuf, url: String) -> String {
+    render_with(browser, url, &[]).await
+}
+
+/// [`render`] with more Chromium switches.
+async fn render_with(browser: PathBuf, url: String, switches: &[&str]) -> String {
+    let switches: Vec<String> = switches.iter().map(|s| (*s).to_owned()).collect();
     let run = tokio::task::spawn_blocking(move || {
         std::process::Command::new(browser)
+            .args(switches)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -204,4 +214,111 @@ async fn a_page_on_a_listed_origin_draws_the_chart_and_another_is_refused() {
         "{dom}"
     );
     assert!(!dom.contains("id=\"area-1\""), "{dom}");
+}
+
+/// No name resolves but the loopback address: a machine without internet.
+const OFFLINE: &str = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
+
+#[tokio::test]
+async fn graphiql_is_drawn_with_the_network_cut_off() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: no Chromium on the PATH (apt-get install chromium; .ci/run does)");
+        return;
+    };
+    let app = spawn_app().await;
+    let dom = render_with(browser, format!("{}/graphql", app.address), &[OFFLINE]).await;
+    // React drew GraphiQL: its editor, the run button, the starting query
+    // and the example Authorization header in the open Headers tab.
+    for drawn in [
+        "graphiql-container",
+        "graphiql-execute-button",
+        "maturityAggregates",
+        "mognad token --role kommun --kommun 1280",
+        "Authorization",
+    ] {
+        assert!(dom.contains(drawn), "{drawn} is not drawn: {dom}");
+    }
+    assert!(!dom.contains("Loading GraphiQL"), "{dom}");
+}
+
+#[tokio::test]
+async fn graphiql_loads_nothing_from_another_origin() {
+    let app = spawn_app().await;
+    let page = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.starts_with("default-src 'none'; script-src 'self';"),
+        "{policy}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("//unpkg") && !html.contains("https://"),
+        "{html}"
+    );
+    // Every script and style it names is served here, with an ETag that
+    // answers 304 when the file is unchanged.
+    for file in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+        "start.js",
+    ] {
+        assert!(
+            html.contains(&format!("/graphiql/{file}\"")),
+            "{file} in {html}"
+        );
+        let url = format!("{}/graphiql/{file}", app.address);
+        let got = app.client.get(&url).send().await.unwrap();
+        assert_eq!(got.status(), 200, "{file}");
+        let tag = got.headers()["etag"].clone();
+        assert_eq!(got.headers()["cache-control"], "public, no-cache");
+        assert!(!got.bytes().await.unwrap().is_empty());
+        let again = app
+            .client
+            .get(&url)
+            .header("if-none-match", tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{file}");
+    }
+    let unknown = app
+        .client
+        .get(format!("{}/graphiql/../Cargo.toml", app.address));
+    assert_eq!(unknown.send().await.unwrap().status(), 404);
+
+    // In production there is no GraphiQL, and none of its files.
+    let production = spawn_app_with(|c| c.production = true).await;
+    let asked = production
+        .client
+        .get(format!("{}/graphql", production.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        asked
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some("text/html; charset=utf-8".to_owned())
+    );
+    let file = production
+        .client
+        .get(format!("{}/graphiql/graphiql.min.js", production.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 404);
 }
