@@ -13,6 +13,16 @@
 //! are numbers ([`Cell::Int`], [`Cell::Float`]) and are never touched, so
 //! `-1.5` stays a number. XLSX stores text as strings (never formulas) and
 //! JSON as JSON strings: both are written as they are.
+//!
+//! **Dialects.** CSV is RFC 4180 by default (UTF-8 without a BOM, `,`,
+//! `.` as the decimal point): what programs read. [`Dialect::ExcelSv`] is
+//! what Excel with Swedish settings opens by a double click: a UTF-8 BOM
+//! (or `Storstäder` shows as `StorstÃ¤der`), `;` between fields (Excel's
+//! list separator where `,` is the decimal comma) and decimal commas. Codes
+//! with leading zeros ([`Cell::Code`], `01`, `0114`) are written there as
+//! `="01"`, the one way Excel keeps a CSV field's zeros; they are digits
+//! only, never a caller's text. Decimals ([`Cell::Decimal`]) are rounded
+//! to their stated places in CSV and XLSX and kept whole in JSON.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -57,24 +67,75 @@ impl Format {
     }
 }
 
+/// How a CSV file is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// RFC 4180: UTF-8 without a BOM, `,` between fields, `.` decimals.
+    #[default]
+    Rfc4180,
+    /// Swedish Excel: a UTF-8 BOM, `;` between fields, decimal commas,
+    /// codes with leading zeros as `="01"`.
+    ExcelSv,
+}
+
+impl Dialect {
+    /// The dialect a `?dialect=` value names.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "rfc4180" => Some(Self::Rfc4180),
+            "excel-sv" => Some(Self::ExcelSv),
+            _ => None,
+        }
+    }
+}
+
 /// One value of a table: written as text, a number or a boolean in each
 /// format; `Empty` is an empty CSV field, an empty cell, JSON `null`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
     Text(String),
+    /// A code of digits whose leading zeros matter (`01`, `0114`): text in
+    /// every format. Build it with [`Cell::code`].
+    Code(String),
     Int(i64),
     Float(f64),
+    /// A fraction shown to the given number of decimals in CSV and XLSX,
+    /// whole in JSON.
+    Decimal(f64, u8),
     Bool(bool),
     Empty,
 }
 
 impl Cell {
-    /// The cell as a CSV field: numbers as written, text neutralised.
+    /// A code: [`Cell::Code`] when it is digits only, else text.
+    pub fn code(code: &str) -> Self {
+        if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
+            Self::Code(code.to_owned())
+        } else {
+            Self::Text(code.to_owned())
+        }
+    }
+
+    /// The cell as an RFC 4180 CSV field: numbers as written, text neutralised.
     pub fn csv(&self) -> Cow<'_, str> {
+        self.csv_in(Dialect::Rfc4180)
+    }
+
+    /// The cell as a CSV field of `dialect`.
+    pub fn csv_in(&self, dialect: Dialect) -> Cow<'_, str> {
+        let comma = |text: String| match dialect {
+            Dialect::Rfc4180 => Cow::Owned(text),
+            Dialect::ExcelSv => Cow::Owned(text.replace('.', ",")),
+        };
         match self {
             Self::Text(t) => neutralised(t),
+            Self::Code(c) if dialect == Dialect::ExcelSv && c.starts_with('0') => {
+                Cow::Owned(format!("=\"{c}\""))
+            }
+            Self::Code(c) => Cow::Borrowed(c),
             Self::Int(n) => Cow::Owned(n.to_string()),
-            Self::Float(x) => Cow::Owned(x.to_string()),
+            Self::Float(x) => comma(x.to_string()),
+            Self::Decimal(x, places) => comma(format!("{:.*}", usize::from(*places), x)),
             Self::Bool(b) => Cow::Owned(b.to_string()),
             Self::Empty => Cow::Borrowed(""),
         }
@@ -82,12 +143,26 @@ impl Cell {
 
     fn json(&self) -> serde_json::Value {
         match self {
-            Self::Text(t) => json!(t),
+            Self::Text(t) | Self::Code(t) => json!(t),
             Self::Int(n) => json!(n),
-            Self::Float(x) => json!(x),
+            Self::Float(x) | Self::Decimal(x, _) => json!(x),
             Self::Bool(b) => json!(b),
             Self::Empty => serde_json::Value::Null,
         }
+    }
+}
+
+/// A table's row as a JSON object whose keys come in the columns' order.
+struct JsonRow<'a>(&'a [&'a str], &'a [Cell]);
+
+impl serde::Serialize for JsonRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (column, cell) in self.0.iter().zip(self.1) {
+            map.serialize_entry(column, &cell.json())?;
+        }
+        map.end()
     }
 }
 
@@ -124,20 +199,31 @@ fn starts_a_formula(text: &str) -> bool {
 
 /// Rows written as CSV to a writer, one at a time (for files too large
 /// to hold, such as a round's answers).
-pub struct CsvRows<W: Write>(csv::Writer<W>);
+pub struct CsvRows<W: Write>(csv::Writer<W>, Dialect);
 
 impl<W: Write> CsvRows<W> {
-    /// A CSV file with its header.
+    /// An RFC 4180 CSV file with its header.
     pub fn new(out: W, columns: &[&str]) -> csv::Result<Self> {
-        let mut writer = csv::Writer::from_writer(out);
+        Self::in_dialect(out, columns, Dialect::Rfc4180)
+    }
+
+    /// A CSV file of `dialect` with its header.
+    pub fn in_dialect(mut out: W, columns: &[&str], dialect: Dialect) -> csv::Result<Self> {
+        let mut builder = csv::WriterBuilder::new();
+        if dialect == Dialect::ExcelSv {
+            out.write_all("\u{feff}".as_bytes())?;
+            builder.delimiter(b';');
+        }
+        let mut writer = builder.from_writer(out);
         writer.write_record(columns.iter().map(|c| neutralised(c).into_owned()))?;
-        Ok(Self(writer))
+        Ok(Self(writer, dialect))
     }
 
     /// Writes one row.
     pub fn row(&mut self, cells: &[Cell]) -> csv::Result<()> {
+        let dialect = self.1;
         self.0
-            .write_record(cells.iter().map(|c| c.csv().into_owned()))
+            .write_record(cells.iter().map(|c| c.csv_in(dialect).into_owned()))
     }
 
     /// Flushes the rows and hands the writer back.
@@ -146,63 +232,84 @@ impl<W: Write> CsvRows<W> {
     }
 }
 
-/// A whole table: its columns and rows.
+/// A whole table: its columns and rows, and the name of its XLSX sheet.
 pub struct Table {
     pub columns: &'static [&'static str],
     pub rows: Vec<Vec<Cell>>,
+    /// The sheet's name (cut to Excel's 31 characters; `[]:*?/\` dropped).
+    pub sheet: String,
 }
 
 impl Table {
-    /// The table as a file in `format`.
+    /// The table as a file in `format` (CSV as RFC 4180).
     pub fn write(&self, format: Format) -> Result<Vec<u8>, String> {
+        self.write_in(format, Dialect::Rfc4180)
+    }
+
+    /// The table as a file in `format`, a CSV file in `dialect`.
+    pub fn write_in(&self, format: Format, dialect: Dialect) -> Result<Vec<u8>, String> {
         match format {
             Format::Csv => {
-                let mut out = CsvRows::new(Vec::new(), self.columns).map_err(|e| e.to_string())?;
+                let mut out = CsvRows::in_dialect(Vec::new(), self.columns, dialect)
+                    .map_err(|e| e.to_string())?;
                 for row in &self.rows {
                     out.row(row).map_err(|e| e.to_string())?;
                 }
                 out.finish()
             }
             Format::Json => {
-                let rows: Vec<serde_json::Value> = self
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        let object: serde_json::Map<String, serde_json::Value> = self
-                            .columns
-                            .iter()
-                            .zip(row)
-                            .map(|(c, v)| ((*c).to_owned(), v.json()))
-                            .collect();
-                        serde_json::Value::Object(object)
-                    })
-                    .collect();
-                serde_json::to_vec(&json!({ "columns": self.columns, "rows": rows }))
-                    .map_err(|e| e.to_string())
+                #[derive(serde::Serialize)]
+                struct File<'a> {
+                    columns: &'a [&'a str],
+                    rows: Vec<JsonRow<'a>>,
+                }
+                let rows = self.rows.iter().map(|r| JsonRow(self.columns, r)).collect();
+                serde_json::to_vec(&File {
+                    columns: self.columns,
+                    rows,
+                })
+                .map_err(|e| e.to_string())
             }
             Format::Xlsx => self.xlsx().map_err(|e| e.to_string()),
         }
     }
 
-    /// Text as strings (never formulas), numbers and booleans as such.
+    /// Text as strings (never formulas), numbers and booleans as such; a
+    /// named sheet, the header bold and frozen with a filter on it, columns
+    /// as wide as their contents, decimals rounded and formatted to their
+    /// places.
     fn xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::Format as Style;
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
-        let bold = rust_xlsxwriter::Format::new().set_bold();
+        sheet.set_name(sheet_name(&self.sheet))?;
+        let bold = Style::new().set_bold();
+        let places: Vec<Style> = (0..=6)
+            .map(|p| match p {
+                0 => Style::new().set_num_format("0"),
+                p => Style::new().set_num_format(format!("0.{}", "0".repeat(p))),
+            })
+            .collect();
         for (c, name) in (0u16..).zip(self.columns) {
             sheet.write_string_with_format(0, c, *name, &bold)?;
         }
         for (r, row) in (1u32..).zip(&self.rows) {
             for (c, cell) in (0u16..).zip(row) {
                 match cell {
-                    Cell::Text(t) => {
+                    Cell::Text(t) | Cell::Code(t) => {
                         sheet.write_string(r, c, t)?;
                     }
                     Cell::Int(n) => {
-                        sheet.write_number(r, c, *n as f64)?;
+                        sheet.write_number_with_format(r, c, *n as f64, &places[0])?;
                     }
                     Cell::Float(x) => {
                         sheet.write_number(r, c, *x)?;
+                    }
+                    Cell::Decimal(x, p) => {
+                        let p = usize::from(*p).min(6);
+                        let scale = 10f64.powi(p as i32);
+                        let rounded = (x * scale).round() / scale;
+                        sheet.write_number_with_format(r, c, rounded, &places[p])?;
                     }
                     Cell::Bool(b) => {
                         sheet.write_boolean(r, c, *b)?;
@@ -211,8 +318,25 @@ impl Table {
                 }
             }
         }
+        let last_row = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
+        let last_column = u16::try_from(self.columns.len().saturating_sub(1)).unwrap_or(u16::MAX);
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofilter(0, 0, last_row, last_column)?;
+        sheet.autofit();
         book.save_to_buffer()
     }
+}
+
+/// A name Excel takes for a sheet: at most 31 characters, none of
+/// `[]:*?/\`, not empty.
+fn sheet_name(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(31)
+        .collect();
+    let name = name.trim_matches('\'').to_owned();
+    if name.is_empty() { "data".into() } else { name }
 }
 
 #[cfg(test)]
@@ -249,6 +373,7 @@ mod tests {
         let table = Table {
             columns: &["a", "b"],
             rows: vec![vec![Cell::Text("=1+2".into()), Cell::Int(-3)]],
+            sheet: "t".into(),
         };
         let csv = String::from_utf8(table.write(Format::Csv).unwrap()).unwrap();
         assert_eq!(csv, "a,b\n'=1+2,-3\n");
@@ -256,5 +381,39 @@ mod tests {
             serde_json::from_slice(&table.write(Format::Json).unwrap()).unwrap();
         assert_eq!(json["rows"][0]["a"], "=1+2");
         assert!(table.write(Format::Xlsx).unwrap().starts_with(b"PK"));
+    }
+
+    #[test]
+    fn swedish_excel_gets_a_bom_semicolons_decimal_commas_and_codes_with_zeros() {
+        let table = Table {
+            columns: &["code", "name", "mean", "share"],
+            rows: vec![vec![
+                Cell::code("01"),
+                Cell::Text("Storstäder; nära".into()),
+                Cell::Decimal(1.237_931_034_482_758_5, 2),
+                Cell::Float(0.5),
+            ]],
+            sheet: "t".into(),
+        };
+        let csv = table.write_in(Format::Csv, Dialect::ExcelSv).unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "\u{feff}code;name;mean;share\n\"=\"\"01\"\"\";\"Storstäder; nära\";1,24;0,5\n"
+        );
+        let plain = String::from_utf8(table.write(Format::Csv).unwrap()).unwrap();
+        assert_eq!(
+            plain,
+            "code,name,mean,share\n01,Storstäder; nära,1.24,0.5\n"
+        );
+        // JSON: full precision, keys in the columns' order.
+        let json = String::from_utf8(table.write(Format::Json).unwrap()).unwrap();
+        assert!(
+            json.contains(
+                r#"{"code":"01","name":"Storstäder; nära","mean":1.2379310344827585,"share":0.5}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(Cell::code("A1"), Cell::Text("A1".into()));
+        assert_eq!(sheet_name("maturity [2023]: a/b*c?"), "maturity 2023 abc");
     }
 }

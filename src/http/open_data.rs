@@ -8,8 +8,15 @@
 //! counts are SKR's, as in GraphQL. Never a single kommun's answers.
 //!
 //! `GET /open-data/rounds/{year}/{file}.{csv|xlsx|json}` with `file` one of
-//! `maturity` (`?grouping=NATIONAL|GROUP|SUBGROUP`), `answers`
-//! (`?question=KEY&grouping=…`) and `participation`.
+//! `maturity` (`?grouping=NATIONAL|GROUP|SUBGROUP|COUNTY`), `answers`
+//! (`?question=KEY&grouping=…`) and `participation`; CSV also as Swedish
+//! Excel reads it (`?dialect=excel-sv`, see [`crate::tabular::Dialect`]).
+//!
+//! A hidden row says why (`reason`) and keeps its `population`, the
+//! denominator of `mean_level` and `percent`. Rows carry Kolada's ids where
+//! Kolada has the segment (`kolada_id`: `0000` for the nation, `00` and the
+//! län code for a län) and a stable `indicator_id` per figure, so the files
+//! join with Kolada's.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
@@ -26,12 +33,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use crate::tabular::{Cell, Format, Table};
+use crate::tabular::{Cell, Dialect, Format, Table};
 
 #[derive(Deserialize)]
 pub struct Params {
     grouping: Option<String>,
     question: Option<String>,
+    dialect: Option<String>,
 }
 
 /// The columns of `maturity.*`.
@@ -46,6 +54,10 @@ pub const MATURITY: &[&str] = &[
     "level2_count",
     "mean_level",
     "suppressed",
+    "reason",
+    "population",
+    "kolada_id",
+    "indicator_id",
 ];
 
 /// The columns of `answers.*`.
@@ -61,6 +73,10 @@ pub const ANSWERS: &[&str] = &[
     "count",
     "percent",
     "suppressed",
+    "reason",
+    "population",
+    "kolada_id",
+    "indicator_id",
 ];
 
 /// The columns of `participation.*`.
@@ -107,6 +123,19 @@ async fn serve(
     if !matches!(stem, "maturity" | "answers" | "participation") {
         return Err(unknown());
     }
+    let dialect = match (params.dialect.as_deref(), format) {
+        (None, _) => Dialect::Rfc4180,
+        (Some(name), Format::Csv) => Dialect::parse(name).ok_or_else(|| {
+            ApiError::bad_input(format!(
+                "dialect {name:?}: use rfc4180 (the default) or excel-sv"
+            ))
+        })?,
+        (Some(_), _) => {
+            return Err(ApiError::bad_input(
+                "a dialect is for CSV files only: ask for a .csv file, or leave it out",
+            ));
+        }
+    };
     let year: i32 = year
         .parse()
         .map_err(|_| ApiError::bad_input(format!("{year:?} is not a year")))?;
@@ -154,7 +183,7 @@ async fn serve(
             )
         }
     };
-    let bytes = table.write(format).map_err(|e| {
+    let bytes = table.write_in(format, dialect).map_err(|e| {
         tracing::error!(error = %e, "an open-data file could not be written");
         ApiError::Internal
     })?;
@@ -192,10 +221,33 @@ fn segment(s: &SegmentRef) -> [Cell; 3] {
     };
     [
         Cell::Text(kind.into()),
-        Cell::Text(s.code.clone()),
+        Cell::code(&s.code),
         Cell::Text(s.name.clone()),
     ]
 }
+
+/// The segment's id in Kolada: `0000` for the nation, `00` and the län code
+/// for a län (Kolada's region ids); empty for SKR's groups, which Kolada
+/// does not have.
+fn kolada_id(s: &SegmentRef) -> Cell {
+    match s.kind {
+        None => Cell::code("0000"),
+        Some(SegmentKind::County) => Cell::code(&format!("00{}", s.code)),
+        Some(SegmentKind::Group | SegmentKind::Subgroup) => Cell::Empty,
+    }
+}
+
+/// Why a row's figures are hidden (`SMALL_CELL`, …), empty where shown.
+fn reason(suppressed: Option<schema::disclosure::Reason>) -> Cell {
+    suppressed.map_or(Cell::Empty, |r| Cell::Text(r.name().into()))
+}
+
+/// Places of a mean level in CSV and XLSX (the report's).
+const MEAN_PLACES: u8 = 2;
+/// Places of a percent in CSV and XLSX.
+const PERCENT_PLACES: u8 = 1;
+/// Places of a fraction (a response rate) in CSV and XLSX.
+const FRACTION_PLACES: u8 = 3;
 
 /// A number, or empty where the figure is suppressed.
 fn shown<T>(value: Option<T>, cell: impl Fn(T) -> Cell) -> Cell {
@@ -219,8 +271,12 @@ async fn maturity(
                 Cell::Text(r.area.title_sv.clone()),
                 Cell::Int(r.respondents),
                 shown(r.level2_count, Cell::Int),
-                shown(r.mean_level, Cell::Float),
+                shown(r.mean_level, |m| Cell::Decimal(m, MEAN_PLACES)),
                 Cell::Bool(r.suppressed.is_some()),
+                reason(r.suppressed),
+                Cell::Int(r.segment.population),
+                kolada_id(&r.segment),
+                Cell::Text(format!("maturity.{}", r.area.key)),
             ]);
             row
         })
@@ -228,6 +284,7 @@ async fn maturity(
     Ok(Table {
         columns: MATURITY,
         rows,
+        sheet: format!("maturity {}", round.year),
     })
 }
 
@@ -256,10 +313,19 @@ async fn answers(
             row.push(Cell::Int(r.respondents));
             row
         };
+        let tail = |option: &str| {
+            [
+                reason(r.suppressed),
+                Cell::Int(r.segment.population),
+                kolada_id(&r.segment),
+                Cell::Text(format!("answers.{}.{option}", r.question.key)),
+            ]
+        };
         if r.suppressed.is_some() {
             // One row for the segment, with empty numbers.
             let mut row = head([Cell::Empty, Cell::Empty]);
             row.extend([Cell::Empty, Cell::Empty, Cell::Bool(true)]);
+            row.extend(tail("*"));
             out.push(row);
             continue;
         }
@@ -270,17 +336,22 @@ async fn answers(
                 None => [Cell::Empty, Cell::Text("(inget svar)".into())],
             });
             let percent = if r.segment.population > 0 {
-                Cell::Float(*count as f64 / r.segment.population as f64 * 100.0)
+                let share = *count as f64 / r.segment.population as f64 * 100.0;
+                Cell::Decimal(share, PERCENT_PLACES)
             } else {
                 Cell::Empty
             };
             row.extend([Cell::Int(*count), percent, Cell::Bool(false)]);
+            row.extend(tail(
+                option.as_ref().map_or("no_answer", |o| o.key.as_str()),
+            ));
             out.push(row);
         }
     }
     Ok(Table {
         columns: ANSWERS,
         rows: out,
+        sheet: format!("{} {}", key.as_str(), round.year),
     })
 }
 
@@ -291,7 +362,10 @@ async fn participation_table(
     let counts = participation::shown(&state.reads, &state.memory, round, state.min_cell).await?;
     let not_started = counts.population - counts.submitted - counts.in_progress;
     let rate = if counts.population > 0 {
-        Cell::Float(counts.respondents as f64 / counts.population as f64)
+        Cell::Decimal(
+            counts.respondents as f64 / counts.population as f64,
+            FRACTION_PLACES,
+        )
     } else {
         Cell::Empty
     };
@@ -305,6 +379,7 @@ async fn participation_table(
             Cell::Int(not_started),
             rate,
         ]],
+        sheet: format!("participation {}", round.year),
     })
 }
 

@@ -87,7 +87,7 @@ fn code_of(d: &Download) -> String {
         .to_owned()
 }
 
-const MATURITY_HEADER: [&str; 10] = [
+const MATURITY_HEADER: [&str; 14] = [
     "round_year",
     "segment_kind",
     "segment_code",
@@ -98,6 +98,10 @@ const MATURITY_HEADER: [&str; 10] = [
     "level2_count",
     "mean_level",
     "suppressed",
+    "reason",
+    "population",
+    "kolada_id",
+    "indicator_id",
 ];
 
 #[tokio::test]
@@ -122,7 +126,16 @@ async fn the_national_file_of_2023_has_the_reports_means() {
             assert_eq!(r[0], "2023");
             assert_eq!(r[1], "NATIONAL");
             assert_eq!(r[9], "false");
-            format!("{:.2}", r[8].parse::<f64>().unwrap()).replace('.', ",")
+            assert_eq!(
+                (r[10].as_str(), r[11].as_str(), r[12].as_str()),
+                ("", "290", "0000")
+            );
+            assert!(
+                r[13].starts_with("maturity.") && r[13].len() > 9,
+                "{}",
+                r[13]
+            );
+            r[8].replace('.', ",")
         })
         .collect();
     assert_eq!(
@@ -164,7 +177,7 @@ async fn the_national_file_of_2023_has_the_reports_means() {
 async fn maturity_files_equal_the_graphql_figures() {
     let app = spawn_app().await;
     mognad::demo::load(&app.db, 5).await.unwrap();
-    let query = "query($r: ID!, $g: Grouping!) { maturityAggregates(roundId: $r, grouping: $g) { area { number } segment { code } respondents level2Count meanLevel suppressed } }";
+    let query = "query($r: ID!, $g: Grouping!) { maturityAggregates(roundId: $r, grouping: $g) { area { number } segment { code population } respondents level2Count meanLevel suppressed reason } }";
     let mut suppressed_seen = 0;
     for grouping in ["NATIONAL", "GROUP", "SUBGROUP"] {
         let figures = app
@@ -195,6 +208,9 @@ async fn maturity_files_equal_the_graphql_figures() {
             assert_eq!(record[6], figure["respondents"].to_string());
             let suppressed = figure["suppressed"].as_bool().unwrap();
             assert_eq!(record[9], suppressed.to_string());
+            assert_eq!(record[10], figure["reason"].as_str().unwrap_or_default());
+            assert_eq!(record[11], figure["segment"]["population"].to_string());
+            assert_eq!(row["reason"], figure["reason"]);
             if suppressed {
                 suppressed_seen += 1;
                 assert_eq!((record[7].as_str(), record[8].as_str()), ("", ""));
@@ -202,8 +218,9 @@ async fn maturity_files_equal_the_graphql_figures() {
                 assert_eq!(row["level2_count"], Value::Null);
             } else {
                 assert_eq!(record[7], figure["level2Count"].to_string());
-                let mean: f64 = record[8].parse().unwrap();
-                assert!((mean - figure["meanLevel"].as_f64().unwrap()).abs() < 1e-12);
+                // Rounded to two decimals in CSV; whole in JSON.
+                let mean = figure["meanLevel"].as_f64().unwrap();
+                assert_eq!(record[8], format!("{mean:.2}"));
                 assert_eq!(row["mean_level"], figure["meanLevel"]);
             }
             assert_eq!(row["segment_code"], figure["segment"]["code"]);
@@ -274,7 +291,11 @@ async fn the_answers_file_equals_the_distribution() {
             "respondents",
             "count",
             "percent",
-            "suppressed"
+            "suppressed",
+            "reason",
+            "population",
+            "kolada_id",
+            "indicator_id"
         ]
     );
     let got: Vec<(String, String, String, String)> = records[1..]
@@ -403,4 +424,145 @@ async fn files_follow_the_figures_access_rules() {
         (forged.status, code_of(&forged).as_str()),
         (401, "UNAUTHENTICATED")
     );
+}
+
+/// What Swedish Excel opens: `?dialect=excel-sv` gives a BOM, semicolons,
+/// decimal commas and län codes that keep their zeros; the XLSX has a named
+/// sheet, a frozen header with a filter, column widths and number formats;
+/// JSON rows come in the columns' order.
+#[tokio::test]
+async fn files_open_in_swedish_excel() {
+    let app = spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+    let path = "/open-data/rounds/2023/maturity.csv?grouping=COUNTY&dialect=excel-sv";
+    let file = download(&app, path, None).await;
+    assert_eq!(file.status, 200, "{}", file.text());
+    assert_eq!(file.header("content-type"), "text/csv; charset=utf-8");
+    assert!(file.body.starts_with("\u{feff}".as_bytes()), "a UTF-8 BOM");
+    // As Excel with a Swedish list separator splits it.
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(&file.body[3..]);
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, MATURITY_HEADER);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let stockholm = rows
+        .iter()
+        .find(|r| &r[3] == "Stockholms län")
+        .expect("Stockholms län");
+    // A code with a leading zero as Excel keeps it: ="01"; only such codes
+    // are formulas.
+    assert_eq!((&stockholm[2], &stockholm[12]), ("=\"01\"", "=\"0001\""));
+    let skane = rows
+        .iter()
+        .find(|r| &r[3] == "Skåne län")
+        .expect("Skåne län, in UTF-8");
+    assert_eq!((&skane[2], &skane[12]), ("12", "=\"0012\""));
+    for row in &rows {
+        for field in row.iter().filter(|f| f.starts_with('=')) {
+            let inner = field.strip_prefix("=\"").and_then(|f| f.strip_suffix('"'));
+            assert!(
+                inner.is_some_and(|c| c.bytes().all(|b| b.is_ascii_digit())),
+                "{field}"
+            );
+        }
+        if &row[9] == "false" {
+            // A decimal comma, two places.
+            let mean = &row[8];
+            assert!(mean.len() == 4 && mean.as_bytes()[1] == b',', "{mean}");
+        } else {
+            assert!(["SMALL_CELL", "DIFFERENCING", "COMPLEMENTARY"].contains(&&row[10]));
+            assert_eq!(&row[8], "");
+            assert!(row[11].parse::<u32>().unwrap() > 0, "the population stays");
+        }
+    }
+    assert!(
+        rows.iter().any(|r| &r[9] == "true"),
+        "the demo hides some län"
+    );
+
+    // Program CSV: commas, points, codes as they are; no BOM.
+    let plain = download(
+        &app,
+        "/open-data/rounds/2023/maturity.csv?grouping=COUNTY",
+        None,
+    )
+    .await;
+    assert!(plain.text().starts_with("round_year,segment_kind,"));
+    assert!(plain.text().contains("\n2023,COUNTY,01,Stockholms län,"));
+
+    // A dialect for other files, or an unknown one, is refused.
+    for bad in [
+        "/open-data/rounds/2023/maturity.json?dialect=excel-sv",
+        "/open-data/rounds/2023/maturity.csv?dialect=excel",
+    ] {
+        let refused = download(&app, bad, None).await;
+        assert_eq!(
+            (refused.status, code_of(&refused).as_str()),
+            (400, "BAD_USER_INPUT"),
+            "{bad}"
+        );
+    }
+
+    // JSON: keys in the columns' order, full precision.
+    let json = download(&app, "/open-data/rounds/2023/maturity.json", None).await;
+    let text = json.text();
+    let first = &text[text.find("\"rows\":[{").unwrap()..];
+    let keys: Vec<&str> = MATURITY_HEADER.to_vec();
+    let mut at = 0;
+    for key in keys {
+        let found = first[at..]
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key}"));
+        at += found;
+    }
+    // (serde_json reads floats to within a unit in the last place.)
+    let mean = json.json()["rows"][0]["mean_level"].as_f64().unwrap();
+    assert!((mean - 1.237_931_034_482_758_5).abs() < 1e-12, "{mean}");
+
+    // XLSX: a named sheet, codes as text, rounded means formatted to two places.
+    let xlsx = download(
+        &app,
+        "/open-data/rounds/2023/maturity.xlsx?grouping=COUNTY",
+        None,
+    )
+    .await;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body.clone())).unwrap();
+    assert_eq!(calamine::Reader::sheet_names(&book), ["maturity 2023"]);
+    let sheet = calamine::Reader::worksheet_range(&mut book, "maturity 2023").unwrap();
+    let stockholm = sheet
+        .rows()
+        .find(|r| r[3] == calamine::Data::String("Stockholms län".into()))
+        .unwrap();
+    assert_eq!(stockholm[2], calamine::Data::String("01".into()));
+    assert_eq!(stockholm[12], calamine::Data::String("0001".into()));
+    if let calamine::Data::Float(mean) = stockholm[8] {
+        assert_eq!(
+            mean,
+            (mean * 100.0).round() / 100.0,
+            "rounded to two places"
+        );
+    }
+    // The sheet's own parts: the header frozen, a filter over every column
+    // and row, column widths, a two-place number format.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx.body)).unwrap();
+    let part = |zip: &mut zip::ZipArchive<_>, name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let sheet_xml = part(&mut zip, "xl/worksheets/sheet1.xml");
+    assert!(sheet_xml.contains("state=\"frozen\""), "{sheet_xml}");
+    assert!(
+        sheet_xml.contains(&format!("<autoFilter ref=\"A1:N{}\"", sheet.height())),
+        "{sheet_xml}"
+    );
+    assert!(sheet_xml.contains("<cols>"), "{sheet_xml}");
+    assert!(part(&mut zip, "xl/styles.xml").contains("formatCode=\"0.00\""));
 }

@@ -87,6 +87,26 @@ pub enum Reason {
     Differencing,
 }
 
+impl Reason {
+    /// The reason as the API writes it (`SMALL_CELL`, …), in GraphQL and files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SmallCell => "SMALL_CELL",
+            Self::Complementary => "COMPLEMENTARY",
+            Self::Differencing => "DIFFERENCING",
+        }
+    }
+
+    /// Why, in Swedish, as a chart says it under the figure.
+    pub fn explained_sv(self) -> &'static str {
+        match self {
+            Self::SmallCell => "för få svarande",
+            Self::Complementary => "dold tillsammans med en annan dold grupp",
+            Self::Differencing => "skulle kunna räknas fram ur andra visade siffror",
+        }
+    }
+}
+
 /// A set of municipalities, as indices into one list of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Members(Vec<u64>);
