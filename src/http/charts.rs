@@ -30,9 +30,25 @@ use super::open_data::refused;
 struct Series {
     name: String,
     values: Vec<Option<f64>>,
+    /// Why a value is not shown, per area (in Swedish; none where shown).
+    hidden: Vec<Option<String>>,
     color: &'static str,
     /// Whole-number levels (a kommun's own) rather than means.
     levels: bool,
+}
+
+/// Why a hidden figure is hidden, as the chart says it.
+fn hidden_because(reason: schema::disclosure::Reason) -> String {
+    format!("{} ({})", reason.explained_sv(), reason.name())
+}
+
+/// Why a mean of a kommun's comparison is missing, as the chart says it.
+fn missing_because(mean: &comparison::Mean) -> Option<String> {
+    Some(match mean.as_ref().err()? {
+        comparison::Missing::NotPublished => "omgången är inte publicerad ännu".to_owned(),
+        comparison::Missing::Hidden(reason) => hidden_because(*reason),
+        comparison::Missing::NoBaseline | comparison::Missing::NotInRound => "saknas".to_owned(),
+    })
 }
 
 /// The query of the segment chart.
@@ -139,27 +155,30 @@ async fn segment_chart(
         .filter_map(|r| r.area.number.map(|n| (n, r.area.title_sv.clone())))
         .collect();
     areas.sort();
-    let value_of = |rows: &[&aggregates::AggregateRow], n: i32| {
+    let row_of = |rows: &[&aggregates::AggregateRow], n: i32| {
         rows.iter()
             .find(|r| r.area.number == Some(n))
-            .and_then(|r| r.mean_level)
+            .map(|r| (r.mean_level, r.suppressed))
+    };
+    let series_of = |name: String, rows: &[&aggregates::AggregateRow], color| {
+        let cells: Vec<_> = areas.iter().map(|(n, _)| row_of(rows, *n)).collect();
+        Series {
+            name,
+            values: cells.iter().map(|c| c.and_then(|(v, _)| v)).collect(),
+            hidden: cells
+                .iter()
+                .map(|c| c.and_then(|(_, why)| why).map(hidden_because))
+                .collect(),
+            color,
+            levels: false,
+        }
     };
     let national: Vec<_> = national.iter().collect();
     let mut series = Vec::new();
     if grouping != Grouping::National {
-        series.push(Series {
-            name: first.segment.name.clone(),
-            values: areas.iter().map(|(n, _)| value_of(&mine, *n)).collect(),
-            color: "#c2410c",
-            levels: false,
-        });
+        series.push(series_of(first.segment.name.clone(), &mine, "#c2410c"));
     }
-    series.push(Series {
-        name: "Riket".into(),
-        values: areas.iter().map(|(n, _)| value_of(&national, *n)).collect(),
-        color: "#1d4ed8",
-        levels: false,
-    });
+    series.push(series_of("Riket".into(), &national, "#1d4ed8"));
     let title = if grouping == Grouping::National {
         format!("Mognadsnivå per område {year}: riket")
     } else {
@@ -213,30 +232,52 @@ async fn my_chart(
         .iter()
         .filter_map(|r| r.area.number.map(|n| (n, r.area.title_sv.clone())))
         .collect();
+    let filter = schema::services::municipalities::Filter {
+        code: Some(scope.code().to_owned()),
+        ..Default::default()
+    };
+    let kommun = schema::services::municipalities::list(&state.reads, filter)
+        .await?
+        .first()
+        .map_or_else(
+            || scope.code().to_owned(),
+            |m| format!("{} ({})", m.municipality.name, scope.code()),
+        );
+    let means = |mean: fn(&comparison::ComparisonRow) -> &comparison::Mean| {
+        (
+            rows.iter()
+                .map(|r| mean(r).as_ref().ok().copied())
+                .collect(),
+            rows.iter().map(|r| missing_because(mean(r))).collect(),
+        )
+    };
+    let (group, group_hidden) = means(|r| &r.group_mean);
+    let (nation, nation_hidden) = means(|r| &r.national_mean);
     let series = vec![
         Series {
-            name: format!("Kommunen ({})", scope.code()),
+            name: kommun.clone(),
             values: rows.iter().map(|r| r.level.map(f64::from)).collect(),
+            hidden: vec![None; rows.len()],
             color: "#047857",
             levels: true,
         },
         Series {
             name: "Kommungruppen".into(),
-            values: rows.iter().map(|r| r.group_mean).collect(),
+            values: group,
+            hidden: group_hidden,
             color: "#c2410c",
             levels: false,
         },
         Series {
             name: "Riket".into(),
-            values: rows.iter().map(|r| r.national_mean).collect(),
+            values: nation,
+            hidden: nation_hidden,
             color: "#1d4ed8",
             levels: false,
         },
     ];
-    let title = format!(
-        "Mognadsnivå per område {year}: kommun {} jämförd med kommungruppen och riket",
-        scope.code()
-    );
+    let title =
+        format!("Mognadsnivå per område {year}: {kommun} jämförd med kommungruppen och riket");
     Ok(radar(&title, &areas, &series))
 }
 
@@ -272,9 +313,9 @@ fn shown(value: Option<f64>, level: bool) -> String {
 }
 
 const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 640.0;
+const HEIGHT: f64 = 700.0;
 const CX: f64 = 480.0;
-const CY: f64 = 300.0;
+const CY: f64 = 345.0;
 const RADIUS: f64 = 200.0;
 /// Longest line of an axis label, in characters; longer names wrap.
 const LABEL_LINE: usize = 26;
@@ -294,23 +335,88 @@ fn wrap(text: &str) -> Vec<String> {
     lines
 }
 
-/// The point of `value` on axis `i` of `n`, on a scale to `max`.
-fn point(i: usize, n: usize, value: f64, max: f64) -> (f64, f64) {
-    let angle = -std::f64::consts::FRAC_PI_2 + (i as f64) * std::f64::consts::TAU / (n as f64);
-    let r = RADIUS * (value / max).clamp(0.0, 1.0);
-    (CX + r * angle.cos(), CY + r * angle.sin())
+/// The radial scale: the lowest level (1, where every municipality starts)
+/// at the centre, the highest whole level reached (at least 2) at the rim.
+#[derive(Clone, Copy)]
+struct Scale {
+    bottom: f64,
+    top: f64,
 }
 
-/// The chart: rings at each whole level, an axis per area, a polygon per
-/// series (points only where a value is missing), a legend, and the
-/// figures as a table in `<desc>`.
+impl Scale {
+    fn of(series: &[Series]) -> Self {
+        let top = series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten())
+            .fold(2.0_f64, |m, v| m.max(*v))
+            .ceil();
+        Self { bottom: 1.0, top }
+    }
+
+    /// Rings between the centre and the rim: quarters of a level over one
+    /// level, halves over more.
+    fn step(self) -> f64 {
+        if self.top - self.bottom <= 1.0 {
+            0.25
+        } else {
+            0.5
+        }
+    }
+
+    /// The point of `value` on axis `i` of `n`.
+    fn point(self, i: usize, n: usize, value: f64) -> (f64, f64) {
+        let angle = -std::f64::consts::FRAC_PI_2 + (i as f64) * std::f64::consts::TAU / (n as f64);
+        let r = RADIUS * ((value - self.bottom) / (self.top - self.bottom)).max(0.0);
+        (CX + r * angle.cos(), CY + r * angle.sin())
+    }
+}
+
+/// A level on the scale as the report writes it: `1`, `1,25`, `2`.
+fn level_label(level: f64) -> String {
+    let text = format!("{level:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.replace('.', ",")
+}
+
+/// What the legend says of a series' hidden values: one note per reason,
+/// naming the areas unless all are hidden.
+fn notes(s: &Series, areas: &[(i32, String)]) -> Vec<String> {
+    let mut reasons: Vec<&str> = Vec::new();
+    for why in s.hidden.iter().flatten() {
+        if !reasons.contains(&why.as_str()) {
+            reasons.push(why);
+        }
+    }
+    let all = s.values.iter().all(Option::is_none);
+    reasons
+        .into_iter()
+        .map(|why| {
+            if all {
+                return format!("visas inte: {why}");
+            }
+            let numbers: Vec<String> = areas
+                .iter()
+                .zip(&s.hidden)
+                .filter(|(_, h)| h.as_deref() == Some(why))
+                .map(|((n, _), _)| n.to_string())
+                .collect();
+            let which = match numbers.split_last() {
+                Some((last, [])) => format!("område {last}"),
+                Some((last, rest)) => format!("områdena {} och {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            format!("{which} visas inte: {why}")
+        })
+        .collect()
+}
+
+/// The chart: a visible title, rings on a scale from level 1 at the centre,
+/// an axis per area, a polygon per series (points only where a value is
+/// missing), a legend that says under each series what is not shown and
+/// why, and the figures as a table in `<desc>`.
 fn radar(title: &str, areas: &[(i32, String)], series: &[Series]) -> String {
     let n = areas.len().max(3);
-    let top = series
-        .iter()
-        .flat_map(|s| s.values.iter().flatten())
-        .fold(2.0_f64, |m, v| m.max(*v))
-        .ceil();
+    let scale = Scale::of(series);
     let mut desc = String::from("Område");
     for s in series {
         let _ = write!(desc, " | {}", s.name);
@@ -327,44 +433,55 @@ fn radar(title: &str, areas: &[(i32, String)], series: &[Series]) -> String {
         }
         desc.push('\n');
     }
-    if series.iter().any(|s| s.values.iter().any(Option::is_none)) {
-        desc.push_str(
-            "– betyder att värdet inte visas: för få kommuner bakom det, eller ännu inte redovisat.\n",
-        );
+    for s in series {
+        for note in notes(s, areas) {
+            let _ = writeln!(desc, "{}: {note}.", s.name);
+        }
     }
     let mut svg = String::new();
     let _ = write!(
         svg,
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" lang="sv" font-family="sans-serif" font-size="13">
-<title id="chart-title">{}</title>
+<title id="chart-title">{title}</title>
 <desc id="chart-desc">{}</desc>
 <rect width="100%" height="100%" fill="#ffffff"/>
+<text class="title" x="{CX}" y="30" text-anchor="middle" font-size="17" font-weight="bold" fill="#111827">{title}</text>
 "##,
-        escape(title),
-        escape(&desc)
+        escape(&desc),
+        title = escape(title),
     );
-    // Rings at each whole level, labelled on the first axis.
-    let mut level = 1.0;
-    while level <= top {
+    // Rings from the centre (level 1) out, labelled on the first axis.
+    let (cx, cy) = scale.point(0, n, scale.bottom);
+    let _ = writeln!(
+        svg,
+        r##"<text class="scale" x="{:.1}" y="{:.1}" fill="#6b7280" font-size="11">{}</text>"##,
+        cx + 6.0,
+        cy + 14.0,
+        level_label(scale.bottom)
+    );
+    let mut level = scale.bottom + scale.step();
+    while level <= scale.top + 1e-9 {
         let ring: Vec<String> = (0..n)
             .map(|i| {
-                let (x, y) = point(i, n, level, top);
+                let (x, y) = scale.point(i, n, level);
                 format!("{x:.1},{y:.1}")
             })
             .collect();
-        let (lx, ly) = point(0, n, level, top);
+        let (lx, ly) = scale.point(0, n, level);
         let _ = writeln!(
             svg,
-            r##"<polygon points="{}" fill="none" stroke="#d1d5db"/><text x="{:.1}" y="{:.1}" fill="#6b7280" font-size="11">{level:.0}</text>"##,
+            r##"<polygon points="{}" fill="none" stroke="#d1d5db"/><text class="scale" x="{:.1}" y="{:.1}" fill="#6b7280" font-size="11">{}</text>"##,
             ring.join(" "),
             lx + 6.0,
-            ly + 14.0
+            ly + 14.0,
+            level_label(level)
         );
-        level += 1.0;
+        level += scale.step();
     }
+    let beyond = scale.top + (scale.top - scale.bottom) * 0.12;
     for (i, (number, name)) in areas.iter().enumerate() {
-        let (x, y) = point(i, n, top, top);
-        let (lx, ly) = point(i, n, top * 1.12, top);
+        let (x, y) = scale.point(i, n, scale.top);
+        let (lx, ly) = scale.point(i, n, beyond);
         let anchor = if (lx - CX).abs() < 5.0 {
             "middle"
         } else if lx > CX {
@@ -400,7 +517,7 @@ fn radar(title: &str, areas: &[(i32, String)], series: &[Series]) -> String {
             .values
             .iter()
             .enumerate()
-            .map(|(i, v)| v.map(|v| point(i, n, v, top)))
+            .map(|(i, v)| v.map(|v| scale.point(i, n, v)))
             .collect();
         let _ = writeln!(svg, r#"<g class="series" data-name="{}">"#, escape(&s.name));
         if points.iter().all(Option::is_some) && !points.is_empty() {
@@ -426,16 +543,34 @@ fn radar(title: &str, areas: &[(i32, String)], series: &[Series]) -> String {
         }
         svg.push_str("</g>\n");
     }
-    for (i, s) in series.iter().enumerate() {
-        let y = HEIGHT - 20.0 - 22.0 * (series.len() - 1 - i) as f64;
-        let _ = writeln!(
-            svg,
-            r##"<rect x="24" y="{:.1}" width="14" height="14" fill="{}"/><text x="46" y="{:.1}" fill="#111827">{}</text>"##,
-            y - 12.0,
-            s.color,
-            y,
-            escape(&s.name)
-        );
+    // The legend, bottom up: each series, then its notes in a line each.
+    let mut lines: Vec<(Option<&Series>, String)> = Vec::new();
+    for s in series {
+        lines.push((Some(s), s.name.clone()));
+        for note in notes(s, areas) {
+            lines.push((None, note));
+        }
+    }
+    for (k, (swatch, text)) in lines.iter().enumerate() {
+        let y = HEIGHT - 16.0 - 20.0 * (lines.len() - 1 - k) as f64;
+        match swatch {
+            Some(s) => {
+                let _ = writeln!(
+                    svg,
+                    r##"<rect x="24" y="{:.1}" width="14" height="14" fill="{}"/><text class="legend" x="46" y="{y:.1}" fill="#111827">{}</text>"##,
+                    y - 12.0,
+                    s.color,
+                    escape(text)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    svg,
+                    r##"<text class="note" x="46" y="{y:.1}" fill="#b91c1c">{}</text>"##,
+                    escape(text)
+                );
+            }
+        }
     }
     svg.push_str("</svg>\n");
     svg
@@ -455,6 +590,7 @@ mod tests {
         let series = [Series {
             name: "A \"stor\"".into(),
             values: vec![Some(1.5), None, Some(1.25)],
+            hidden: vec![None, Some("för få svarande (SMALL_CELL)".into()), None],
             color: "#000000",
             levels: false,
         }];
@@ -463,7 +599,8 @@ mod tests {
         assert!(svg.contains("A &quot;stor&quot;"));
         assert!(svg.contains("1. Styrning &amp; &lt;ledning&gt; | 1,50"));
         assert!(svg.contains("2. Risk | –"));
-        assert!(svg.contains("inte visas"));
+        assert!(svg.contains("område 2 visas inte: för få svarande (SMALL_CELL)"));
+        assert!(svg.contains(">Titel</text>"), "a visible title");
         // Two points drawn, no polygon for a series with a gap.
         assert_eq!(svg.matches("<circle").count(), 2);
     }

@@ -49,6 +49,22 @@ fn table(svg: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The text a reader sees (every `<text>` outside `<title>` and `<desc>`)
+/// of the elements of `class`, in document order.
+fn visible(svg: &str, class: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text") && n.attribute("class") == Some(class))
+        .map(|n| {
+            n.descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect::<Vec<_>>()
+                .join("")
+        })
+        .collect()
+}
+
 /// Draws the SVG and counts the pixels of `color` (`#rrggbb`).
 fn pixels_of(svg: &str, color: &str) -> usize {
     let tree = usvg::Tree::from_str(svg, &usvg::Options::default()).unwrap();
@@ -104,10 +120,23 @@ async fn a_segments_chart_shows_its_and_the_nations_means_and_draws() {
         "the group's polygon is drawn"
     );
 
+    // A visible title with the round and the segment, a scale from level 1
+    // (the centre) to 2, nothing hidden to explain.
+    assert_eq!(
+        visible(&svg, "title"),
+        ["Mognadsnivå per område 2023: Storstäder och storstadsnära kommuner (A) och riket"]
+    );
+    assert_eq!(visible(&svg, "scale"), ["1", "1,25", "1,5", "1,75", "2"]);
+    assert!(visible(&svg, "note").is_empty());
+
     // The nation alone, by default.
     let (status, _, svg) = get(&app, "/charts/rounds/2023/radar.svg", None).await;
     assert_eq!(status, 200);
     assert_eq!(table(&svg)[0].len(), 2);
+    assert_eq!(
+        visible(&svg, "title"),
+        ["Mognadsnivå per område 2023: riket"]
+    );
 
     // A län: Skåne's means drawn beside the nation's, but for the areas the
     // interval audit hides there (2 and 4 in the demo); Gotland's hidden.
@@ -121,6 +150,14 @@ async fn a_segments_chart_shows_its_and_the_nations_means_and_draws() {
         .map(|r| &r[0][..2])
         .collect();
     assert_eq!(hidden, ["2.", "4."], "{rows:?}");
+    // Under its legend entry, visibly: which areas are not shown and why.
+    assert_eq!(visible(&svg, "legend"), ["Skåne län", "Riket"]);
+    assert_eq!(
+        visible(&svg, "note"),
+        [
+            "områdena 2 och 4 visas inte: skulle kunna räknas fram ur andra visade siffror (DIFFERENCING)"
+        ]
+    );
     assert!(
         pixels_of(&svg, "#c2410c") > 200,
         "the län's polygon is drawn"
@@ -130,6 +167,15 @@ async fn a_segments_chart_shows_its_and_the_nations_means_and_draws() {
     assert!(
         table(&svg)[1..].iter().all(|r| r[1] == "–"),
         "Gotland is not drawn"
+    );
+    assert_eq!(
+        visible(&svg, "note"),
+        ["visas inte: för få svarande (SMALL_CELL)"],
+        "and says why under its name"
+    );
+    assert_eq!(
+        visible(&svg, "title"),
+        ["Mognadsnivå per område 2023: Gotlands län (09) och riket"]
     );
 
     for (path, code) in [
@@ -162,13 +208,27 @@ async fn a_kommuns_own_chart_is_its_own_and_nobody_elses() {
         let (got, _, body) = get(&app, "/charts/me/2023/radar.svg", token.as_deref()).await;
         assert_eq!(got, status, "{body}");
     }
-    for code in ["1280", "0180"] {
+    for (code, name) in [("1280", "Malmö"), ("0180", "Stockholm")] {
         let token = kommun_token(code);
         let (status, _, svg) = get(&app, "/charts/me/2023/radar.svg", Some(&token)).await;
         assert_eq!(status, 200, "{svg}");
-        assert!(svg.contains(&format!("kommun {code}")));
+        // The chart names the kommun, in its title and its legend.
+        assert_eq!(
+            visible(&svg, "title"),
+            [format!(
+                "Mognadsnivå per område 2023: {name} ({code}) jämförd med kommungruppen och riket"
+            )]
+        );
+        assert_eq!(
+            visible(&svg, "legend"),
+            [
+                format!("{name} ({code})"),
+                "Kommungruppen".into(),
+                "Riket".into()
+            ]
+        );
         let rows = table(&svg);
-        assert_eq!(rows[0][1], format!("Kommunen ({code})"));
+        assert_eq!(rows[0][1], format!("{name} ({code})"));
         let mine = app
             .ok(
                 &token,

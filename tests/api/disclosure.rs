@@ -763,3 +763,92 @@ async fn what_skr_reads_per_municipality_does_not_depend_on_its_answers() {
     assert_eq!(events(2027), events(2028));
     assert_eq!(events(2027).len(), 1, "1280's submission");
 }
+
+/// `releaseSummary` lists exactly what the figures hide, with the same
+/// reasons: every hidden row of `maturityAggregates` (each grouping) is a
+/// whole-segment entry, and every question entry is a shown segment whose
+/// `answerDistribution` is hidden for that reason.
+#[tokio::test]
+async fn the_release_summary_is_what_the_figures_hide() {
+    let app = spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+    let summary = app
+        .data(
+            "query($r: ID!) { surveyRound(id: $r) { releaseSummary { smallCell complementary differencing \
+             hidden { segment { kind code } questionKey reason } } } }",
+            json!({ "r": ROUND_2023 }),
+        )
+        .await["surveyRound"]["releaseSummary"]
+        .clone();
+    let hidden = summary["hidden"].as_array().unwrap();
+    assert!(!hidden.is_empty(), "the demo hides some län");
+    let counted: i64 = ["smallCell", "complementary", "differencing"]
+        .iter()
+        .map(|k| summary[k].as_i64().unwrap())
+        .sum();
+    assert_eq!(counted, hidden.len() as i64);
+    let mut whole = std::collections::BTreeSet::new();
+    for grouping in ["NATIONAL", "GROUP", "SUBGROUP", "COUNTY"] {
+        let rows = app
+            .data(
+                "query($r: ID!, $g: Grouping!) { maturityAggregates(roundId: $r, grouping: $g) { segment { code } reason } }",
+                json!({ "r": ROUND_2023, "g": grouping }),
+            )
+            .await;
+        for row in rows["maturityAggregates"].as_array().unwrap() {
+            if !row["reason"].is_null() {
+                whole.insert((
+                    row["segment"]["code"].as_str().unwrap().to_owned(),
+                    row["reason"].to_string(),
+                ));
+            }
+        }
+    }
+    let listed: std::collections::BTreeSet<_> = hidden
+        .iter()
+        .filter(|h| h["questionKey"].is_null())
+        .map(|h| {
+            (
+                h["segment"]["code"].as_str().unwrap().to_owned(),
+                h["reason"].to_string(),
+            )
+        })
+        .collect();
+    // A segment listed whole hides every area, with that reason; every
+    // hidden area is listed, whole or by its maturity question.
+    assert!(listed.is_subset(&whole), "{listed:?} vs {whole:?}");
+    let hidden_codes: std::collections::BTreeSet<_> =
+        listed.iter().map(|(c, _)| c.clone()).collect();
+    for (code, _) in &whole {
+        let by_area = hidden
+            .iter()
+            .any(|h| h["segment"]["code"] == code.as_str() && !h["questionKey"].is_null());
+        assert!(
+            hidden_codes.contains(code) || by_area,
+            "{code} is hidden but not listed"
+        );
+    }
+    for entry in hidden.iter().filter(|h| !h["questionKey"].is_null()) {
+        let key = entry["questionKey"].as_str().unwrap();
+        let code = entry["segment"]["code"].as_str().unwrap();
+        let grouping = entry["segment"]["kind"].as_str().unwrap();
+        let rows = app
+            .data(
+                "query($r: ID!, $q: String!, $g: Grouping!) { answerDistribution(roundId: $r, questionKey: $q, grouping: $g) { segment { code } reason } }",
+                json!({ "r": ROUND_2023, "q": key, "g": grouping }),
+            )
+            .await;
+        let row = rows["answerDistribution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["segment"]["code"] == code)
+            .unwrap_or_else(|| panic!("{code} in {rows}"))
+            .clone();
+        assert_eq!(row["reason"], entry["reason"], "{key} in {code}");
+        assert!(
+            !hidden_codes.contains(code),
+            "a question of a hidden segment is not listed again"
+        );
+    }
+}

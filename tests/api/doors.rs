@@ -46,7 +46,7 @@ async fn fetch(app: &TestApp, path: &str, token: Option<&str>) -> Reply {
 }
 
 const COMPARISON: &str = "query($r: ID!) { myComparison(roundId: $r) { area { number } level \
-    groupMean nationalMean } }";
+    groupMean groupMeanReason nationalMean nationalMeanReason } }";
 
 #[tokio::test]
 async fn a_kommun_reads_no_means_of_a_closed_round_on_any_door() {
@@ -63,6 +63,9 @@ async fn a_kommun_reads_no_means_of_a_closed_round_on_any_door() {
     for row in rows {
         assert_eq!(row["groupMean"], Value::Null, "{row}");
         assert_eq!(row["nationalMean"], Value::Null, "{row}");
+        // And says why.
+        assert_eq!(row["groupMeanReason"], "NOT_PUBLISHED", "{row}");
+        assert_eq!(row["nationalMeanReason"], "NOT_PUBLISHED", "{row}");
         assert!(row["level"].is_i64());
     }
     assert_eq!(rows[2]["level"], 2, "its own level in area 3");
@@ -80,14 +83,51 @@ async fn a_kommun_reads_no_means_of_a_closed_round_on_any_door() {
     assert_eq!(chart.status, 200, "{}", chart.text());
     assert!(!chart.text().contains("1,16"), "{}", chart.text());
     assert!(!chart.text().contains("1,00"), "no group mean either");
+    assert!(
+        chart
+            .text()
+            .contains(">visas inte: omgången är inte publicerad ännu</text>"),
+        "the chart says why, visibly: {}",
+        chart.text()
+    );
 
-    // PUBLISHED: the means are the kommun's to see, on both doors.
-    app.transition("publishSurveyRound", &round).await;
+    // What the plan hides: SKR's to read once CLOSED, nobody else's.
+    let summary = "query($r: ID!) { surveyRound(id: $r) { releaseSummary { smallCell hidden { segment { code } } } } }";
+    let none = app.ok(&token, summary, json!({ "r": round })).await;
+    assert_eq!(none["surveyRound"]["releaseSummary"], Value::Null);
+    let skr = app
+        .ok(&analyst_token(), summary, json!({ "r": round }))
+        .await;
+    assert!(
+        skr["surveyRound"]["releaseSummary"]["smallCell"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+
+    // PUBLISHED: the means are the kommun's to see, on both doors; the
+    // admin who publishes reads what the plan hides in the answer.
+    let published = app
+        .ok(
+            &admin_token(),
+            "mutation($id: ID!) { publishSurveyRound(id: $id) { status releaseSummary { smallCell hidden { reason } } } }",
+            json!({ "id": round }),
+        )
+        .await;
+    assert_eq!(published["publishSurveyRound"]["status"], "PUBLISHED");
+    assert_eq!(
+        published["publishSurveyRound"]["releaseSummary"]["smallCell"],
+        skr["surveyRound"]["releaseSummary"]["smallCell"]
+    );
     let rows = app.ok(&token, COMPARISON, json!({ "r": round })).await["myComparison"].clone();
     let area3 = &rows.as_array().unwrap()[2];
     let national = area3["nationalMean"].as_f64().unwrap();
     assert!((national - (1.0 + 46.0 / 290.0)).abs() < 1e-9, "{area3}");
     assert!(area3["groupMean"].as_f64().is_some());
+    assert_eq!(
+        (&area3["groupMeanReason"], &area3["nationalMeanReason"]),
+        (&Value::Null, &Value::Null)
+    );
     let chart = fetch(&app, "/charts/me/2027/radar.svg", Some(&token)).await;
     assert!(chart.text().contains("1,16"), "{}", chart.text());
 }

@@ -161,6 +161,67 @@ impl RoundCells {
                 })
         })
     }
+
+    /// Everything the release plan hides, in the order of the groupings
+    /// (nation, groups, subgroups, län): each hidden segment, then each
+    /// question whose counts are hidden in a segment that is shown.
+    pub fn hidden(&self) -> Vec<HiddenFigure> {
+        let mut out = Vec::new();
+        for grouping in [
+            Grouping::National,
+            Grouping::Group,
+            Grouping::Subgroup,
+            Grouping::County,
+        ] {
+            for segment in self.segments(grouping) {
+                if let Some(reason) = self.suppressed(&segment.code) {
+                    out.push(HiddenFigure {
+                        segment,
+                        question_key: None,
+                        reason,
+                    });
+                    continue;
+                }
+                let tables = [Some(&self.plan.table), self.plan.counties.as_ref()];
+                let mut keys: Vec<(&String, Reason)> = tables
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|t| &t.questions)
+                    .filter_map(|(key, cells)| cells.get(&segment.code).map(|r| (key, *r)))
+                    .collect();
+                keys.sort_by(|a, b| a.0.cmp(b.0));
+                keys.dedup_by(|a, b| a.0 == b.0);
+                for (key, reason) in keys {
+                    out.push(HiddenFigure {
+                        segment: segment.clone(),
+                        question_key: Some(key.clone()),
+                        reason,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A figure the release plan hides: a segment's (all its figures), or one
+/// question's answer counts in a segment that is shown.
+#[derive(Clone, Debug)]
+pub struct HiddenFigure {
+    pub segment: SegmentRef,
+    /// The question whose counts are hidden; `None` for the whole segment.
+    pub question_key: Option<String>,
+    pub reason: Reason,
+}
+
+/// What the release plan of a round released to the caller hides.
+pub async fn hidden(
+    db: &DatabaseConnection,
+    cache: &FigureCache,
+    round: &Released,
+    min_cell: i64,
+) -> ApiResult<Vec<HiddenFigure>> {
+    Ok(cells(db, cache, round.round(), min_cell).await?.hidden())
 }
 
 /// The segments of a grouping of a classification, in order (none for

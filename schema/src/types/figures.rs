@@ -192,3 +192,50 @@ impl Distribution {
             .collect()
     }
 }
+
+/// A figure a round's release plan hides, and why.
+#[derive(async_graphql::SimpleObject)]
+pub struct HiddenFigure {
+    /// The segment.
+    pub segment: Segment,
+    /// The question whose answer counts are hidden in a segment that is
+    /// otherwise shown; null when all of the segment's figures are hidden.
+    pub question_key: Option<String>,
+    /// Why.
+    pub reason: SuppressionReason,
+}
+
+/// What a round's release plan hides and why: every hidden segment (of the
+/// nation, groups, subgroups and län) and every question hidden in a shown
+/// segment. Panels (`panel: true` trends) are planned per pair of rounds
+/// and say so on their own rows.
+#[derive(async_graphql::SimpleObject)]
+pub struct ReleaseSummary {
+    /// Hidden segments with reason SMALL_CELL.
+    pub small_cell: i32,
+    /// Hidden segments with reason COMPLEMENTARY.
+    pub complementary: i32,
+    /// Hidden segments or questions with reason DIFFERENCING.
+    pub differencing: i32,
+    /// Each hidden figure, nation first, then groups, subgroups and län.
+    pub hidden: Vec<HiddenFigure>,
+}
+
+impl ReleaseSummary {
+    pub(crate) fn of(hidden: &[crate::services::aggregates::HiddenFigure]) -> Self {
+        let count = |reason: Reason| hidden.iter().filter(|h| h.reason == reason).count() as i32;
+        Self {
+            small_cell: count(Reason::SmallCell),
+            complementary: count(Reason::Complementary),
+            differencing: count(Reason::Differencing),
+            hidden: hidden
+                .iter()
+                .map(|h| HiddenFigure {
+                    segment: segment(&h.segment),
+                    question_key: h.question_key.clone(),
+                    reason: h.reason.into(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -191,6 +191,26 @@ impl SurveyRound {
     /// What keeps the questionnaire from being opened (empty when it can
     /// be): a maturity area without its maturity question, say. Authoring
     /// refuses everything else as it is asked for.
+    /// What the round's release plan hides, and why: hidden segments and
+    /// questions with their reasons. Null until the caller may see the
+    /// round's figures (CLOSED: SKR; PUBLISHED: everyone). An admin can ask
+    /// for it in `closeSurveyRound`'s or `publishSurveyRound`'s answer.
+    async fn release_summary(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::types::figures::ReleaseSummary>> {
+        // The same decision as the round's figures: none until CLOSED (SKR)
+        // or PUBLISHED (everyone).
+        let Ok(released) = crate::policy::figures(crate::Principal::of(ctx), &self.0) else {
+            return Ok(None);
+        };
+        let db = ctx.data::<sea_orm::DatabaseConnection>()?;
+        let memory = ctx.data::<crate::services::aggregates::FigureCache>()?;
+        let min_cell = ctx.data::<crate::Settings>()?.min_cell;
+        let hidden = crate::services::aggregates::hidden(db, memory, &released, min_cell).await?;
+        Ok(Some(crate::types::figures::ReleaseSummary::of(&hidden)))
+    }
+
     async fn questionnaire_problems(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
         let memory = ctx.data::<crate::services::aggregates::FigureCache>()?;

@@ -5,6 +5,7 @@
 use async_graphql::{Object, SimpleObject};
 use entity::survey_round;
 
+use crate::disclosure::Reason;
 use crate::services::aggregates::{AggregateRow, DistributionRow};
 use crate::services::derived::{HoursRow, ProcessRow};
 use crate::types::figures::{SuppressionReason, segment};
@@ -75,6 +76,13 @@ pub struct OptionTrend {
     pub baseline_option_key: Option<String>,
 }
 
+/// Why a figure beside its baseline is hidden: a comparison shows both
+/// rounds' figures or neither, so it is hidden when either is, and says
+/// this round's reason first. The one place the trends combine it.
+fn beside(current: Option<Reason>, baseline: Option<Option<Reason>>) -> Option<Reason> {
+    current.or(baseline.flatten())
+}
+
 pub struct DistributionTrend {
     pub current: DistributionRow,
     /// The baseline's row of the same segment; `None` where the baseline
@@ -86,12 +94,15 @@ pub struct DistributionTrend {
 }
 
 impl DistributionTrend {
+    fn why(&self) -> Option<Reason> {
+        beside(
+            self.current.suppressed,
+            self.baseline.as_ref().map(|b| b.suppressed),
+        )
+    }
+
     fn hidden(&self) -> bool {
-        self.current.suppressed.is_some()
-            || self
-                .baseline
-                .as_ref()
-                .is_some_and(|b| b.suppressed.is_some())
+        self.why().is_some()
     }
 }
 
@@ -117,6 +128,12 @@ impl DistributionTrend {
     /// comparison shows both or neither.
     async fn suppressed(&self) -> bool {
         self.hidden()
+    }
+
+    /// Why the counts are hidden (this round's reason, else the
+    /// baseline's); null when they are shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.why().map(Into::into)
     }
 
     /// Per option of this round (and no answer); empty when suppressed.
@@ -159,8 +176,12 @@ impl DistributionTrend {
 pub struct ProcessShareTrend(pub ProcessRow, pub Option<ProcessRow>);
 
 impl ProcessShareTrend {
+    fn why(&self) -> Option<Reason> {
+        beside(self.0.suppressed, self.1.as_ref().map(|b| b.suppressed))
+    }
+
     fn hidden(&self) -> bool {
-        self.0.suppressed.is_some() || self.1.as_ref().is_some_and(|b| b.suppressed.is_some())
+        self.why().is_some()
     }
 }
 
@@ -199,13 +220,23 @@ impl ProcessShareTrend {
     async fn suppressed(&self) -> bool {
         self.hidden()
     }
+
+    /// Why the figure is hidden (this round's reason, else the baseline's);
+    /// null when it is shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.why().map(Into::into)
+    }
 }
 
 pub struct WeeklyHoursTrend(pub HoursRow, pub Option<HoursRow>);
 
 impl WeeklyHoursTrend {
+    fn why(&self) -> Option<Reason> {
+        beside(self.0.suppressed, self.1.as_ref().map(|b| b.suppressed))
+    }
+
     fn hidden(&self) -> bool {
-        self.0.suppressed.is_some() || self.1.as_ref().is_some_and(|b| b.suppressed.is_some())
+        self.why().is_some()
     }
 }
 
@@ -235,5 +266,11 @@ impl WeeklyHoursTrend {
     /// True when this round's or the baseline's figure is hidden.
     async fn suppressed(&self) -> bool {
         self.hidden()
+    }
+
+    /// Why the figure is hidden (this round's reason, else the baseline's);
+    /// null when it is shown.
+    async fn reason(&self) -> Option<SuppressionReason> {
+        self.why().map(Into::into)
     }
 }

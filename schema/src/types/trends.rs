@@ -5,13 +5,47 @@
 
 use async_graphql::Object;
 
-use crate::services::comparison::ComparisonRow;
+use crate::services::comparison::{ComparisonRow, Mean, Missing};
 use crate::services::{derived, trends};
 use crate::types::figures::{SuppressionReason, segment};
 use crate::types::municipality::Segment;
 use crate::types::round::Area;
 
 pub struct AreaComparison(pub ComparisonRow);
+
+/// Why a mean of `myComparison` is null.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MissingMean {
+    /// The round's figures are not out to kommuner until it is PUBLISHED.
+    NotPublished,
+    /// Hidden by the release plan: fewer than `MOGNAD_MIN_CELL` responded.
+    SmallCell,
+    /// Hidden by the release plan beside another hidden cell of its whole.
+    Complementary,
+    /// Hidden by the release plan: with other published figures it would
+    /// tell something about fewer than `MOGNAD_MIN_CELL` municipalities.
+    Differencing,
+    /// The round has no baseline round.
+    NoBaseline,
+    /// The round has no such area, or the kommun no group in its grouping.
+    NotInRound,
+}
+
+impl MissingMean {
+    fn of(mean: &Mean) -> Option<Self> {
+        let missing = mean.as_ref().err()?;
+        Some(match missing {
+            Missing::NotPublished => Self::NotPublished,
+            Missing::Hidden(reason) => match SuppressionReason::from(*reason) {
+                SuppressionReason::SmallCell => Self::SmallCell,
+                SuppressionReason::Complementary => Self::Complementary,
+                SuppressionReason::Differencing => Self::Differencing,
+            },
+            Missing::NoBaseline => Self::NoBaseline,
+            Missing::NotInRound => Self::NotInRound,
+        })
+    }
+}
 
 /// A kommun's own level beside its group's and the nation's means.
 #[Object]
@@ -35,14 +69,26 @@ impl AreaComparison {
         crate::types::guidance::below_level_two(ctx, &self.0.area, self.0.level).await
     }
 
-    /// The mean level of the kommun's group in this round; null until the round is CLOSED, or when hidden.
+    /// The mean level of the kommun's group in this round; null until the
+    /// round is PUBLISHED, or when hidden (see `groupMeanReason`).
     async fn group_mean(&self) -> Option<f64> {
-        self.0.group_mean
+        self.0.group_mean.ok()
     }
 
-    /// The national mean level in this round; null until the round is CLOSED, or when hidden.
+    /// Why `groupMean` is null; null when it is shown.
+    async fn group_mean_reason(&self) -> Option<MissingMean> {
+        MissingMean::of(&self.0.group_mean)
+    }
+
+    /// The national mean level in this round; null until the round is
+    /// PUBLISHED, or when hidden (see `nationalMeanReason`).
     async fn national_mean(&self) -> Option<f64> {
-        self.0.national_mean
+        self.0.national_mean.ok()
+    }
+
+    /// Why `nationalMean` is null; null when it is shown.
+    async fn national_mean_reason(&self) -> Option<MissingMean> {
+        MissingMean::of(&self.0.national_mean)
     }
 
     /// The kommun's own level in the baseline round.
@@ -50,14 +96,27 @@ impl AreaComparison {
         self.0.baseline_level
     }
 
-    /// The mean level of the kommun's group (that round's classification) in the baseline round; null until it is CLOSED, or when hidden.
+    /// The mean level of the kommun's group (that round's classification)
+    /// in the baseline round; null until it is PUBLISHED, or when hidden or
+    /// missing (see `baselineGroupMeanReason`).
     async fn baseline_group_mean(&self) -> Option<f64> {
-        self.0.baseline_group_mean
+        self.0.baseline_group_mean.ok()
     }
 
-    /// The national mean level in the baseline round; null until it is CLOSED, or when hidden.
+    /// Why `baselineGroupMean` is null; null when it is shown.
+    async fn baseline_group_mean_reason(&self) -> Option<MissingMean> {
+        MissingMean::of(&self.0.baseline_group_mean)
+    }
+
+    /// The national mean level in the baseline round; null until it is
+    /// PUBLISHED, or when hidden or missing (see `baselineNationalMeanReason`).
     async fn baseline_national_mean(&self) -> Option<f64> {
-        self.0.baseline_national_mean
+        self.0.baseline_national_mean.ok()
+    }
+
+    /// Why `baselineNationalMean` is null; null when it is shown.
+    async fn baseline_national_mean_reason(&self) -> Option<MissingMean> {
+        MissingMean::of(&self.0.baseline_national_mean)
     }
 }
 
