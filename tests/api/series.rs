@@ -143,6 +143,42 @@ async fn a_series_over_rounds_and_a_questions_trend_match_the_report() {
         );
     }
 
+    // Per subgroup, a hidden row says why, on every trend (A1 has too few
+    // respondents in 2023), and a shown one has no reason.
+    let body = app
+        .data(
+            "query($r: ID!) { \
+               estimatedWeeklyHoursTrend(roundId: $r, grouping: SUBGROUP) { segment { code } hours suppressed reason } \
+               processShareTrend(roundId: $r, grouping: SUBGROUP) { area { number } segment { code } count suppressed reason } \
+               distributionTrend(questionKey: \"function_exists\", roundId: $r, grouping: SUBGROUP) { segment { code } counts { count } suppressed reason } }",
+            json!({ "r": ROUND_2023 }),
+        )
+        .await;
+    for field in [
+        "estimatedWeeklyHoursTrend",
+        "processShareTrend",
+        "distributionTrend",
+    ] {
+        let rows = body[field].as_array().unwrap();
+        let a1 = rows.iter().find(|r| r["segment"]["code"] == "A1").unwrap();
+        assert_eq!(
+            (&a1["suppressed"], &a1["reason"]),
+            (&json!(true), &json!("SMALL_CELL")),
+            "{field}: {a1}"
+        );
+        for row in rows {
+            assert_eq!(
+                row["suppressed"] == json!(true),
+                !row["reason"].is_null(),
+                "{field}: {row}"
+            );
+        }
+        assert!(
+            rows.iter().any(|r| r["reason"].is_null()),
+            "{field}: some are shown"
+        );
+    }
+
     // Bad requests change nothing and say what is wrong.
     for (query, vars, code) in [
         (SERIES, json!({ "g": "GROUP", "r": [] }), "BAD_USER_INPUT"),
