@@ -80,6 +80,45 @@ pub enum AuthError {
     BadSubject,
 }
 
+impl AuthError {
+    /// Why the token was refused, said to the caller in development (a
+    /// production server answers only "invalid token"): the token's own
+    /// problem and, where it helps, what to do.
+    pub fn explained(&self) -> String {
+        use jsonwebtoken::errors::ErrorKind;
+        let (Self::Invalid(e) | Self::Header(e)) = self else {
+            return self.to_string();
+        };
+        match e.kind() {
+            ErrorKind::InvalidSignature => "the signature does not verify with this server's key \
+                 (a token made by `mognad token` in another folder, or with another \
+                 MOGNAD_JWT_SECRET, is signed with another secret)"
+                .into(),
+            ErrorKind::ExpiredSignature => {
+                "the token has expired (exp): make a new one, e.g. `mognad token`".into()
+            }
+            ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".into(),
+            ErrorKind::InvalidAudience => {
+                "the aud claim is not this server's audience (MOGNAD_JWT_AUDIENCE)".into()
+            }
+            ErrorKind::InvalidIssuer => {
+                "the iss claim is not this server's issuer (MOGNAD_JWT_ISSUER)".into()
+            }
+            ErrorKind::MissingRequiredClaim(claim) => format!("the token has no {claim} claim"),
+            ErrorKind::InvalidAlgorithm => {
+                "the token's algorithm (alg) is not the one of this server's key".into()
+            }
+            ErrorKind::InvalidToken
+            | ErrorKind::Base64(_)
+            | ErrorKind::Json(_)
+            | ErrorKind::Utf8(_) => {
+                "the token is not a JWT (three base64url parts separated by dots)".into()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
 /// The longest `sub` accepted: it is written into the audit trail and logs.
 pub const MAX_SUBJECT: usize = 256;
 
@@ -412,28 +451,53 @@ impl std::fmt::Debug for Authenticator {
 /// The HS256 secret to use: the configured one, or in dev mode (neither a
 /// secret nor a JWKS file) one generated once and kept in the data folder.
 pub fn hs256_secret(config: &Config) -> Result<Option<Secret>, KeyError> {
+    Ok(hs256_secret_from(config)?.map(|(secret, _)| secret))
+}
+
+/// Where an HS256 secret came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `MOGNAD_JWT_SECRET`.
+    Configured,
+    /// The development secret in this file, made just now when `created`.
+    DevFile {
+        path: std::path::PathBuf,
+        created: bool,
+    },
+}
+
+/// [`hs256_secret`] with where the secret came from.
+pub fn hs256_secret_from(config: &Config) -> Result<Option<(Secret, SecretSource)>, KeyError> {
     if let Some(secret) = &config.jwt_secret {
         let len = secret.expose().len();
         if len < MIN_SECRET_BYTES {
             return Err(KeyError::ShortSecret(len));
         }
-        return Ok(Some(secret.clone()));
+        return Ok(Some((secret.clone(), SecretSource::Configured)));
     }
     if config.jwks_file.is_some() || config.jwks_url.is_some() {
         return Ok(None);
     }
-    dev_secret(&config.data_dir).map(Some)
+    let (secret, created) = dev_secret_made(&config.data_dir)?;
+    let path = config.data_dir.join(DEV_SECRET_FILE);
+    let path = std::path::absolute(&path).unwrap_or(path);
+    Ok(Some((secret, SecretSource::DevFile { path, created })))
 }
 
 /// Reads (or first creates) the dev-mode secret in `data_dir`.
 pub fn dev_secret(data_dir: &Path) -> Result<Secret, KeyError> {
+    dev_secret_made(data_dir).map(|(secret, _)| secret)
+}
+
+/// [`dev_secret`], and whether it was made just now.
+fn dev_secret_made(data_dir: &Path) -> Result<(Secret, bool), KeyError> {
     let path = data_dir.join(DEV_SECRET_FILE);
     let err = |source| KeyError::DevSecret {
         path: path.display().to_string(),
         source,
     };
     match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= MIN_SECRET_BYTES => return Ok(Secret::new(s.trim())),
+        Ok(s) if s.trim().len() >= MIN_SECRET_BYTES => return Ok((Secret::new(s.trim()), false)),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
@@ -445,7 +509,7 @@ pub fn dev_secret(data_dir: &Path) -> Result<Secret, KeyError> {
         uuid::Uuid::new_v4().simple()
     );
     write_private(&path, &secret).map_err(err)?;
-    Ok(Secret::new(secret))
+    Ok((Secret::new(secret), true))
 }
 
 #[cfg(unix)]

@@ -17,6 +17,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (the default). Migrates, and loads the reference data into an empty database.
+    #[command(
+        after_help = "Settings come from MOGNAD_* environment variables: --help lists them.",
+        after_long_help = crate::config::settings_help()
+    )]
     Serve,
     /// Run the database migrations and exit.
     Migrate,

@@ -215,45 +215,204 @@ const YES_NO: &[(&str, bool)] = &[
     ("off", false),
 ];
 
-const KEYS: [&str; 37] = [
-    "DATABASE_URL",
-    "DATA_DIR",
-    "LISTEN",
-    "JWT_SECRET",
-    "JWT_ISSUER",
-    "JWT_AUDIENCE",
-    "JWKS_FILE",
-    "JWKS_URL",
-    "JWKS_MIN_REFRESH",
-    "CLAIM_ROLE",
-    "CLAIM_KOMMUN",
-    "ROLE_MAP",
-    "MIN_CELL",
-    "CORS_ORIGINS",
-    "MAX_BODY_BYTES",
-    "METRICS_TOKEN",
-    "METRICS_LISTEN",
-    "REQUEST_TIMEOUT",
-    "STATEMENT_TIMEOUT",
-    "DB_ACQUIRE_TIMEOUT",
-    "MAX_COMPLEXITY",
-    "ENV",
-    "INTROSPECTION",
-    "RATE_LIMIT",
-    "RATE_BURST",
-    "LOG_FORMAT",
-    "SHUTDOWN_TIMEOUT",
-    "PERSISTED_ONLY",
-    "PERSISTED_QUERIES",
-    "WEBHOOK_POLL",
-    "WEBHOOK_RETRY_BASE",
-    "WEBHOOK_MAX_ATTEMPTS",
-    "DB_POOL",
-    "DB_READ_POOL",
-    "COST_BUDGET",
-    "COST_BURST",
-    "WEBHOOK_ALLOW",
+/// Every setting: its key (after `MOGNAD_`), its default and what it means.
+/// The one list: the parser accepts these keys, `mognad serve --help` prints
+/// them and a test checks that the README's table lists each.
+pub const SETTINGS: [(&str, &str, &str); 37] = [
+    (
+        "DATABASE_URL",
+        "sqlite://./data/mognad.sqlite",
+        "`sqlite://path/file.sqlite` (created, with its folder, if missing), `sqlite::memory:`, or `postgres://…`",
+    ),
+    (
+        "DATA_DIR",
+        "./data",
+        "where the embedded database and the dev-mode token secret live",
+    ),
+    ("LISTEN", "127.0.0.1:8080", "address and port to serve on"),
+    ("JWT_SECRET", "–", "HS256 secret (at least 32 bytes)"),
+    ("JWT_ISSUER", "mognad", "required `iss` of tokens"),
+    ("JWT_AUDIENCE", "mognad-api", "required `aud` of tokens"),
+    (
+        "JWKS_FILE",
+        "–",
+        "JWKS file of public keys (RS256/384/512, PS256/384/512, ES256, ES384, EdDSA; others skipped)",
+    ),
+    (
+        "JWKS_URL",
+        "–",
+        "an identity provider's JWKS URL: fetched at start, refreshed (see Integrating)",
+    ),
+    (
+        "JWKS_MIN_REFRESH",
+        "60s",
+        "least time between two fetches of the JWKS URL for a token with an unknown `kid`",
+    ),
+    (
+        "CLAIM_ROLE",
+        "role",
+        "the claim holding the role; a dotted path reaches into nested claims (`realm_access.roles`); a string or a list",
+    ),
+    (
+        "CLAIM_KOMMUN",
+        "kommun",
+        "the claim holding a kommun user's municipality code (a dotted path; a string, a number or a one-item list)",
+    ),
+    (
+        "ROLE_MAP",
+        "–",
+        "the identity provider's role values: `idp-value=role,…` with role `kommun`, `skr_analyst` or `skr_admin`",
+    ),
+    (
+        "MIN_CELL",
+        "5",
+        "fewest respondents in a shown aggregate cell",
+    ),
+    (
+        "CORS_ORIGINS",
+        "–",
+        "comma-separated origins allowed by CORS (`*` for any)",
+    ),
+    ("MAX_BODY_BYTES", "65536", "largest accepted request body"),
+    (
+        "METRICS_TOKEN",
+        "–",
+        "bearer token (at least 32 bytes) a scraper reads `/metrics` with; an SKR admin's token works too",
+    ),
+    (
+        "METRICS_LISTEN",
+        "–",
+        "serve `/metrics` without a token on this (internal) address instead of the public port",
+    ),
+    (
+        "REQUEST_TIMEOUT",
+        "10s",
+        "longest a GraphQL request may run; then 503 `TIMEOUT` and nothing it wrote is kept",
+    ),
+    (
+        "STATEMENT_TIMEOUT",
+        "5s",
+        "longest one SQL statement may run, lock waits included (PostgreSQL `statement_timeout`; SQLite's busy timeout)",
+    ),
+    (
+        "DB_ACQUIRE_TIMEOUT",
+        "1s",
+        "longest a request waits for a database connection; then 503 `UNAVAILABLE`",
+    ),
+    (
+        "MAX_COMPLEXITY",
+        "1000",
+        "most a request (or a whole batch) may weigh; figures weigh what they cost (see Operating mognad)",
+    ),
+    (
+        "ENV",
+        "development",
+        "`production`: no GraphiQL, no field suggestions, no introspection (unless `MOGNAD_INTROSPECTION=true`), rate limits on, JSON logs, and a key is required (no dev mode)",
+    ),
+    (
+        "INTROSPECTION",
+        "true (false in production)",
+        "whether `__schema`/`__type` are answered",
+    ),
+    (
+        "RATE_LIMIT",
+        "0 = none (20 in production)",
+        "requests per second one client may make to `/graphql`",
+    ),
+    (
+        "RATE_BURST",
+        "twice the rate",
+        "requests a client may make at once before the rate applies",
+    ),
+    (
+        "LOG_FORMAT",
+        "text (json in production)",
+        "`json`: one JSON object per line",
+    ),
+    (
+        "SHUTDOWN_TIMEOUT",
+        "10s",
+        "on SIGTERM/Ctrl-C, how long requests in flight may finish",
+    ),
+    (
+        "PERSISTED_ONLY",
+        "false",
+        "`true`: only the manifest's documents run (an allow-list); needs `MOGNAD_PERSISTED_QUERIES`",
+    ),
+    (
+        "PERSISTED_QUERIES",
+        "–",
+        "an Apollo persisted-query manifest: documents the server knows by hash (see Integrating)",
+    ),
+    (
+        "WEBHOOK_POLL",
+        "1s",
+        "how often the webhooks' outbox is looked at for new events and due deliveries",
+    ),
+    (
+        "WEBHOOK_RETRY_BASE",
+        "10s",
+        "the wait before a failed delivery's first retry; it doubles with each further one (at most 1 h), with jitter",
+    ),
+    (
+        "WEBHOOK_MAX_ATTEMPTS",
+        "12",
+        "attempts before a delivery is FAILED (at most 100)",
+    ),
+    (
+        "DB_POOL",
+        "16 (PostgreSQL), 8 (SQLite)",
+        "connections for writes (mutations, webhooks)",
+    ),
+    (
+        "DB_READ_POOL",
+        "12 (PostgreSQL), 6 (SQLite)",
+        "connections of the separate pool queries, open data and charts read through",
+    ),
+    (
+        "COST_BUDGET",
+        "0 = none (2000 in production)",
+        "cost units one client may spend a second (see Operating mognad)",
+    ),
+    (
+        "COST_BURST",
+        "twice the budget, at least MOGNAD_MAX_COMPLEXITY",
+        "cost units a client may save up",
+    ),
+    (
+        "WEBHOOK_ALLOW",
+        "–",
+        "hosts and networks webhooks may reach although not public: `receiver.intern.skr.se,10.1.0.0/16`",
+    ),
 ];
+
+/// The settings' keys.
+const KEYS: [&str; 37] = {
+    let mut keys = [""; 37];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = SETTINGS[i].0;
+        i += 1;
+    }
+    keys
+};
+
+/// The settings as `mognad serve --help` lists them.
+pub fn settings_help() -> String {
+    let mut text = String::from(
+        "Settings (environment variables; a mognad.toml in the working directory, or at \
+         MOGNAD_CONFIG, may set the same keys; the environment wins):\n",
+    );
+    for (key, default, meaning) in SETTINGS {
+        let default = if default == "–" { "none" } else { default };
+        let meaning = meaning.replace('`', "");
+        text.push_str(&format!(
+            "\n  MOGNAD_{key}  [default: {default}]\n      {meaning}\n"
+        ));
+    }
+    text.push_str("\n  RUST_LOG  [default: info]\n      log filter, e.g. mognad=debug\n");
+    text
+}
 
 impl Config {
     /// Reads `mognad.toml` (if any) and the process environment.
@@ -647,6 +806,20 @@ fn scalar(value: &toml::Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The README's configuration table lists every setting the parser takes.
+    #[test]
+    fn the_readme_lists_every_setting() {
+        let readme = include_str!("../README.md");
+        for (key, _, _) in SETTINGS {
+            assert!(
+                readme.contains(&format!("| `MOGNAD_{key}` |")),
+                "MOGNAD_{key} is not in the README's table"
+            );
+        }
+        assert!(settings_help().contains("MOGNAD_WEBHOOK_ALLOW  [default: none]"));
+    }
+
     use super::*;
 
     fn values(pairs: &[(&str, &str)]) -> HashMap<String, String> {

@@ -23,21 +23,67 @@ async fn main() -> ExitCode {
             }
         },
     };
-    telemetry::init(config.as_ref().is_some_and(Config::json_logs));
+    let json_logs = config.as_ref().is_some_and(Config::json_logs);
+    telemetry::init(json_logs);
     match run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        // Once: as a JSON log line where logs are JSON (a log collector reads
+        // them), else as one plain line for the person at the terminal.
+        Err(message) if json_logs => {
             tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+        Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
+/// Writes `text` to standard output; a reader that has gone (`| head`) is
+/// not an error: the output was wanted only so far.
+fn print_out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Standard output that remembers whether its reader went away.
+struct Stdout {
+    closed: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = std::io::stdout().lock().write(buf);
+        self.note(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = std::io::stdout().lock().flush();
+        self.note(flushed)
+    }
+}
+
+impl Stdout {
+    fn note<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed.set(true);
+        }
+        result
+    }
+}
+
 async fn run(command: Command, config: Option<Config>) -> Result<(), String> {
     let Some(config) = config else {
-        print!("{}", schema::sdl());
-        return Ok(());
+        return print_out(&schema::sdl());
     };
     match command {
         Command::Serve => {
@@ -101,7 +147,15 @@ async fn run(command: Command, config: Option<Config>) -> Result<(), String> {
                         .await?
                 }
                 None => {
-                    mognad::transfer::export_answers(&db, round, std::io::stdout().lock()).await?
+                    let closed = std::rc::Rc::new(std::cell::Cell::new(false));
+                    let out = std::io::BufWriter::new(Stdout {
+                        closed: closed.clone(),
+                    });
+                    match mognad::transfer::export_answers(&db, round, out).await {
+                        // The reader has gone (`| head`): stop, quietly.
+                        Err(_) if closed.get() => return Ok(()),
+                        done => done?,
+                    }
                 }
             };
             eprintln!("{rows} rows of round {round} written");
@@ -142,23 +196,19 @@ async fn run(command: Command, config: Option<Config>) -> Result<(), String> {
             Ok(())
         }
         Command::Token(args) => {
-            println!("{}", token(&config, &args)?);
-            Ok(())
+            let token = token(&config, &args)?;
+            print_out(&format!("{token}\n"))
         }
         Command::Schema => unreachable!("handled above"),
     }
 }
 
+/// A signed token; says on standard error which secret signed it (and
+/// warns when that secret was made just now), so that a token a server
+/// refuses can be traced to the secret.
 fn token(config: &Config, args: &TokenArgs) -> Result<String, String> {
     let kommun = match (args.role.as_str(), &args.kommun) {
-        ("kommun", Some(code)) if code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(code.as_str())
-        }
-        ("kommun", Some(code)) => {
-            return Err(format!(
-                "--kommun {code:?} is not a four-digit municipality code"
-            ));
-        }
+        ("kommun", Some(code)) => Some(known_municipality(code)?),
         ("kommun", None) => {
             return Err("--role kommun needs --kommun CODE, e.g. --kommun 1280".into());
         }
@@ -167,9 +217,25 @@ fn token(config: &Config, args: &TokenArgs) -> Result<String, String> {
     };
     let ttl = auth::parse_ttl(&args.ttl)
         .ok_or_else(|| format!("--ttl {:?}: use e.g. 90s, 30m, 1h or 7d", args.ttl))?;
-    let secret = auth::hs256_secret(config).map_err(|e| e.to_string())?.ok_or(
-        "mognad token signs HS256 tokens, but only a JWKS file (public keys) is configured: set MOGNAD_JWT_SECRET",
-    )?;
+    let (secret, source) = auth::hs256_secret_from(config)
+        .map_err(|e| e.to_string())?
+        .ok_or(
+            "mognad token signs HS256 tokens, but only public keys (MOGNAD_JWKS_FILE or MOGNAD_JWKS_URL) are configured: set MOGNAD_JWT_SECRET",
+        )?;
+    match source {
+        auth::SecretSource::Configured => eprintln!("signed with MOGNAD_JWT_SECRET"),
+        auth::SecretSource::DevFile { path, created } => {
+            if created {
+                eprintln!(
+                    "warning: no development secret was here, so a new one was made in {}: \
+                     a server started from another folder has its own and refuses this token; \
+                     run mognad token where the server runs, or give both the same MOGNAD_DATA_DIR",
+                    path.display()
+                );
+            }
+            eprintln!("signed with the development secret in {}", path.display());
+        }
+    }
     let default_sub = match kommun {
         Some(code) => format!("dev-kommun-{code}"),
         None => format!("dev-{}", args.role),
@@ -185,4 +251,34 @@ fn token(config: &Config, args: &TokenArgs) -> Result<String, String> {
         exp: now + ttl,
     };
     auth::sign_hs256(&secret, &claims).map_err(|e| e.to_string())
+}
+
+/// `code` if it is a municipality's SCB code (the reference data's 290),
+/// else an error that says what would be (`180` → `0180`).
+fn known_municipality(code: &str) -> Result<&str, String> {
+    let reference = migration::reference::load().map_err(|e| e.to_string())?;
+    let name_of = |c: &str| {
+        reference
+            .municipalities
+            .iter()
+            .find(|m| m.code == c)
+            .map(|m| m.name.clone())
+    };
+    if name_of(code).is_some() {
+        return Ok(code);
+    }
+    let padded = format!("{code:0>4}");
+    if code.len() < 4
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && let Some(name) = name_of(&padded)
+    {
+        return Err(format!(
+            "--kommun {code:?} is not a municipality code: did you mean {padded} ({name})? \
+             SCB codes have four digits"
+        ));
+    }
+    Err(format!(
+        "--kommun {code:?} is not a municipality's SCB code (four digits, e.g. 0180 Stockholm, \
+         1280 Malmö; `{{ municipalities {{ code name }} }}` lists all 290)"
+    ))
 }

@@ -128,6 +128,7 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             limits,
             graphiql: !config.production,
+            explain_refusals: !config.production,
             meters: http::Meters::default(),
             request_timeout: config.request_timeout,
             metrics: match metrics_listener {

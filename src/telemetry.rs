@@ -9,8 +9,10 @@ use tracing_subscriber::EnvFilter;
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    // Colours only on a terminal: a pipe or a file gets plain text.
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // Colours only on a terminal, and not where NO_COLOR is set
+    // (no-color.org): a pipe or a file gets plain text.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(terminal)

@@ -394,8 +394,16 @@ fn read_rows(path: &std::path::Path) -> Result<Vec<Row>, String> {
         .next()
         .ok_or_else(|| format!("{shown} is empty"))?
         .into_iter()
-        .map(|h| h.trim().to_owned())
+        // Excel's "CSV UTF-8" starts the file with a byte-order mark.
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
         .collect();
+    if header.len() == 1 && header[0].split(';').map(str::trim).eq(HEADER) {
+        return Err(format!(
+            "{shown} is separated by semicolons (as Excel saves CSV with Swedish settings); \
+             the import reads commas: save it as \"CSV UTF-8 (kommaavgränsad)\", or import the \
+             .xlsx file itself"
+        ));
+    }
     if header != HEADER {
         return Err(format!(
             "{shown}: the header must be {} (it is {})",
@@ -516,7 +524,7 @@ pub async fn import_answers(
             continue;
         }
         if !members.contains(&row.code) {
-            bad(format!("unknown municipality code {:?}", row.code));
+            bad(unknown_municipality(&row.code, &members));
             continue;
         }
         let submitted = match row.status.as_str() {
@@ -535,7 +543,7 @@ pub async fn import_answers(
             (true, text) => match chrono::DateTime::parse_from_rfc3339(text) {
                 Ok(t) => Some(t.with_timezone(&chrono::Utc)),
                 Err(_) => {
-                    bad(format!("submitted_at {text:?} is not an RFC 3339 time"));
+                    bad(not_a_time(text));
                     continue;
                 }
             },
@@ -779,4 +787,37 @@ async fn insert_chunks<A: sea_orm::ActiveModelTrait>(
         bar.inc(n);
     }
     Ok(())
+}
+/// Why a municipality code is unknown, and the code meant where a
+/// spreadsheet dropped its leading zeros (`180` for `0180`).
+fn unknown_municipality(code: &str, members: &std::collections::HashSet<String>) -> String {
+    let padded = format!("{code:0>4}");
+    if code.len() < 4 && code.bytes().all(|b| b.is_ascii_digit()) && members.contains(&padded) {
+        return format!(
+            "unknown municipality code {code:?}: did you mean {padded:?}? SCB codes have four \
+             digits; a spreadsheet drops the leading zero unless the column is text"
+        );
+    }
+    format!("unknown municipality code {code:?} (SCB codes have four digits, e.g. 0180)")
+}
+
+/// Why `submitted_at` is not a time, recognising an Excel date serial (days
+/// since 1899-12-30, as a cell formatted as a date is saved as a number).
+fn not_a_time(text: &str) -> String {
+    let serial = text
+        .parse::<f64>()
+        .ok()
+        .filter(|days| (1.0..2_958_466.0).contains(days));
+    let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).and_then(|d| d.and_hms_opt(0, 0, 0));
+    if let (Some(days), Some(base)) = (serial, base) {
+        let time = base + chrono::Duration::seconds((days * 86_400.0).round() as i64);
+        let time = time
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return format!(
+            "submitted_at {text:?} is an Excel date serial number, not an RFC 3339 time: \
+             write {time} (the same moment, if it was UTC), and format the column as text"
+        );
+    }
+    format!("submitted_at {text:?} is not an RFC 3339 time (e.g. 2023-04-01T10:00:00Z)")
 }

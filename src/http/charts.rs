@@ -81,7 +81,7 @@ pub async fn segment_radar(
 ) -> HttpResponse {
     let principal = match super::graphql::principal_of(&state, &req).await {
         Ok(p) => p,
-        Err(e) => return super::graphql::unauthorized(&e.to_string()),
+        Err(e) => return super::graphql::unauthorized(&state, &e),
     };
     let caching = policy::audience(&principal).caching();
     match segment_chart(&state, &req, &principal, &year, params.segment.as_deref()).await {
@@ -198,7 +198,7 @@ pub async fn my_radar(
 ) -> HttpResponse {
     let principal = match super::graphql::principal_of(&state, &req).await {
         Ok(p) => p,
-        Err(e) => return super::graphql::unauthorized(&e.to_string()),
+        Err(e) => return super::graphql::unauthorized(&state, &e),
     };
     let caching = policy::audience(&principal).caching();
     match my_chart(&state, &req, &principal, &year).await {

@@ -86,7 +86,7 @@ async fn post_within_deadline(
     }
     let principal = match principal_of(&state, &req).await {
         Ok(p) => p,
-        Err(err) => return unauthorized(&err.to_string()),
+        Err(err) => return unauthorized(&state, &err),
     };
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = body.next().await {
@@ -155,7 +155,7 @@ async fn get_within_deadline(state: web::Data<Arc<AppState>>, req: HttpRequest) 
     };
     let principal = match principal_of(&state, &req).await {
         Ok(p) => p,
-        Err(err) => return unauthorized(&err.to_string()),
+        Err(err) => return unauthorized(&state, &err),
     };
     let mut request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,
@@ -517,14 +517,26 @@ fn not_acceptable() -> HttpResponse {
         }] }))
 }
 
-pub(super) fn unauthorized(reason: &str) -> HttpResponse {
+/// 401 for a token that was refused: "invalid token", and in development
+/// (`AppState::explain_refusals`) why, so that whoever is wiring a client
+/// sees what to fix; production keeps it terse.
+pub(super) fn unauthorized(state: &AppState, err: &crate::auth::AuthError) -> HttpResponse {
+    let reason = err.to_string();
     // The reason may quote the token's header or claims: cut and cleaned.
-    tracing::info!(reason = %crate::telemetry::clean(reason, 300), "token refused");
+    tracing::info!(reason = %crate::telemetry::clean(&reason, 300), "token refused");
+    let message = if state.explain_refusals {
+        format!(
+            "invalid token: {}",
+            crate::telemetry::clean(&err.explained(), 300)
+        )
+    } else {
+        "invalid token".to_owned()
+    };
     let mut response = HttpResponse::build(StatusCode::UNAUTHORIZED);
     super::caching::refusal(&mut response);
     response
         .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
-        .json(json!({ "errors": [{ "message": "invalid token", "extensions": { "code": ErrorCode::Unauthenticated.as_str() } }] }))
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": ErrorCode::Unauthenticated.as_str() } }] }))
 }
 
 /// Whether the client names `media` in `Accept` (a browser asks for HTML).

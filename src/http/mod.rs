@@ -55,6 +55,8 @@ pub struct AppState {
     pub limits: schema::Limits,
     /// Whether `GET /graphql` from a browser serves GraphiQL (not in production).
     pub graphiql: bool,
+    /// Whether a 401 says why the token was refused (not in production).
+    pub explain_refusals: bool,
     /// The server's metrics.
     pub meters: Meters,
     /// Longest a request may run.

@@ -99,7 +99,7 @@ pub async fn file(
     let (year, file) = path.into_inner();
     let principal = match super::graphql::principal_of(&state, &req).await {
         Ok(p) => p,
-        Err(e) => return super::graphql::unauthorized(&e.to_string()),
+        Err(e) => return super::graphql::unauthorized(&state, &e),
     };
     let caching = policy::audience(&principal).caching();
     match serve(&state, &req, &principal, &year, &file, &params).await {

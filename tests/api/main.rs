@@ -13,6 +13,7 @@ mod authoring;
 mod bounds;
 mod browser;
 mod charts;
+mod cli;
 mod compile_fail;
 mod county;
 mod disclosure;

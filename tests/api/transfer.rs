@@ -421,3 +421,75 @@ async fn a_sheet_is_read_from_its_first_used_cell() {
     assert_eq!((done.responses, done.answers), (1, 1));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Import errors say what would work: the option keys (and the key of a
+/// label given instead), the code a spreadsheet's lost zero hides, an RFC
+/// 3339 time for an Excel date serial, and commas for a semicolon file (a
+/// BOM from Excel's "CSV UTF-8" is fine).
+#[tokio::test]
+async fn import_errors_suggest_the_fix() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("mognad-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "\u{feff}municipality_code,question_key,value,status,submitted_at\n\
+         180,function_exists,yes,IN_PROGRESS,\n\
+         1280,function_exists,Ja,IN_PROGRESS,\n\
+         0114,function_exists,maybe,IN_PROGRESS,\n\
+         0115,function_exists,yes,SUBMITTED,45017.4166666667\n",
+    )
+    .unwrap();
+    let refused = mognad::transfer::import_answers(&app.db, 2023, &bad, true, 5, false)
+        .await
+        .unwrap()
+        .unwrap_err();
+    let messages: Vec<(usize, String)> = refused.0.clone();
+    let at = |line: usize| {
+        messages
+            .iter()
+            .find(|(l, _)| *l == line)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or_else(|| panic!("line {line}: {messages:?}"))
+    };
+    assert_eq!(
+        at(2),
+        "unknown municipality code \"180\": did you mean \"0180\"? SCB codes have four digits; \
+         a spreadsheet drops the leading zero unless the column is text"
+    );
+    assert_eq!(
+        at(3),
+        "question function_exists: \"Ja\" is the label of option \"yes\": give its key"
+    );
+    assert!(
+        at(4).starts_with(
+            "question function_exists: \"maybe\" is not one of its options; its keys are yes, "
+        ),
+        "{}",
+        at(4)
+    );
+    assert_eq!(
+        at(5),
+        "submitted_at \"45017.4166666667\" is an Excel date serial number, not an RFC 3339 time: \
+         write 2023-04-01T10:00:00Z (the same moment, if it was UTC), and format the column as text"
+    );
+
+    let semicolons = dir.join("semicolons.csv");
+    std::fs::write(
+        &semicolons,
+        "municipality_code;question_key;value;status;submitted_at\n0180;function_exists;yes;IN_PROGRESS;\n",
+    )
+    .unwrap();
+    let error = mognad::transfer::import_answers(&app.db, 2023, &semicolons, true, 5, false)
+        .await
+        .unwrap_err();
+    assert!(
+        error.ends_with(
+            "is separated by semicolons (as Excel saves CSV with Swedish settings); the import \
+             reads commas: save it as \"CSV UTF-8 (kommaavgränsad)\", or import the .xlsx file itself"
+        ),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -96,15 +96,12 @@ pub fn check_value<'q>(
 ) -> ApiResult<Vec<Uuid>> {
     let key = &question.key;
     let option_id = |choice: &str| {
-        q.options_of(question.id)
+        let options = q.options_of(question.id);
+        options
             .iter()
             .find(|o| o.key == choice)
             .map(|o| o.id)
-            .ok_or_else(|| {
-                ApiError::bad_input(format!(
-                    "question {key}: {choice:?} is not one of its options"
-                ))
-            })
+            .ok_or_else(|| ApiError::bad_input(not_an_option(key, choice, options)))
     };
     match (question.kind, value) {
         (QuestionKind::SingleChoice, AnswerValue::Choice(c)) => Ok(vec![option_id(c)?]),
@@ -237,6 +234,26 @@ pub(super) fn check_conditions(
         }
     }
     Ok(())
+}
+
+/// Why `choice` is not an option of question `key`: its keys, and the key
+/// meant where the option's label was given instead.
+fn not_an_option(key: &str, choice: &str, options: &[entity::answer_option::Model]) -> String {
+    let wanted = choice.trim().to_lowercase();
+    let by_label = options.iter().find(|o| {
+        o.label_sv.trim().to_lowercase() == wanted || o.label_en.trim().to_lowercase() == wanted
+    });
+    if let Some(option) = by_label {
+        return format!(
+            "question {key}: {choice:?} is the label of option {:?}: give its key",
+            option.key
+        );
+    }
+    let keys: Vec<&str> = options.iter().map(|o| o.key.as_str()).collect();
+    format!(
+        "question {key}: {choice:?} is not one of its options; its keys are {}",
+        keys.join(", ")
+    )
 }
 
 #[cfg(test)]
