@@ -16,6 +16,18 @@ pub enum RoundStatus {
     Published,
 }
 
+/// As the API writes it: `DRAFT`, `OPEN`, `CLOSED`, `PUBLISHED`.
+impl std::fmt::Display for RoundStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Draft => "DRAFT",
+            Self::Open => "OPEN",
+            Self::Closed => "CLOSED",
+            Self::Published => "PUBLISHED",
+        })
+    }
+}
+
 /// How a question is answered.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

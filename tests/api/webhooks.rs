@@ -331,12 +331,31 @@ async fn deliveries_are_signed_retried_and_survive_a_restart() {
         .ok(
             &admin,
             "query($w: ID!) { webhookDeliveries(webhookId: $w) { status attemptCount deliveredAt nextAttemptAt \
-               event { kind } attempts { number statusCode error durationMs } } }",
+               event { kind at } attempts { number statusCode error durationMs } } }",
             json!({ "w": hook }),
         )
         .await;
     let deliveries = seen["webhookDeliveries"].as_array().unwrap();
     assert_eq!(deliveries.len(), 3);
+    // The feed's `at` and the body's `event.at` are written alike: RFC 3339
+    // in UTC with microseconds, byte for byte the same.
+    let rfc3339 = |t: &str| {
+        t.len() == 27
+            && t.ends_with('Z')
+            && t.as_bytes()[19] == b'.'
+            && t.parse::<chrono::DateTime<chrono::Utc>>().is_ok()
+    };
+    for d in deliveries {
+        let at = d["event"]["at"].as_str().unwrap();
+        assert!(rfc3339(at), "{at}");
+        let sent = log
+            .iter()
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+            .find(|b| b["event"]["kind"] == d["event"]["kind"])
+            .unwrap();
+        assert_eq!(sent["event"]["at"], d["event"]["at"], "{sent}");
+        assert!(rfc3339(d["deliveredAt"].as_str().unwrap()), "{d}");
+    }
     for d in deliveries {
         assert_eq!(d["status"], "DELIVERED", "{d}");
         assert_eq!(d["attemptCount"], 3);

@@ -683,7 +683,7 @@ where
             .ok_or_else(|| ApiError::not_found(format!("no round with id {id}")))?;
         if round.status != RoundStatus::Draft {
             return Err(ApiError::FailedPrecondition(format!(
-                "round {} is {:?}: its questionnaire is locked once it opens",
+                "round {} is {}: its questionnaire is locked once it opens",
                 round.year, round.status
             )));
         }

@@ -447,8 +447,7 @@ pub fn payload(due: &Due, timestamp: i64, cursors: &Cursors) -> Value {
         "event": {
             "id": cursors.seal(List::Feed, &audience, e.id),
             "kind": e.kind.to_value(),
-            "at": changes::shown_time(&audience, e)
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "at": crate::domain::rfc3339(changes::shown_time(&audience, e)),
             "roundId": e.round_id.to_string(),
             "roundYear": due.round_year,
             "municipalityCode": e.municipality_code,

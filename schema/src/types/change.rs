@@ -1,5 +1,6 @@
 //! The change feed's `Change` event and its connection (Relay).
 
+use crate::types::time::Timestamp;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
@@ -97,8 +98,8 @@ impl Change {
     /// is the order of commits, which these times follow to the clock's
     /// precision). For SKR a response's submission or reopening is dated
     /// by the day (midnight UTC), as `participation.byMunicipality` dates it.
-    async fn at(&self) -> DateTime<Utc> {
-        self.at
+    async fn at(&self) -> Timestamp {
+        Timestamp(self.at)
     }
 
     /// The round's year.

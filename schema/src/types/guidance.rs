@@ -1,7 +1,8 @@
 //! `Guidance`: what the next maturity level of an area asks, and what to do.
 
+use crate::types::time::Timestamp;
 use async_graphql::{ComplexObject, Context, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+
 use sea_orm::DatabaseConnection;
 
 use crate::services::guidance as service;
@@ -23,7 +24,7 @@ pub struct Guidance {
     #[graphql(skip)]
     pub edited_by: Option<String>,
     /// When the built-in text was last replaced for this round; null for the default.
-    pub edited_at: Option<DateTime<Utc>>,
+    pub edited_at: Option<Timestamp>,
 }
 
 #[ComplexObject]
@@ -47,7 +48,7 @@ impl From<service::Guidance> for Guidance {
             text_en: g.text_en,
             reference: g.reference,
             edited_by,
-            edited_at,
+            edited_at: edited_at.map(Timestamp),
         }
     }
 }

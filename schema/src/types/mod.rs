@@ -10,6 +10,7 @@ pub mod participation;
 pub mod response;
 pub mod round;
 pub mod series;
+pub mod time;
 pub mod trends;
 pub mod viewer;
 pub mod webhook;

@@ -1,6 +1,7 @@
 //! `Participation` of a round: counts for SKR, and per municipality for
 //! SKR admins (status, number of answers and times, never an answer).
 
+use crate::types::time::Timestamp;
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{RoundStatus, survey_round};
@@ -81,7 +82,9 @@ impl Participation {
         // While a round is open, when a kommun saved is told by the day only:
         // finer times beside other live signals would date single answers.
         let open = matches!(self.round.status, RoundStatus::Draft | RoundStatus::Open);
-        let when = |t: Option<DateTime<Utc>>| if open { t.map(participation::day) } else { t };
+        let when = |t: Option<DateTime<Utc>>| {
+            if open { t.map(participation::day) } else { t }.map(Timestamp)
+        };
         Ok(Some(
             rows.into_iter()
                 .filter_map(|r| {
@@ -110,7 +113,7 @@ pub struct MunicipalityParticipation {
     /// counted: whether one is answered depends on another answer.
     pub answered_count: i32,
     /// The last accepted save; while the round is OPEN, its day only (00:00 UTC).
-    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<Timestamp>,
     /// When the response was submitted; while the round is OPEN, the day only (00:00 UTC).
-    pub submitted_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<Timestamp>,
 }

@@ -1,8 +1,9 @@
 //! A kommun's own `Response`, its `Answer`s, audit trail and scores, and the
 //! inputs that change them.
 
+use crate::types::time::Timestamp;
 use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+
 use sea_orm::DatabaseConnection;
 
 use crate::cursor::List;
@@ -82,13 +83,21 @@ impl Response {
     }
 
     /// The last accepted change; null before the first save.
-    async fn updated_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row.as_ref().and_then(|r| r.updated_at)
+    async fn updated_at(&self) -> Option<Timestamp> {
+        self.0
+            .row
+            .as_ref()
+            .and_then(|r| r.updated_at)
+            .map(Timestamp)
     }
 
     /// When the response was submitted; null unless SUBMITTED.
-    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row.as_ref().and_then(|r| r.submitted_at)
+    async fn submitted_at(&self) -> Option<Timestamp> {
+        self.0
+            .row
+            .as_ref()
+            .and_then(|r| r.submitted_at)
+            .map(Timestamp)
     }
 
     /// The audit trail of this response, oldest first.
@@ -136,7 +145,7 @@ pub struct AnswerEvent {
     /// The token subject that made the change.
     pub subject: String,
     /// When the change was accepted.
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// The question whose answer changed.
     pub question_key: String,
     /// The answer before, as JSON text (`{"choice":"yes"}`); null where there was none.
@@ -149,7 +158,7 @@ impl From<HistoryEntry> for AnswerEvent {
     fn from(e: HistoryEntry) -> Self {
         Self {
             subject: e.subject,
-            at: e.at,
+            at: Timestamp(e.at),
             question_key: e.question_key,
             before: e.before,
             after: e.after,
@@ -189,8 +198,8 @@ impl Answer {
     }
 
     /// When this answer was last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
 }
 
@@ -268,9 +277,9 @@ pub struct CreateSurveyRoundInput {
     /// The round's title, 1 to 200 characters.
     pub title: String,
     /// When the round is planned to open (informative).
-    pub opens_at: Option<DateTime<Utc>>,
+    pub opens_at: Option<Timestamp>,
     /// When the round is planned to close (informative); after opensAt.
-    pub closes_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<Timestamp>,
     /// Copy the questionnaire (areas, questions, options, scoring) from this round.
     pub copy_from: ID,
     /// The round this one is compared with by default.

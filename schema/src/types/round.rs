@@ -1,8 +1,9 @@
 //! `SurveyRound` (enkätomgång) and its questionnaire: `Area`, `Question`, `AnswerOption`.
 
+use crate::types::time::Timestamp;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+
 use entity::{answer_option, area, question, survey_round};
 
 use crate::once::PerRequest;
@@ -108,13 +109,13 @@ impl SurveyRound {
     }
 
     /// When the round is planned to open (informative).
-    async fn opens_at(&self) -> Option<DateTime<Utc>> {
-        self.0.opens_at
+    async fn opens_at(&self) -> Option<Timestamp> {
+        self.0.opens_at.map(Timestamp)
     }
 
     /// When the round is planned to close (informative).
-    async fn closes_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closes_at
+    async fn closes_at(&self) -> Option<Timestamp> {
+        self.0.closes_at.map(Timestamp)
     }
 
     /// The round this one is compared with by default (2023 -> 2019).
@@ -188,9 +189,6 @@ impl SurveyRound {
         }))
     }
 
-    /// What keeps the questionnaire from being opened (empty when it can
-    /// be): a maturity area without its maturity question, say. Authoring
-    /// refuses everything else as it is asked for.
     /// What the round's release plan hides, and why: hidden segments and
     /// questions with their reasons. Null until the caller may see the
     /// round's figures (CLOSED: SKR; PUBLISHED: everyone). An admin can ask
@@ -211,6 +209,9 @@ impl SurveyRound {
         Ok(Some(crate::types::figures::ReleaseSummary::of(&hidden)))
     }
 
+    /// What keeps the questionnaire from being opened (empty when it can
+    /// be): a maturity area without its maturity question, say. Authoring
+    /// refuses everything else as it is asked for.
     async fn questionnaire_problems(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let db = ctx.data::<sea_orm::DatabaseConnection>()?;
         let memory = ctx.data::<crate::services::aggregates::FigureCache>()?;

@@ -1,8 +1,9 @@
 //! `Webhook`, `WebhookDelivery` and `WebhookAttempt`: SKR admins' view of
 //! the endpoints they registered and of what was sent to them.
 
+use crate::types::time::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+
 use entity::{webhook, webhook_attempt};
 use sea_orm::DatabaseConnection;
 
@@ -69,8 +70,8 @@ impl Webhook {
     }
 
     /// When it was registered; it receives the events committed after.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 
     /// Its deliveries, newest first.
@@ -132,13 +133,14 @@ impl WebhookDelivery {
     }
 
     /// When the next attempt is due; null unless PENDING.
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.delivery.status == webhooks::PENDING).then_some(self.0.delivery.next_attempt_at)
+    async fn next_attempt_at(&self) -> Option<Timestamp> {
+        (self.0.delivery.status == webhooks::PENDING)
+            .then_some(Timestamp(self.0.delivery.next_attempt_at))
     }
 
     /// When the endpoint took it; null unless DELIVERED.
-    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.delivery.delivered_at
+    async fn delivered_at(&self) -> Option<Timestamp> {
+        self.0.delivery.delivered_at.map(Timestamp)
     }
 
     /// Every attempt, oldest first.
@@ -148,7 +150,7 @@ impl WebhookDelivery {
             .iter()
             .map(|a: &webhook_attempt::Model| WebhookAttempt {
                 number: a.number,
-                at: a.at,
+                at: Timestamp(a.at),
                 status_code: a.status_code,
                 error: a.error.clone(),
                 duration_ms: i32::try_from(a.duration_ms).unwrap_or(i32::MAX),
@@ -163,7 +165,7 @@ pub struct WebhookAttempt {
     /// 1 for the first attempt.
     pub number: i32,
     /// When it was sent.
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// The endpoint's HTTP status; null where none came (refused, timed out).
     pub status_code: Option<i32>,
     /// Why it failed; null when delivered.

@@ -52,7 +52,7 @@ pub(super) fn require_open(round: &survey_round::Model) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::FailedPrecondition(format!(
-            "round {} is {:?}, not OPEN: answers can no longer be changed",
+            "round {} is {}, not OPEN: answers can no longer be changed",
             round.year, round.status
         )))
     }
