@@ -14,8 +14,12 @@ pub struct Model {
     pub title: String,
     pub description: Option<String>,
     pub status: RoundStatus,
+    /// When the round is planned to open; set to when it opened by `open`.
     pub opens_at: Option<DateTimeUtc>,
+    /// When the round is planned to close; set to when it closed by `close`.
     pub closes_at: Option<DateTimeUtc>,
+    /// When the round was published.
+    pub published_at: Option<DateTimeUtc>,
     /// The round this one is compared with by default.
     pub baseline_id: Option<Uuid>,
     /// The grouping this round's results are counted with.

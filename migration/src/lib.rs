@@ -22,6 +22,7 @@ mod m20261206_000010_guidance;
 mod m20261206_000011_predecessors;
 mod m20261207_000012_feed_throttle;
 mod m20261207_000013_feed_by_audience;
+mod m20261208_000014_published_at;
 pub mod reference;
 pub mod seed;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_predecessors::Migration),
             Box::new(m20261207_000012_feed_throttle::Migration),
             Box::new(m20261207_000013_feed_by_audience::Migration),
+            Box::new(m20261208_000014_published_at::Migration),
         ]
     }
 }

@@ -198,6 +198,7 @@ async fn seed_round<C: ConnectionTrait>(
                 status: Set(RoundStatus::Closed),
                 opens_at: Set(spec.opens_at),
                 closes_at: Set(spec.closes_at),
+                published_at: Set(None),
                 baseline_id: Set(spec.baseline_id),
                 classification_id: Set(spec.classification_id.into()),
                 demo: Set(false),

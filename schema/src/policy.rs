@@ -333,6 +333,7 @@ mod tests {
             status,
             opens_at: None,
             closes_at: None,
+            published_at: None,
             baseline_id: None,
             classification_id: "SKR2023".into(),
             demo: false,

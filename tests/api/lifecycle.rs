@@ -105,12 +105,31 @@ async fn create_copies_the_questionnaire_and_its_scoring() {
     );
 }
 
+/// A round's `opensAt`, `closesAt` and `publishedAt`.
+async fn dates(
+    app: &crate::helpers::TestApp,
+    round: &str,
+) -> [Option<chrono::DateTime<chrono::Utc>>; 3] {
+    let body = app
+        .data(
+            "query($r: ID!) { surveyRound(id: $r) { opensAt closesAt publishedAt } }",
+            json!({ "r": round }),
+        )
+        .await;
+    ["opensAt", "closesAt", "publishedAt"].map(|f| {
+        body["surveyRound"][f]
+            .as_str()
+            .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap())
+    })
+}
+
 #[tokio::test]
 async fn the_life_cycle_moves_one_way_and_close_freezes_scores() {
     let app = spawn_app().await;
     let k = kommun_token("1280");
     let round = app.create_round(2027).await;
     let status = |body: &Value, op: &str| body["data"][op]["status"].clone();
+    assert_eq!(dates(&app, &round).await, [None, None, None]);
 
     // From DRAFT only open is allowed.
     for op in ["closeSurveyRound", "publishSurveyRound"] {
@@ -173,6 +192,13 @@ async fn the_life_cycle_moves_one_way_and_close_freezes_scores() {
         ["FAILED_PRECONDITION"],
         "writes refused after close"
     );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("round 2027 is CLOSED, not OPEN"),
+        "status names as the API writes them: {body}"
+    );
     for op in ["openSurveyRound", "closeSurveyRound"] {
         assert_eq!(
             error_codes(&app.transition(op, &round).await),
@@ -203,6 +229,7 @@ async fn the_life_cycle_moves_one_way_and_close_freezes_scores() {
         [1, 1, 2, 2, 1, 1, 1, 1, 1]
     );
 
+    let before = chrono::Utc::now();
     assert_eq!(
         status(
             &app.transition("publishSurveyRound", &round).await,
@@ -210,6 +237,9 @@ async fn the_life_cycle_moves_one_way_and_close_freezes_scores() {
         ),
         "PUBLISHED"
     );
+    // Each transition dated itself, in order.
+    let [opened, closed, published] = dates(&app, &round).await.map(Option::unwrap);
+    assert!(opened <= closed && closed <= published && before <= published);
     for op in ["openSurveyRound", "closeSurveyRound", "publishSurveyRound"] {
         assert_eq!(
             error_codes(&app.transition(op, &round).await),

@@ -112,6 +112,7 @@ pub async fn create(
         status: Set(RoundStatus::Draft),
         opens_at: Set(input.opens_at),
         closes_at: Set(input.closes_at),
+        published_at: Set(None),
         baseline_id: Set(baseline),
         classification_id: Set(classification_id),
         demo: Set(false),
@@ -204,9 +205,21 @@ async fn start(
     let round = round_by_id(db, id, "round").await?;
     let txn = db.begin().await?;
     rounds::enter_gate(&txn, round.id, Gate::Exclusive).await?;
-    let updated = survey_round::Entity::update_many()
+    let now = Utc::now();
+    let mut update = survey_round::Entity::update_many()
         .col_expr(survey_round::Column::Status, Expr::value(to))
-        .col_expr(survey_round::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(survey_round::Column::UpdatedAt, Expr::value(now));
+    // Each transition dates itself: the planned dates become the real ones.
+    let dated = match to {
+        RoundStatus::Open => Some(survey_round::Column::OpensAt),
+        RoundStatus::Closed => Some(survey_round::Column::ClosesAt),
+        RoundStatus::Published => Some(survey_round::Column::PublishedAt),
+        RoundStatus::Draft => None,
+    };
+    if let Some(column) = dated {
+        update = update.col_expr(column, Expr::value(Some(now)));
+    }
+    let updated = update
         .filter(survey_round::Column::Id.eq(round.id))
         .filter(survey_round::Column::Status.eq(from))
         .exec(&txn)
@@ -361,6 +374,10 @@ pub async fn publish_loaded(
             Expr::value(Some(description)),
         )
         .col_expr(survey_round::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            survey_round::Column::PublishedAt,
+            Expr::value(Some(Utc::now())),
+        )
         .filter(survey_round::Column::Id.eq(round.id))
         .exec(txn)
         .await?;

@@ -108,14 +108,22 @@ impl SurveyRound {
         self.0.status.into()
     }
 
-    /// When the round is planned to open (informative).
+    /// When the round opened (set by `openSurveyRound`); before that, when
+    /// it is planned to open, if given.
     async fn opens_at(&self) -> Option<Timestamp> {
         self.0.opens_at.map(Timestamp)
     }
 
-    /// When the round is planned to close (informative).
+    /// When the round closed (set by `closeSurveyRound`); before that, when
+    /// it is planned to close, if given.
     async fn closes_at(&self) -> Option<Timestamp> {
         self.0.closes_at.map(Timestamp)
+    }
+
+    /// When the round was published (set by `publishSurveyRound`); null
+    /// before.
+    async fn published_at(&self) -> Option<Timestamp> {
+        self.0.published_at.map(Timestamp)
     }
 
     /// The round this one is compared with by default (2023 -> 2019).
