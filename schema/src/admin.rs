@@ -8,8 +8,9 @@ use crate::domain::RoundYear;
 use crate::policy::{self, AdminScope, Needs};
 use crate::principal::Principal;
 use crate::services::aggregates::FigureCache;
+use crate::services::drafts;
 use crate::services::lifecycle::{self, NewRound};
-use crate::types::response::CreateSurveyRoundInput;
+use crate::types::response::{CreateSurveyRoundInput, UpdateSurveyRoundInput};
 use crate::types::round::SurveyRound;
 
 #[derive(Default)]
@@ -85,6 +86,45 @@ impl AdminMutation {
         let created = lifecycle::create(db, memory(ctx)?, &admin(ctx)?, new).await;
         forget(ctx);
         Ok(SurveyRound(created?))
+    }
+
+    /// SKR_ADMIN: changes a DRAFT round's title, description or planned
+    /// dates (a field left out stays as it is; `null` clears a date or the
+    /// description). From OPEN on: FAILED_PRECONDITION.
+    #[graphql(guard = "Needs::Admin")]
+    async fn update_survey_round(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The DRAFT round's id.")] id: ID,
+        #[graphql(desc = "What to change.")] input: UpdateSurveyRoundInput,
+    ) -> Result<SurveyRound> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        use crate::types::response::given;
+        let edit = drafts::RoundEdit {
+            title: input.title,
+            description: given(input.description),
+            opens_at: given(input.opens_at).map(|t| t.map(|t| t.0)),
+            closes_at: given(input.closes_at).map(|t| t.map(|t| t.0)),
+        };
+        let updated = drafts::update(db, memory(ctx)?, &admin(ctx)?, &id, edit).await;
+        forget(ctx);
+        Ok(SurveyRound(updated?))
+    }
+
+    /// SKR_ADMIN: deletes a DRAFT round with its questionnaire, guidance and
+    /// feed events (a draft's events are SKR admins' alone); returns the
+    /// round's year. From OPEN on, or while another round names it as its
+    /// baseline: FAILED_PRECONDITION.
+    #[graphql(guard = "Needs::Admin")]
+    async fn delete_survey_round(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The DRAFT round's id.")] id: ID,
+    ) -> Result<i32> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let deleted = drafts::delete(db, memory(ctx)?, &admin(ctx)?, &id).await;
+        forget(ctx);
+        Ok(deleted?)
     }
 
     /// SKR_ADMIN: DRAFT -> OPEN.

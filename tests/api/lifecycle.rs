@@ -2,7 +2,7 @@
 //! scores frozen), publish; every other transition refused, nothing changed.
 
 use entity::answer_option;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::helpers::{ROUND_2019, ROUND_2023, admin_token, error_codes, kommun_token, spawn_app};
@@ -27,7 +27,7 @@ async fn create_copies_the_questionnaire_and_its_scoring() {
     assert_eq!(created["status"], "DRAFT");
     assert_eq!(created["baseline"]["year"], 2023);
     assert_eq!(created["demo"], false);
-    assert_eq!(created["opensAt"], "2027-02-01T00:00:00+00:00");
+    assert_eq!(created["opensAt"], "2027-02-01T00:00:00.000000Z");
 
     let copy = app
         .ok(&admin, QUESTIONNAIRE, json!({ "id": created["id"] }))
@@ -378,4 +378,215 @@ async fn a_close_under_fifty_writers_freezes_every_acknowledged_save() {
         saved >= 25,
         "most writers got saves through before the close: {saved}"
     );
+}
+
+const UPDATE: &str = "mutation($id: ID!, $i: UpdateSurveyRoundInput!) { updateSurveyRound(id: $id, input: $i) { title description opensAt closesAt status } }";
+const DELETE: &str = "mutation($id: ID!) { deleteSurveyRound(id: $id) }";
+
+/// A DRAFT round can be renamed, re-dated and deleted by an SKR admin; an
+/// OPEN one, a baseline, or anyone else's attempt changes nothing.
+#[tokio::test]
+async fn a_draft_round_is_renamed_and_deleted_and_nothing_else_is() {
+    let app = spawn_app().await;
+    let admin = crate::helpers::admin_token();
+    let draft = app.create_round(2031).await;
+    let renamed = app
+        .ok(
+            &admin,
+            UPDATE,
+            json!({ "id": draft, "i": { "title": "  Uppföljning 2031 ", "opensAt": "2031-03-01T08:00:00+01:00" } }),
+        )
+        .await;
+    assert_eq!(
+        renamed["updateSurveyRound"],
+        json!({ "title": "Uppföljning 2031", "description": null, "opensAt": "2031-03-01T07:00:00.000000Z",
+                "closesAt": null, "status": "DRAFT" })
+    );
+    // Left out stays; null clears; bad input changes nothing.
+    let cleared = app
+        .ok(
+            &admin,
+            UPDATE,
+            json!({ "id": draft, "i": { "opensAt": null, "description": "Prov" } }),
+        )
+        .await;
+    assert_eq!(cleared["updateSurveyRound"]["title"], "Uppföljning 2031");
+    assert_eq!(cleared["updateSurveyRound"]["opensAt"], Value::Null);
+    assert_eq!(cleared["updateSurveyRound"]["description"], "Prov");
+    for (input, code) in [
+        (json!({ "title": "" }), "BAD_USER_INPUT"),
+        (json!({ "title": "x".repeat(201) }), "BAD_USER_INPUT"),
+        (
+            json!({ "opensAt": "2031-05-01T00:00:00Z", "closesAt": "2031-04-01T00:00:00Z" }),
+            "BAD_USER_INPUT",
+        ),
+        (json!({ "opensAt": "tomorrow" }), "BAD_USER_INPUT"),
+    ] {
+        let body = app
+            .gql(Some(&admin), UPDATE, json!({ "id": draft, "i": input }))
+            .await;
+        assert_eq!(error_codes(&body), [code], "{input}: {body}");
+    }
+    for (token, code) in [
+        (None, "UNAUTHENTICATED"),
+        (Some(kommun_token("1280")), "FORBIDDEN"),
+        (Some(crate::helpers::analyst_token()), "FORBIDDEN"),
+    ] {
+        let body = app
+            .gql(
+                token.as_deref(),
+                UPDATE,
+                json!({ "id": draft, "i": { "title": "x" } }),
+            )
+            .await;
+        assert_eq!(error_codes(&body), [code]);
+        let body = app
+            .gql(token.as_deref(), DELETE, json!({ "id": draft }))
+            .await;
+        assert_eq!(error_codes(&body), [code]);
+    }
+    let round = app
+        .ok(
+            &admin,
+            "query($r: ID!) { surveyRound(id: $r) { title description } }",
+            json!({ "r": draft }),
+        )
+        .await;
+    assert_eq!(
+        round["surveyRound"],
+        json!({ "title": "Uppföljning 2031", "description": "Prov" })
+    );
+
+    // A round another one compares with is not deleted.
+    let later = app
+        .ok(
+            &admin,
+            "mutation($b: ID!) { createSurveyRound(input: { year: 2035, title: \"Later\", copyFrom: $b, baseline: $b }) { id } }",
+            json!({ "b": draft }),
+        )
+        .await["createSurveyRound"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = app.gql(Some(&admin), DELETE, json!({ "id": draft })).await;
+    assert_eq!(error_codes(&body), ["FAILED_PRECONDITION"], "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("baseline of round 2035")
+    );
+    assert_eq!(
+        app.ok(&admin, DELETE, json!({ "id": later })).await["deleteSurveyRound"],
+        2035
+    );
+
+    // Deleted: gone from every list and the feed, and its year is free again.
+    assert_eq!(
+        app.ok(&admin, DELETE, json!({ "id": draft })).await["deleteSurveyRound"],
+        2031
+    );
+    let gone = app
+        .gql(
+            Some(&admin),
+            "query($r: ID!) { surveyRound(id: $r) { year } }",
+            json!({ "r": draft }),
+        )
+        .await;
+    assert!(
+        gone["data"]["surveyRound"].is_null() || error_codes(&gone) == ["NOT_FOUND"],
+        "{gone}"
+    );
+    let years = app.data("{ surveyRounds { year } }", json!({})).await;
+    assert!(!years.to_string().contains("2031"), "{years}");
+    let feed = app
+        .ok(
+            &admin,
+            "{ changes(first: 100) { edges { node { roundYear } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        !feed.to_string().contains("2031") && !feed.to_string().contains("2035"),
+        "{feed}"
+    );
+    let body = app.gql(Some(&admin), DELETE, json!({ "id": draft })).await;
+    assert_eq!(error_codes(&body), ["NOT_FOUND"]);
+    app.create_round(2031).await;
+
+    // An OPEN round is part of the record.
+    let open = app.open_round(2033).await;
+    for (query, vars) in [
+        (UPDATE, json!({ "id": open, "i": { "title": "x" } })),
+        (DELETE, json!({ "id": open })),
+    ] {
+        let body = app.gql(Some(&admin), query, vars).await;
+        assert_eq!(error_codes(&body), ["FAILED_PRECONDITION"], "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("round 2033 is OPEN: only a DRAFT round")
+        );
+    }
+    let round = app
+        .data(
+            "query($r: ID!) { surveyRound(id: $r) { title } }",
+            json!({ "r": open }),
+        )
+        .await;
+    assert_eq!(round["surveyRound"]["title"], "Test round");
+}
+
+/// Deleting a draft while it is being authored and deleted again: each
+/// writer gets its answer or a clear error, never a database's; nothing of
+/// the round is left (run on PostgreSQL too).
+#[tokio::test]
+async fn a_draft_deleted_while_it_is_authored_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let admin = crate::helpers::admin_token();
+    for year in [2041, 2042, 2043] {
+        let draft = app.create_round(year).await;
+        let upsert = "mutation($r: ID!, $q: QuestionInput!) { upsertQuestion(roundId: $r, input: $q) { id } }";
+        let writers = (0..4).map(|i| {
+            let (app, admin, draft) = (&app, admin.clone(), draft.clone());
+            async move {
+                let vars = json!({ "r": draft, "q": { "key": format!("extra_{i}"), "areaKey": "function",
+                    "textSv": "Extra", "textEn": "Extra", "kind": "TEXT" } });
+                app.gql(Some(&admin), upsert, vars).await
+            }
+        });
+        let deleters = (0..2).map(|_| {
+            let (app, admin, draft) = (&app, admin.clone(), draft.clone());
+            async move { app.gql(Some(&admin), DELETE, json!({ "id": draft })).await }
+        });
+        let (written, deleted) = futures_util::join!(
+            futures_util::future::join_all(writers),
+            futures_util::future::join_all(deleters)
+        );
+        let deleted_ok = deleted.iter().filter(|b| b.get("errors").is_none()).count();
+        assert_eq!(deleted_ok, 1, "{deleted:?}");
+        for body in deleted.iter().chain(&written) {
+            for code in error_codes(body) {
+                assert!(
+                    ["NOT_FOUND", "FAILED_PRECONDITION"].contains(&code.as_str()),
+                    "{body}"
+                );
+            }
+        }
+        let id = uuid::Uuid::parse_str(&draft).unwrap();
+        let left = entity::question::Entity::find()
+            .filter(entity::question::Column::RoundId.eq(id))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "round {year}");
+        assert!(
+            entity::survey_round::Entity::find_by_id(id)
+                .one(&app.db)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 }

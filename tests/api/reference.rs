@@ -138,8 +138,8 @@ async fn serves_the_2019_and_2023_reference_rounds() {
     assert_eq!(rounds[0]["baseline"], Value::Null);
     assert_eq!(rounds[1]["baseline"]["year"], 2019);
     assert_eq!(rounds[1]["baseline"]["id"], rounds[0]["id"]);
-    assert_eq!(rounds[1]["opensAt"], "2023-02-28T00:00:00+00:00");
-    assert_eq!(rounds[1]["closesAt"], "2023-05-08T00:00:00+00:00");
+    assert_eq!(rounds[1]["opensAt"], "2023-02-28T00:00:00.000000Z");
+    assert_eq!(rounds[1]["closesAt"], "2023-05-08T00:00:00.000000Z");
 
     let q = "query($id: ID, $year: Int) { surveyRound(id: $id, year: $year) { id year } }";
     let by_year = app.data(q, json!({ "year": 2023 })).await;

@@ -6,6 +6,7 @@ pub mod authoring;
 pub mod changes;
 pub mod comparison;
 pub mod derived;
+pub mod drafts;
 pub mod guidance;
 pub mod lifecycle;
 pub mod mapping;

@@ -24,8 +24,8 @@ pub enum ChangeKind {
     RoundClosed,
     /// A round's figures were published.
     RoundPublished,
-    /// A DRAFT round's questionnaire changed (kept for questionnaire
-    /// authoring; nothing writes it yet).
+    /// A DRAFT round's questionnaire changed (an area or question was
+    /// added, changed or removed).
     QuestionnaireChanged,
     /// A municipality submitted its response.
     ResponseSubmitted,
@@ -80,7 +80,8 @@ impl Change {
     }
 }
 
-/// One event of the change feed. Events are never changed or deleted.
+/// One event of the change feed. Events are never changed; a DRAFT round
+/// that is deleted takes its own events (SKR admins' alone) with it.
 #[Object]
 impl Change {
     /// The event's id: the same opaque value as its cursor (yours alone:

@@ -269,6 +269,28 @@ impl AreaScore {
     }
 }
 
+/// Changes to a DRAFT round: a field left out stays as it is.
+#[derive(InputObject, Clone, Debug)]
+pub struct UpdateSurveyRoundInput {
+    /// The round's title, 1 to 200 characters.
+    pub title: Option<String>,
+    /// A description shown with the round (at most 2000 characters); null clears it.
+    pub description: async_graphql::MaybeUndefined<String>,
+    /// When the round is planned to open; null clears it.
+    pub opens_at: async_graphql::MaybeUndefined<Timestamp>,
+    /// When the round is planned to close, after opensAt; null clears it.
+    pub closes_at: async_graphql::MaybeUndefined<Timestamp>,
+}
+
+/// Present (`Some`), with its value or null, or left out (`None`).
+pub(crate) fn given<T>(value: async_graphql::MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        async_graphql::MaybeUndefined::Undefined => None,
+        async_graphql::MaybeUndefined::Null => Some(None),
+        async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
 /// A new round, created as DRAFT.
 #[derive(InputObject, Clone, Debug)]
 pub struct CreateSurveyRoundInput {
