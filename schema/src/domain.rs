@@ -92,6 +92,13 @@ fn shown(value: &str) -> String {
     value.chars().take(64).collect()
 }
 
+/// A moment as the API writes it everywhere (GraphQL's `DateTime`, the
+/// webhooks' bodies, the files): RFC 3339 in UTC with microseconds,
+/// `2027-06-01T09:00:00.000000Z`.
+pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,11 +127,4 @@ mod tests {
         assert_eq!(RoundYear::parse(2027).unwrap().get(), 2027);
         assert!(RoundYear::parse(1999).is_err() && RoundYear::parse(2101).is_err());
     }
-}
-
-/// A moment as the API writes it everywhere (GraphQL's `DateTime`, the
-/// webhooks' bodies, the files): RFC 3339 in UTC with microseconds,
-/// `2027-06-01T09:00:00.000000Z`.
-pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
