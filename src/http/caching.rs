@@ -38,3 +38,41 @@ pub fn or_refusal(mut response: actix_web::HttpResponse) -> actix_web::HttpRespo
     }
     response
 }
+
+/// How long a shared cache may keep a frozen read fetched without a token:
+/// a PUBLISHED round's file, chart, or GraphQL GET answered wholly from
+/// frozen rounds (guidance edits reach shared caches within this).
+pub const FROZEN_MAX_AGE: u32 = 3600;
+
+/// A strong `ETag` of a response body (a hash of its bytes).
+pub fn etag(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{tag}\"")
+}
+
+/// Whether the client already holds the body tagged `tag` (`If-None-Match`).
+pub fn unchanged(req: &actix_web::HttpRequest, tag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+/// A frozen body fetched without a token: kept by shared caches for
+/// [`FROZEN_MAX_AGE`], with its `ETag`, and 304 when the client has it.
+pub fn shared_frozen(
+    req: &actix_web::HttpRequest,
+    response: &mut HttpResponseBuilder,
+    body: &[u8],
+) -> bool {
+    headers(response, Caching::Shared, Some(FROZEN_MAX_AGE));
+    let tag = etag(body);
+    let unchanged = unchanged(req, &tag);
+    response.insert_header((header::ETAG, tag));
+    if unchanged {
+        response.status(actix_web::http::StatusCode::NOT_MODIFIED);
+    }
+    unchanged
+}

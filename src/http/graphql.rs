@@ -246,8 +246,15 @@ async fn execute(
     {
         observe_replay(state, span.as_ref(), reply.operation);
         let mut response = HttpResponse::Ok();
-        super::caching::headers(&mut response, caching, None);
-        return response.content_type(media.as_str()).body(reply.body);
+        response.content_type(media.as_str());
+        if shared_get(req, caching) {
+            if super::caching::shared_frozen(req, &mut response, &reply.body) {
+                return response.finish();
+            }
+        } else {
+            super::caching::headers(&mut response, caching, None);
+        }
+        return response.body(reply.body);
     }
     let frozen = Arc::new(FrozenFields::default());
     // The operations of a batch share one complexity budget.
@@ -377,6 +384,9 @@ async fn execute(
             state
                 .replies
                 .put(key, epoch, body.clone(), operation.unwrap_or_default());
+            if shared_get(req, caching) && super::caching::shared_frozen(req, &mut builder, &body) {
+                return builder.finish();
+            }
             return builder.body(body);
         }
         // The common case goes out as async-graphql wrote it, serialized once.
@@ -497,6 +507,12 @@ fn refused(refusal: &Refusal) -> HttpResponse {
             "only registered documents run here (MOGNAD_PERSISTED_ONLY): send a persisted query",
         ),
     }
+}
+
+/// Whether a response read wholly from frozen rounds may be kept by shared
+/// caches: a GET (an automatic persisted query, say) without a token.
+fn shared_get(req: &HttpRequest, caching: schema::policy::Caching) -> bool {
+    req.method() == actix_web::http::Method::GET && caching == schema::policy::Caching::Shared
 }
 
 /// The id [`super::trace_requests`] gave the request.

@@ -30,7 +30,6 @@ use schema::services::{participation, rounds};
 use schema::{ApiError, Principal, policy};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::tabular::{Cell, Dialect, Format, Table};
@@ -406,21 +405,12 @@ fn reply(
     response
         .content_type(format.media_type())
         .insert_header(disposition);
-    super::caching::headers(&mut response, caching, Some(3600));
     if caching == Caching::Private {
+        super::caching::headers(&mut response, caching, None);
         return response.body(body);
     }
-    let digest = Sha256::digest(&body);
-    let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    let etag = format!("\"{tag}\"");
-    response.insert_header((header::ETAG, etag.as_str()));
-    let matched = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if matched {
-        return response.status(StatusCode::NOT_MODIFIED).finish();
+    if super::caching::shared_frozen(req, &mut response, &body) {
+        return response.finish();
     }
     response.body(body)
 }

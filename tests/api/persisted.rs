@@ -163,3 +163,73 @@ async fn only_registered_documents_run_in_allow_list_mode() {
     assert_eq!(response.status().as_u16(), 403);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An automatic persisted query over GET of a published round's figures,
+/// without a token, is what shared caches keep: `public, max-age=3600`, an
+/// ETag, 304 when the client has it. With a token it is private; a GET of
+/// something that can change is checked again every time.
+#[tokio::test]
+async fn an_apq_get_of_public_figures_is_cacheable_with_an_etag() {
+    let app = spawn_app().await;
+    mognad::demo::load(&app.db, 5).await.unwrap();
+    let figures = "{ maturityAggregates(roundId: \"00000000-0000-0000-0000-000000002023\", grouping: NATIONAL) { area { number } meanLevel } }";
+    let h = hash(figures);
+    let (status, _) = app
+        .post(
+            &json!({ "query": figures, "extensions": persisted(&h) }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let get = |token: Option<String>, tag: Option<String>| {
+        let mut request = app
+            .client
+            .get(format!("{}/graphql", app.address))
+            .query(&[("extensions", persisted(&h).to_string())]);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(tag) = tag {
+            request = request.header("if-none-match", tag);
+        }
+        request.send()
+    };
+    // Twice: once computed, once kept; the same headers both times.
+    let mut tags = Vec::new();
+    for _ in 0..2 {
+        let response = get(None, None).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+        let vary = response.headers()["vary"].to_str().unwrap();
+        assert!(vary.starts_with("Authorization"), "{vary}");
+        let tag = response.headers()["etag"].to_str().unwrap().to_owned();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["data"]["maturityAggregates"].as_array().unwrap().len(),
+            9
+        );
+        tags.push(tag);
+    }
+    assert_eq!(tags[0], tags[1]);
+    let again = get(None, Some(tags[0].clone())).await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], tags[0].as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+    // With a token: the caller's own, never stored, no tag.
+    let mine = get(Some(kommun_token("1280")), Some(tags[0].clone()))
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), 200);
+    assert_eq!(mine.headers()["cache-control"], "private, no-store");
+    assert!(mine.headers().get("etag").is_none());
+    // What can change (a round's status) is kept but checked again.
+    let live = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "{ surveyRounds { year status } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.headers()["cache-control"], "public, no-cache");
+    assert!(live.headers().get("etag").is_none());
+}
