@@ -89,9 +89,27 @@ pub enum ApiError {
         retry_after: u64,
     },
     Internal,
+    /// An error with a list beside its message, in `extensions.<name>`:
+    /// the question keys `submitResponse` misses (`missing`), what keeps a
+    /// questionnaire from opening (`problems`). Code and message are the
+    /// inner error's.
+    Listing {
+        error: Box<ApiError>,
+        name: &'static str,
+        items: Vec<String>,
+    },
 }
 
 impl ApiError {
+    /// This error with `items` in `extensions.<name>` beside its message.
+    pub fn listing(self, name: &'static str, items: Vec<String>) -> Self {
+        Self::Listing {
+            error: Box::new(self),
+            name,
+            items,
+        }
+    }
+
     /// The value of `extensions.code`.
     pub fn code(&self) -> &'static str {
         self.error_code().as_str()
@@ -111,6 +129,7 @@ impl ApiError {
             Self::Unavailable => ErrorCode::Unavailable,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal => ErrorCode::InternalServerError,
+            Self::Listing { error, .. } => error.error_code(),
         }
     }
 
@@ -130,6 +149,7 @@ impl ApiError {
             Self::Timeout => "the request took too long and was stopped; nothing it wrote was kept",
             Self::Unavailable => "the database cannot be reached right now; try again shortly",
             Self::Internal => "internal server error",
+            Self::Listing { error, .. } => error.message(),
         }
     }
 
@@ -274,10 +294,17 @@ impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         let code = err.code();
         let retry_after = err.retry_after();
+        let listing = match &err {
+            ApiError::Listing { name, items, .. } => Some((*name, items.clone())),
+            _ => None,
+        };
         async_graphql::Error::new(err.message()).extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(seconds) = retry_after {
                 ext.set("retryAfter", seconds);
+            }
+            if let Some((name, items)) = listing {
+                ext.set(name, items);
             }
         })
     }

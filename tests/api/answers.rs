@@ -173,6 +173,18 @@ async fn the_write_flow_keeps_every_change_in_order() {
         !message.contains("risk_managed") && !message.contains("function_hours"),
         "{message}"
     );
+    // The same keys as a list beside the message, in questionnaire order.
+    let listed: Vec<&str> = body["errors"][0]["extensions"]["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        message,
+        format!("required questions are unanswered: {}", listed.join(", "))
+    );
+    assert!(listed.contains(&"policy_adopted") && !listed.contains(&"risk_managed"));
 
     // Answer the rest, submit (with a stale version first).
     let v5 = app

@@ -115,6 +115,11 @@ async fn skr_admins_author_a_draft_round_and_every_refusal_changes_nothing() {
     );
     let body = app.transition("openSurveyRound", &round).await;
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+    // The problems, as a list beside the message.
+    assert_eq!(
+        body["errors"][0]["extensions"]["problems"], q["questionnaireProblems"],
+        "{body}"
+    );
     let function = &q["areas"][0];
     assert_eq!(function["key"], "function");
     assert_eq!(function["questions"][0]["key"], "coordination_function");

@@ -434,7 +434,8 @@ pub fn check(q: &Questionnaire, baseline: Option<&Questionnaire>, opening: bool)
     } else {
         "the questionnaire would be wrong"
     };
-    Err(ApiError::bad_input(format!("{what}: {}", found.join("; "))))
+    let message = format!("{what}: {}", found.join("; "));
+    Err(ApiError::bad_input(message).listing("problems", found))
 }
 
 /// The baseline round's questionnaire, where the round has a baseline.

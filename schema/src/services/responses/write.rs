@@ -564,10 +564,9 @@ async fn submit_once(
     let current = answers(&txn, scope, round.id, q).await?;
     let missing = unanswered_required(q, &values_of(&current));
     if !missing.is_empty() {
-        return Err(ApiError::bad_input(format!(
-            "required questions are unanswered: {}",
-            missing.join(", ")
-        )));
+        let message = format!("required questions are unanswered: {}", missing.join(", "));
+        let keys = missing.iter().map(ToString::to_string).collect();
+        return Err(ApiError::bad_input(message).listing("missing", keys));
     }
     changes::throttle(&txn, scope, round.id).await?;
     set_status(&txn, scope, &round, &row, ResponseStatus::Submitted).await?;
