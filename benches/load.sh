@@ -4,9 +4,9 @@
 #
 #   bash benches/load.sh            (needs wrk: apt-get install -y wrk; pgbench, psql)
 #
-# It builds mognad (release) and ../shared/bench/ceiling, starts gqlconst and mognad on
+# It builds mognad (release) and benches/ceiling, starts gqlconst and mognad on
 # loopback with the demo data (an SQLite file; a throwaway PostgreSQL database
-# mognad_load), runs ../shared/bench/write-ceiling/run.sh, and measures four workloads,
+# mognad_load), runs benches/write-ceiling/run.sh, and measures four workloads,
 # each after a checked warm-up (every response 2xx without errors, or the run stops):
 #
 #   kommun    myComparison(2023), tokens rotating over the 290 kommuner
@@ -18,13 +18,12 @@
 # One line per workload: req/s, p50, p99, errors, server CPU per request, RSS, and the
 # ratio to its reference from the same run (reads: gqlconst; saves: the write ceiling).
 # Not part of `cargo test` or CI. Env: DURATION (10), CONNECTIONS (64), THREADS (2),
-# PG_URL (postgres://postgres@127.0.0.1:5432/postgres), SHARED (../shared); to look at one
+# PG_URL (postgres://postgres@127.0.0.1:5432/postgres); to look at one
 # part while working on it, DATABASES ("sqlite postgres") and WORKLOADS ("kommun skr
 # anonymous save") narrow the run (the references are always measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-SHARED=${SHARED:-$root/../shared}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DURATION=${DURATION:-10}
 DATABASES=${DATABASES:-sqlite postgres}
@@ -47,7 +46,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 echo "== build (release)"
 cargo build --release --quiet
 CARGO_TARGET_DIR="$root/target/ceiling" cargo build --release --quiet \
-  --manifest-path "$SHARED/bench/ceiling/Cargo.toml"
+  --manifest-path "$root/benches/ceiling/Cargo.toml"
 bin=$root/target/release/mognad
 
 echo "== $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -sr)"
@@ -109,7 +108,7 @@ ceiling_line=$(run gqlconst http://127.0.0.1:18082/graphql "$gql_pid" "$work/no-
 echo "$ceiling_line"
 ceiling=$(awk '{ print $2 }' <<<"$ceiling_line")
 kill "$gql_pid"
-write_line=$(bash "$SHARED/bench/write-ceiling/run.sh" "$PG_URL")
+write_line=$(bash "$root/benches/write-ceiling/run.sh" "$PG_URL")
 echo "$write_line"
 write_ceiling=$(sed -n 's/^write-ceiling: \([0-9.]*\) tx\/s.*/\1/p' <<<"$write_line")
 

@@ -610,11 +610,11 @@ async fn concurrent_authors_and_an_open_are_put_in_one_order() {
     assert_eq!(unique.len(), keys.len());
 }
 
-/// The README's authoring example, run as it is written, does what the
-/// README says it does.
+/// The manual.s authoring example (docs/using.md), run as it is written, does what the
+/// manual says it does.
 #[tokio::test]
 async fn the_readme_authoring_example_does_what_the_readme_says() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../docs/using.md");
     let start = readme
         .find("```graphql\nmutation($r: ID!) {\n  added: upsertQuestion")
         .expect("the README's authoring example")

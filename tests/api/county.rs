@@ -81,7 +81,7 @@ async fn the_demo_round_of_2023_by_lan_shows_most_counties_and_hides_the_small_o
     );
 
     // The README's län table is this one.
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../docs/using.md");
     let table = &readme[readme.find("<!-- county table -->").unwrap()..];
     let lines: Vec<&str> = table
         .lines()
