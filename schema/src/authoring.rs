@@ -20,8 +20,13 @@ pub struct AreaInput {
     pub key: String,
     /// 1..99 for a maturity area (unique in the round), null for an area without a maturity score.
     pub number: Option<i32>,
-    /// The title in Swedish (1 to 200 characters).
-    pub title_sv: String,
+    /// The title in Swedish (1 to 200 characters), as `Area.title` shows it.
+    pub title: Option<String>,
+    /// The old name of `title`.
+    #[graphql(
+        deprecation = "use `title` (the name `Area` shows it by); kept until the next release"
+    )]
+    pub title_sv: Option<String>,
     /// The title in English (1 to 200 characters).
     pub title_en: String,
     /// 1-based place among the areas; null keeps an area where it is and puts a new one last.
@@ -42,8 +47,13 @@ pub struct ConditionInput {
 pub struct OptionInput {
     /// Unique within the question: 1 to 64 of a-z, 0-9 and _.
     pub key: String,
-    /// The label in Swedish (1 to 500 characters).
-    pub label_sv: String,
+    /// The label in Swedish (1 to 500 characters), as `AnswerOption.label` shows it.
+    pub label: Option<String>,
+    /// The old name of `label`.
+    #[graphql(
+        deprecation = "use `label` (the name `AnswerOption` shows it by); kept until the next release"
+    )]
+    pub label_sv: Option<String>,
     /// The label in English (1 to 500 characters).
     pub label_en: String,
     /// 1..4 on every option of a maturity question; null elsewhere.
@@ -66,8 +76,13 @@ pub struct QuestionInput {
     pub key: String,
     /// The area the question belongs to.
     pub area_key: String,
-    /// The question in Swedish (1 to 2000 characters).
-    pub text_sv: String,
+    /// The question in Swedish (1 to 2000 characters), as `Question.text` shows it.
+    pub text: Option<String>,
+    /// The old name of `text`.
+    #[graphql(
+        deprecation = "use `text` (the name `Question` shows it by); kept until the next release"
+    )]
+    pub text_sv: Option<String>,
     /// The question in English (1 to 2000 characters).
     pub text_en: String,
     /// How the question is answered.
@@ -95,24 +110,64 @@ pub struct QuestionInput {
     pub options: Vec<OptionInput>,
 }
 
-impl From<AreaInput> for AreaEdit {
-    fn from(a: AreaInput) -> Self {
-        Self {
-            key: a.key,
-            number: a.number,
-            title_sv: a.title_sv,
-            title_en: a.title_en,
-            position: a.position,
-        }
+/// A Swedish text given by its name (`name`) or its old one (`old`): one of
+/// them, or both alike.
+fn swedish(
+    name: &str,
+    old: &str,
+    given: Option<String>,
+    by_old_name: Option<String>,
+) -> crate::ApiResult<String> {
+    match (given, by_old_name) {
+        (Some(a), Some(b)) if a != b => Err(crate::ApiError::bad_input(format!(
+            "give `{name}` once: `{old}` is its old name, and the two differ"
+        ))),
+        (Some(text), _) | (None, Some(text)) => Ok(text),
+        (None, None) => Err(crate::ApiError::bad_input(format!(
+            "`{name}` (the Swedish text) is required"
+        ))),
     }
 }
 
-impl From<QuestionInput> for QuestionEdit {
-    fn from(q: QuestionInput) -> Self {
-        Self {
+impl TryFrom<AreaInput> for AreaEdit {
+    type Error = crate::ApiError;
+
+    fn try_from(a: AreaInput) -> crate::ApiResult<Self> {
+        Ok(Self {
+            title_sv: swedish("title", "titleSv", a.title, a.title_sv)?,
+            key: a.key,
+            number: a.number,
+            title_en: a.title_en,
+            position: a.position,
+        })
+    }
+}
+
+impl TryFrom<QuestionInput> for QuestionEdit {
+    type Error = crate::ApiError;
+
+    fn try_from(q: QuestionInput) -> crate::ApiResult<Self> {
+        let options = q
+            .options
+            .into_iter()
+            .map(|o| {
+                Ok(OptionEdit {
+                    label_sv: swedish("label", "labelSv", o.label, o.label_sv)?,
+                    key: o.key,
+                    label_en: o.label_en,
+                    maturity_level: o.maturity_level,
+                    affirmative: o.affirmative,
+                    hours_from: o.hours_from,
+                    hours_to: o.hours_to,
+                    predecessor_key: o.predecessor_key,
+                })
+            })
+            .collect::<crate::ApiResult<Vec<_>>>()?;
+        Ok(Self {
+            text_sv: swedish("text", "textSv", q.text, q.text_sv)?,
+            options,
             key: q.key,
             area_key: q.area_key,
-            text_sv: q.text_sv,
             text_en: q.text_en,
             kind: q.kind.into(),
             required: q.required,
@@ -126,21 +181,7 @@ impl From<QuestionInput> for QuestionEdit {
             max_number: q.max_number,
             max_length: q.max_length,
             predecessor_key: q.predecessor_key,
-            options: q
-                .options
-                .into_iter()
-                .map(|o| OptionEdit {
-                    key: o.key,
-                    label_sv: o.label_sv,
-                    label_en: o.label_en,
-                    maturity_level: o.maturity_level,
-                    affirmative: o.affirmative,
-                    hours_from: o.hours_from,
-                    hours_to: o.hours_to,
-                    predecessor_key: o.predecessor_key,
-                })
-                .collect(),
-        }
+        })
     }
 }
 
@@ -160,7 +201,7 @@ impl AuthoringMutation {
     ) -> Result<SurveyRound> {
         let admin = policy::admin(Principal::of(ctx))?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let edit = AreaEdit::from(input);
+        let edit = AreaEdit::try_from(input)?;
         let round = authoring::edit(db, &admin, &round_id, "upsertArea", |q, id| {
             authoring::upsert_area(q, id, edit.clone())
         })
@@ -198,7 +239,7 @@ impl AuthoringMutation {
     ) -> Result<SurveyRound> {
         let admin = policy::admin(Principal::of(ctx))?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let edit = QuestionEdit::from(input);
+        let edit = QuestionEdit::try_from(input)?;
         let round = authoring::edit(db, &admin, &round_id, "upsertQuestion", |q, id| {
             authoring::upsert_question(q, id, edit.clone())
         })

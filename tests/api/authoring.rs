@@ -784,3 +784,83 @@ async fn a_mapping_onto_a_named_round_follows_who_sees_it() {
         .await;
     assert_eq!(error_codes(&body), ["NOT_FOUND"], "{body}");
 }
+
+/// Inputs name the Swedish texts as the outputs show them (`text`, `label`,
+/// `title`); the old names (`textSv`, `labelSv`, `titleSv`) still work,
+/// deprecated, and giving both differently, or neither, is refused.
+#[tokio::test]
+async fn inputs_name_texts_as_outputs_do_and_the_old_names_still_work() {
+    let app = spawn_app().await;
+    let round = app.create_round(2027).await;
+    let admin = admin_token();
+    let area = "mutation($r: ID!, $a: AreaInput!) { upsertArea(roundId: $r, input: $a) { areas { key title titleEn } } }";
+    let body = app
+        .ok(
+            &admin,
+            area,
+            json!({ "r": round, "a": { "key": "suppliers", "title": "Leverantörer", "titleEn": "Suppliers" } }),
+        )
+        .await;
+    let areas = body["upsertArea"]["areas"].as_array().unwrap();
+    assert!(
+        areas
+            .iter()
+            .any(|a| a["key"] == "suppliers" && a["title"] == "Leverantörer")
+    );
+    let question = json!({ "key": "supplier_review", "areaKey": "suppliers", "kind": "SINGLE_CHOICE",
+        "text": "Granskas leverantörerna?", "textEn": "Are suppliers reviewed?",
+        "options": [{ "key": "yes", "label": "Ja", "labelEn": "Yes" },
+                    { "key": "no", "labelSv": "Nej", "labelEn": "No" }] });
+    app.ok(
+        &admin,
+        UPSERT_QUESTION,
+        json!({ "r": round, "q": question }),
+    )
+    .await;
+    let shown = question_of(&app, &round, "supplier_review").await;
+    assert_eq!(shown["text"], "Granskas leverantörerna?");
+    assert_eq!(shown["options"][1]["label"], "Nej");
+    for (broken, says) in [
+        (json!({ "text": "A", "textSv": "B" }), "give `text` once"),
+        (
+            json!({ "text": null }),
+            "`text` (the Swedish text) is required",
+        ),
+    ] {
+        let mut q = question.clone();
+        q["key"] = json!("other");
+        for (k, v) in broken.as_object().unwrap() {
+            q[k] = v.clone();
+        }
+        let message = refused(
+            &app,
+            UPSERT_QUESTION,
+            json!({ "r": round, "q": q }),
+            "BAD_USER_INPUT",
+        )
+        .await;
+        assert!(message.contains(says), "{message}");
+    }
+    assert!(question_of(&app, &round, "other").await.is_null());
+    // The schema says which names are the old ones.
+    let types = app
+        .data(
+            "{ __type(name: \"QuestionInput\") { inputFields(includeDeprecated: true) { name isDeprecated } } }",
+            json!({}),
+        )
+        .await;
+    let deprecated: Vec<&str> = types["__type"]["inputFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["isDeprecated"] == true)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(deprecated, ["textSv"]);
+}
+
+async fn question_of(app: &TestApp, round: &str, key: &str) -> Value {
+    question(&questionnaire(app, round).await, key)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
