@@ -9,7 +9,8 @@ use crate::helpers::{TestApp, error_codes, kommun_token, spawn_app};
 use crate::isolation::full_answers;
 
 const RESPONSE: &str = "query($r: ID!) { myResponse(roundId: $r) { status version updatedAt submittedAt answeredCount requiredCount \
-    answers { questionKey choices number text } history { subject questionKey before after } } }";
+    answers { questionKey choices number text } history { subject questionKey before after \
+    beforeValue { choice choices number text } afterValue { choice choices number text } } } }";
 const SAVE: &str = "mutation($r: ID!, $a: [AnswerInput!]!, $v: Int) { saveAnswers(roundId: $r, answers: $a, expectedVersion: $v) { status version answeredCount answers { questionKey choices number text } } }";
 
 fn choice(key: &str, option: &str) -> Value {
@@ -247,6 +248,24 @@ async fn the_write_flow_keeps_every_change_in_order() {
         .iter()
         .map(|e| {
             assert_eq!(e["subject"], "user-1280");
+            // The same values as objects, as saveAnswers takes them.
+            for (text, value) in [("before", "beforeValue"), ("after", "afterValue")] {
+                match e[text].as_str() {
+                    None => assert_eq!(e[value], Value::Null, "{e}"),
+                    Some(json) => {
+                        let sent: Value = serde_json::from_str(json).unwrap();
+                        let (field, inner) = sent.as_object().unwrap().iter().next().unwrap();
+                        for f in ["choice", "choices", "number", "text"] {
+                            let expected = if f == field {
+                                inner.clone()
+                            } else {
+                                Value::Null
+                            };
+                            assert_eq!(e[value][f], expected, "{e}");
+                        }
+                    }
+                }
+            }
             (
                 e["questionKey"].as_str().unwrap().to_owned(),
                 e["before"].clone(),

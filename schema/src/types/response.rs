@@ -152,6 +152,48 @@ pub struct AnswerEvent {
     pub before: Option<String>,
     /// The answer after, as JSON text; null where the change cleared it.
     pub after: Option<String>,
+    /// The answer before, as the value `saveAnswers` takes; null where there was none.
+    pub before_value: Option<RecordedAnswer>,
+    /// The answer after, as the value `saveAnswers` takes; null where the change cleared it.
+    pub after_value: Option<RecordedAnswer>,
+}
+
+/// An answer's value as `AnswerValue` gives it: exactly one field is set.
+#[derive(SimpleObject, Clone, Debug, Default, PartialEq)]
+pub struct RecordedAnswer {
+    /// The option key of a SINGLE_CHOICE answer.
+    pub choice: Option<String>,
+    /// The option keys of a MULTI_CHOICE answer.
+    pub choices: Option<Vec<String>>,
+    /// A NUMBER answer.
+    pub number: Option<f64>,
+    /// A TEXT answer.
+    pub text: Option<String>,
+}
+
+impl RecordedAnswer {
+    /// The value the audit trail recorded as JSON text.
+    fn of(json: Option<&str>) -> Option<Self> {
+        let value: responses::AnswerValue = serde_json::from_str(json?).ok()?;
+        Some(match value {
+            responses::AnswerValue::Choice(c) => Self {
+                choice: Some(c),
+                ..Self::default()
+            },
+            responses::AnswerValue::Choices(cs) => Self {
+                choices: Some(cs),
+                ..Self::default()
+            },
+            responses::AnswerValue::Number(n) => Self {
+                number: Some(n),
+                ..Self::default()
+            },
+            responses::AnswerValue::Text(t) => Self {
+                text: Some(t),
+                ..Self::default()
+            },
+        })
+    }
 }
 
 impl From<HistoryEntry> for AnswerEvent {
@@ -160,6 +202,8 @@ impl From<HistoryEntry> for AnswerEvent {
             subject: e.subject,
             at: Timestamp(e.at),
             question_key: e.question_key,
+            before_value: RecordedAnswer::of(e.before.as_deref()),
+            after_value: RecordedAnswer::of(e.after.as_deref()),
             before: e.before,
             after: e.after,
         }

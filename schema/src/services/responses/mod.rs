@@ -25,7 +25,7 @@ pub const DEFAULT_TEXT_LIMIT: usize = 2000;
 
 /// An answer's value, as clients send it and as the audit trail records it
 /// (`{"choice":"yes"}`, `{"choices":[…]}`, `{"number":3}`, `{"text":"…"}`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerValue {
     Choice(String),
