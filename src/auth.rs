@@ -104,7 +104,9 @@ impl AuthError {
             ErrorKind::InvalidIssuer => {
                 "the iss claim is not this server's issuer (MOGNAD_JWT_ISSUER)".into()
             }
-            ErrorKind::MissingRequiredClaim(claim) => format!("the token has no {claim} claim"),
+            ErrorKind::MissingRequiredClaim(claim) => {
+                format!("the token has no {claim} claim that is a number of seconds")
+            }
             ErrorKind::InvalidAlgorithm => {
                 "the token's algorithm (alg) is not the one of this server's key".into()
             }
@@ -112,7 +114,7 @@ impl AuthError {
             | ErrorKind::Base64(_)
             | ErrorKind::Json(_)
             | ErrorKind::Utf8(_) => {
-                "the token is not a JWT (three base64url parts separated by dots)".into()
+                "the token cannot be read as a JWT (three base64url parts separated by dots, a header this server takes)".into()
             }
             _ => self.to_string(),
         }

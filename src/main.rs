@@ -215,6 +215,32 @@ fn token(config: &Config, args: &TokenArgs) -> Result<String, String> {
         (_, Some(_)) => return Err("--kommun goes only with --role kommun".into()),
         (_, None) => None,
     };
+    // The claims it writes are those this server reads by default.
+    if config.claim_role != "role" || config.claim_kommun != "kommun" || !config.role_map.is_empty()
+    {
+        return Err(format!(
+            "mognad token writes the claims role and kommun, but this server reads them as {} and {}{}: \
+             use tokens from your identity provider",
+            config.claim_role,
+            config.claim_kommun,
+            if config.role_map.is_empty() {
+                ""
+            } else {
+                " through MOGNAD_ROLE_MAP"
+            }
+        ));
+    }
+    if let Some(sub) = &args.sub
+        && (sub.trim().is_empty()
+            || sub.chars().any(mognad::telemetry::unsafe_in_a_line)
+            || sub.chars().count() > auth::MAX_SUBJECT)
+    {
+        return Err(format!(
+            "--sub {:?}: a subject is 1 to {} characters, without control, separator or reordering characters",
+            sub.chars().take(40).collect::<String>(),
+            auth::MAX_SUBJECT
+        ));
+    }
     let ttl = auth::parse_ttl(&args.ttl)
         .ok_or_else(|| format!("--ttl {:?}: use e.g. 90s, 30m, 1h or 7d", args.ttl))?;
     let (secret, source) = auth::hs256_secret_from(config)

@@ -106,6 +106,9 @@ impl Application {
                 Some(reads.clone()),
                 memory,
                 targets.as_ref().clone(),
+                schema::services::webhooks::Tester(Arc::new(crate::webhooks::TestSender {
+                    targets: targets.clone(),
+                })),
                 limits,
                 schema::Settings {
                     min_cell: i64::from(config.min_cell),

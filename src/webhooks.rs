@@ -343,6 +343,93 @@ impl reqwest::dns::Resolve for Guard {
     }
 }
 
+/// A delivery's request: its body and what its headers say.
+struct Signed<'a> {
+    secret: &'a str,
+    body: String,
+    timestamp: i64,
+    event: String,
+    delivery: String,
+}
+
+/// The signed POST of a delivery (or a test event), as every one is sent.
+async fn post(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    signed: Signed<'_>,
+) -> Result<reqwest::Response, reqwest::Error> {
+    client
+        .post(&endpoint.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(
+            "X-Mognad-Signature",
+            signature(signed.secret.as_bytes(), signed.body.as_bytes()),
+        )
+        .header("X-Mognad-Timestamp", signed.timestamp.to_string())
+        .header("X-Mognad-Event", signed.event)
+        .header("X-Mognad-Delivery", signed.delivery)
+        .body(signed.body)
+        .send()
+        .await
+}
+
+/// Sends `testWebhook`'s events: through the same checks, client and
+/// signature as the dispatcher's deliveries, on a client of its own.
+pub struct TestSender {
+    pub targets: Arc<Targets>,
+}
+
+impl webhooks::TestSender for TestSender {
+    fn send_test(
+        &self,
+        delivery: webhooks::TestDelivery,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Attempt> + Send + '_>> {
+        Box::pin(async move {
+            let at = chrono::Utc::now();
+            let started = Instant::now();
+            let failed = |error: String, status_code: Option<u16>| Attempt {
+                at,
+                status_code,
+                error: Some(error),
+                duration: started.elapsed(),
+            };
+            let Ok(endpoint) = Targets::parse(&delivery.url) else {
+                return failed("failed".into(), None);
+            };
+            if let Some(ip) = endpoint.ip
+                && !self
+                    .targets
+                    .permits(&endpoint.host, SocketAddr::new(ip, endpoint.port))
+            {
+                return failed("failed".into(), None);
+            }
+            let Ok(client) = client(self.targets.clone(), &endpoint) else {
+                return failed("failed".into(), None);
+            };
+            let signed = Signed {
+                secret: &delivery.secret,
+                body: delivery.body,
+                timestamp: delivery.timestamp,
+                event: webhooks::TEST_EVENT.to_owned(),
+                delivery: delivery.delivery_id,
+            };
+            match post(&client, &endpoint, signed).await {
+                Ok(response) if response.status().is_success() => Attempt {
+                    at,
+                    status_code: Some(response.status().as_u16()),
+                    error: None,
+                    duration: started.elapsed(),
+                },
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    failed(format!("HTTP {status}"), Some(status))
+                }
+                Err(_) => failed("failed".into(), None),
+            }
+        })
+    }
+}
+
 /// One attempt: the signed POST and what came of it.
 async fn send(
     route: Option<&Route>,
@@ -372,25 +459,14 @@ async fn send(
     }
     let timestamp = at.timestamp();
     let body = webhooks::payload(due, timestamp, cursors).to_string();
-    let result = client
-        .post(&endpoint.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(
-            "X-Mognad-Signature",
-            signature(due.secret.as_bytes(), body.as_bytes()),
-        )
-        .header("X-Mognad-Timestamp", timestamp.to_string())
-        .header(
-            "X-Mognad-Event",
-            sea_orm::ActiveEnum::to_value(&due.event.kind),
-        )
-        .header(
-            "X-Mognad-Delivery",
-            cursors.delivery_id(due.webhook_id, due.delivery_id),
-        )
-        .body(body)
-        .send()
-        .await;
+    let signed = Signed {
+        secret: &due.secret,
+        body,
+        timestamp,
+        event: sea_orm::ActiveEnum::to_value(&due.event.kind),
+        delivery: cursors.delivery_id(due.webhook_id, due.delivery_id),
+    };
+    let result = post(client, endpoint, signed).await;
     let duration = started.elapsed();
     match result {
         Ok(response) => {

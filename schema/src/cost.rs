@@ -22,7 +22,7 @@
 //! | `maturityTrend` without panel, not in memory | 2 × [`FIGURE`] |
 //! | `maturityTrend(panel: true)` (computed from the scores each time) | [`PANEL`] |
 //! | `myComparison` (the kommun's own scores beside two aggregates) | 2 × [`FIGURE`] |
-//! | `participation` | [`FIGURE`] / 2 |
+//! | `participation`, `releaseSummary` | [`FIGURE`] / 2 |
 //! | `maturitySeries` | per round, as `maturityAggregates` |
 //! | `distributionTrend(panel: true)` | [`PANEL`] |
 //! | `distributionTrend`, `processShareTrend`, `estimatedWeeklyHoursTrend` | 2 × [`FIGURE`] |
@@ -279,12 +279,14 @@ pub enum Figure {
     EstimatedWeeklyHoursTrend,
     MyComparison,
     Participation,
+    /// `SurveyRound.releaseSummary`: a round's release plan, read whole.
+    ReleaseSummary,
     /// `Response.history`: every change of a response, however many.
     History,
 }
 
 impl Figure {
-    const ALL: [(Self, &'static str); 12] = [
+    const ALL: [(Self, &'static str); 13] = [
         (Self::MaturityAggregates, "maturityAggregates"),
         (Self::AnswerDistribution, "answerDistribution"),
         (Self::ProcessShare, "processShare"),
@@ -296,6 +298,7 @@ impl Figure {
         (Self::EstimatedWeeklyHoursTrend, "estimatedWeeklyHoursTrend"),
         (Self::MyComparison, "myComparison"),
         (Self::Participation, "participation"),
+        (Self::ReleaseSummary, "releaseSummary"),
         (Self::History, "history"),
     ];
 
@@ -411,7 +414,7 @@ fn weight(figure: Figure, arg: &dyn Fn(&str) -> Arg, cache: Option<&FigureCache>
         | Figure::ProcessShareTrend
         | Figure::EstimatedWeeklyHoursTrend
         | Figure::MyComparison => 2 * FIGURE,
-        Figure::Participation => FIGURE / 2,
+        Figure::Participation | Figure::ReleaseSummary => FIGURE / 2,
         Figure::History => FIGURE,
     }
 }

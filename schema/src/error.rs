@@ -286,6 +286,12 @@ impl From<DbErr> for ApiError {
             tracing::info!(error = %err, "unique constraint violated");
             return Self::Conflict("the change conflicts with data that already exists".into());
         }
+        if let Some(SqlErr::ForeignKeyConstraintViolation(_)) = err.sql_err() {
+            tracing::info!(error = %err, "foreign key violated");
+            return Self::Conflict(
+                "something the change refers to was removed meanwhile; nothing was written".into(),
+            );
+        }
         Self::internal(&err)
     }
 }

@@ -93,6 +93,7 @@ pub fn build(
     reads: Option<DatabaseConnection>,
     memory: services::aggregates::FigureCache,
     targets: services::targets::Targets,
+    tester: services::webhooks::Tester,
     limits: Limits,
     settings: Settings,
 ) -> MognadSchema {
@@ -126,6 +127,7 @@ pub fn build(
         ))
         .data(memory)
         .data(targets)
+        .data(tester)
         .register_output_type::<ErrorCode>()
         .data(settings)
         .data(db)

@@ -104,6 +104,29 @@ impl WebhookMutation {
 
     /// SKR_ADMIN: puts a FAILED delivery back in line, due now, with a fresh
     /// count of attempts (its earlier attempts stay in its log).
+    /// SKR_ADMIN: sends the webhook a signed test event now (kind
+    /// `WEBHOOK_TEST`, no round, `deliveryId` starting `test-`), as a
+    /// delivery is sent, and says what came of it. Nothing is stored and no
+    /// feed event is made.
+    #[graphql(guard = "Needs::Admin")]
+    async fn test_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id.")] id: ID,
+    ) -> Result<crate::types::webhook::WebhookAttempt> {
+        let admin = admin(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let tester = ctx.data::<webhooks::Tester>()?;
+        let attempt = webhooks::test(db, &admin, tester, &id).await?;
+        Ok(crate::types::webhook::WebhookAttempt {
+            number: 1,
+            at: crate::types::time::Timestamp(attempt.at),
+            status_code: attempt.status_code.map(i32::from),
+            error: attempt.error,
+            duration_ms: i32::try_from(attempt.duration.as_millis()).unwrap_or(i32::MAX),
+        })
+    }
+
     #[graphql(guard = "Needs::Admin")]
     async fn retry_webhook_delivery(
         &self,

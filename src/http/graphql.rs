@@ -248,7 +248,7 @@ async fn execute(
         let mut response = HttpResponse::Ok();
         response.content_type(media.as_str());
         if shared_get(req, caching) {
-            if super::caching::shared_frozen(req, &mut response, &reply.body) {
+            if shared_answer(req, &mut response, &reply.body) {
                 return response.finish();
             }
         } else {
@@ -384,7 +384,7 @@ async fn execute(
             state
                 .replies
                 .put(key, epoch, body.clone(), operation.unwrap_or_default());
-            if shared_get(req, caching) && super::caching::shared_frozen(req, &mut builder, &body) {
+            if shared_get(req, caching) && shared_answer(req, &mut builder, &body) {
                 return builder.finish();
             }
             return builder.body(body);
@@ -513,6 +513,18 @@ fn refused(refusal: &Refusal) -> HttpResponse {
 /// caches: a GET (an automatic persisted query, say) without a token.
 fn shared_get(req: &HttpRequest, caching: schema::policy::Caching) -> bool {
     req.method() == actix_web::http::Method::GET && caching == schema::policy::Caching::Shared
+}
+
+/// [`super::caching::shared_frozen`] for a GraphQL answer, whose media type
+/// follows `Accept`: shared caches keep one per `Accept` too.
+fn shared_answer(
+    req: &HttpRequest,
+    response: &mut actix_web::HttpResponseBuilder,
+    body: &[u8],
+) -> bool {
+    let unchanged = super::caching::shared_frozen(req, response, body);
+    response.append_header((header::VARY, "Accept"));
+    unchanged
 }
 
 /// The id [`super::trace_requests`] gave the request.

@@ -227,7 +227,10 @@ async fn in_development_a_401_says_why_and_in_production_it_does_not() {
             format!("Bearer {}", sign(&unknown)),
             "kommun 9999 is not a known municipality",
         ),
-        ("Bearer not-a-jwt".to_owned(), "the token is not a JWT"),
+        (
+            "Bearer not-a-jwt".to_owned(),
+            "the token cannot be read as a JWT",
+        ),
     ];
     let app = spawn_app().await;
     for (authorization, why) in &cases {

@@ -278,6 +278,26 @@ async fn the_access_table_cell_by_cell() {
                     expected,
                     "{role} {op}"
                 );
+            } // A DRAFT round's details and its deletion, and a webhook's
+            // test event: SKR_ADMIN only too.
+            for (q, vars, op) in [
+                (
+                    "mutation($id: ID!) { updateSurveyRound(id: $id, input: { title: \"x\" }) { title } }",
+                    json!({ "id": draft }),
+                    "updateSurveyRound",
+                ),
+                (
+                    "mutation($id: ID!) { deleteSurveyRound(id: $id) }",
+                    json!({ "id": draft }),
+                    "deleteSurveyRound",
+                ),
+                (
+                    "mutation { testWebhook(id: \"00000000-0000-0000-0000-000000000000\") { statusCode } }",
+                    json!({}),
+                    "testWebhook",
+                ),
+            ] {
+                assert_eq!(outcome(&app, token, q, vars).await, expected, "{role} {op}");
             }
         }
     }

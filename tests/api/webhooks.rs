@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::helpers::{
-    TestApp, admin_token, analyst_token, error_codes, kommun_token, spawn_app_with, test_config,
+    TestApp, admin_token, analyst_token, error_codes, kommun_token, spawn_app_on, spawn_app_with,
+    test_config,
 };
 use crate::isolation::full_answers;
 
@@ -656,4 +657,83 @@ async fn a_failing_endpoint_opens_its_circuit() {
         3,
         "{pending}"
     );
+}
+
+/// `testWebhook` sends a signed test event now, as deliveries are sent,
+/// and says what came of it; nothing is stored, no feed event is made, and
+/// an address a webhook may not reach is not tried.
+#[tokio::test]
+async fn a_test_event_is_signed_sent_now_and_stored_nowhere() {
+    let app = serving_only().await;
+    let admin = admin_token();
+    let (url, log) = receiver(0).await;
+    let hook = app
+        .ok(
+            &admin,
+            CREATE,
+            json!({ "url": url, "events": ["ROUND_CREATED"], "secret": SECRET }),
+        )
+        .await["createWebhook"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let test =
+        "mutation($id: ID!) { testWebhook(id: $id) { number at statusCode error durationMs } }";
+    for _ in 0..2 {
+        let sent = app.ok(&admin, test, json!({ "id": hook })).await["testWebhook"].clone();
+        assert_eq!(
+            (&sent["statusCode"], &sent["error"]),
+            (&json!(200), &Value::Null),
+            "{sent}"
+        );
+        assert_eq!(sent["number"], 1);
+    }
+    let received = log.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    assert_ne!(
+        received[0].headers["x-mognad-delivery"],
+        received[1].headers["x-mognad-delivery"]
+    );
+    for r in &received {
+        let expected = mognad::webhooks::signature(SECRET.as_bytes(), &r.body);
+        assert_eq!(r.headers["x-mognad-signature"], expected);
+        assert_eq!(r.headers["x-mognad-event"], "WEBHOOK_TEST");
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["event"]["kind"], "WEBHOOK_TEST");
+        assert_eq!(body["webhookId"], hook.as_str());
+        assert!(body["deliveryId"].as_str().unwrap().starts_with("test-"));
+        assert_eq!(
+            r.headers["x-mognad-delivery"],
+            body["deliveryId"].as_str().unwrap()
+        );
+        assert_eq!(
+            r.headers["x-mognad-timestamp"],
+            body["timestamp"].to_string()
+        );
+        assert_eq!(body["event"]["roundId"], Value::Null);
+        assert_eq!(body["event"]["at"].as_str().unwrap().len(), 27);
+    }
+    // Stored nowhere: no delivery, no feed event.
+    let seen = app
+        .ok(
+            &admin,
+            "query($w: ID!) { webhookDeliveries(webhookId: $w) { status } changes(first: 100) { edges { node { kind } } } }",
+            json!({ "w": hook }),
+        )
+        .await;
+    assert_eq!(seen["webhookDeliveries"], json!([]));
+    assert!(!seen["changes"].to_string().contains("WEBHOOK_TEST"));
+    // Unknown webhooks and ids are NOT_FOUND.
+    for id in ["00000000-0000-0000-0000-000000000000", "not-a-uuid"] {
+        let body = app.gql(Some(&admin), test, json!({ "id": id })).await;
+        assert_eq!(error_codes(&body), ["NOT_FOUND"], "{body}");
+    }
+    // On a server that may not reach loopback, nothing is sent.
+    let strict = spawn_app_on(&app.database_url).await;
+    let refused = strict.ok(&admin, test, json!({ "id": hook })).await["testWebhook"].clone();
+    assert_eq!(
+        (&refused["statusCode"], &refused["error"]),
+        (&Value::Null, &json!("failed"))
+    );
+    assert_eq!(log.lock().unwrap().len(), 2, "nothing reached the receiver");
 }

@@ -129,7 +129,7 @@ pub async fn delete(
         .await?
     {
         return Err(ApiError::FailedPrecondition(format!(
-            "round {} is the baseline of round {}: delete that one first, or give it another baseline",
+            "round {} is the baseline of round {}: delete that one first",
             round.year, later.year
         )));
     }

@@ -226,10 +226,15 @@ async fn start(
         .await?;
     if updated.rows_affected != 1 {
         txn.rollback().await?;
-        let now = survey_round::Entity::find_by_id(round.id)
+        let Some(now) = survey_round::Entity::find_by_id(round.id)
             .one(db)
             .await?
-            .map_or(round.status, |r| r.status);
+            .map(|r| r.status)
+        else {
+            return Err(ApiError::not_found(format!(
+                "round: no round with id {id:?}"
+            )));
+        };
         return Err(ApiError::FailedPrecondition(format!(
             "round {} is {}; only a {} round can become {}",
             round.year,

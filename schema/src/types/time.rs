@@ -17,10 +17,15 @@ impl ScalarType for Timestamp {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(s) => DateTime::parse_from_rfc3339(s)
-                .map(|t| Self(t.with_timezone(&Utc)))
-                .map_err(|_| {
+                .map(|t| t.with_timezone(&Utc))
+                .ok()
+                // In UTC it must stay a year of four digits, or it could
+                // not be written back as RFC 3339 and read again.
+                .filter(|t| (1..=9999).contains(&chrono::Datelike::year(t)))
+                .map(Self)
+                .ok_or_else(|| {
                     InputValueError::custom(format!(
-                        "{s:?} is not an RFC 3339 time (e.g. 2027-03-01T08:00:00Z)"
+                        "{s:?} is not an RFC 3339 time from year 0001 to 9999 in UTC (e.g. 2027-03-01T08:00:00Z)"
                     ))
                 }),
             _ => Err(InputValueError::expected_type(value)),
