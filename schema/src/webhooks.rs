@@ -102,8 +102,6 @@ impl WebhookMutation {
         Ok(true)
     }
 
-    /// SKR_ADMIN: puts a FAILED delivery back in line, due now, with a fresh
-    /// count of attempts (its earlier attempts stay in its log).
     /// SKR_ADMIN: sends the webhook a signed test event now (kind
     /// `WEBHOOK_TEST`, no round, `deliveryId` starting `test-`), as a
     /// delivery is sent, and says what came of it. Nothing is stored and no
@@ -127,6 +125,8 @@ impl WebhookMutation {
         })
     }
 
+    /// SKR_ADMIN: puts a FAILED delivery back in line, due now, with a fresh
+    /// count of attempts (its earlier attempts stay in its log).
     #[graphql(guard = "Needs::Admin")]
     async fn retry_webhook_delivery(
         &self,
