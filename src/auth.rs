@@ -46,8 +46,8 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Name of the dev-mode secret file in the data folder.
 pub const DEV_SECRET_FILE: &str = "dev-jwt-secret";
 
-/// Why a token was refused. Logged (never the token); clients see only
-/// "invalid token".
+/// Why a token was refused. Logged (never the token); in production
+/// clients see only "invalid token", in development also [`AuthError::explained`].
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("the Authorization header is not `Bearer <token>`")]

@@ -307,8 +307,8 @@ impl Table {
                     }
                     Cell::Decimal(x, p) => {
                         let p = usize::from(*p).min(6);
-                        let scale = 10f64.powi(p as i32);
-                        let rounded = (x * scale).round() / scale;
+                        // Rounded as the CSV writes it, so both files agree on ties.
+                        let rounded = format!("{x:.p$}").parse().unwrap_or(*x);
                         sheet.write_number_with_format(r, c, rounded, &places[p])?;
                     }
                     Cell::Bool(b) => {

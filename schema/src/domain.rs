@@ -93,7 +93,7 @@ fn shown(value: &str) -> String {
 }
 
 /// A moment as the API writes it everywhere (GraphQL's `DateTime`, the
-/// webhooks' bodies, the files): RFC 3339 in UTC with microseconds,
+/// webhooks' bodies): RFC 3339 in UTC with microseconds,
 /// `2027-06-01T09:00:00.000000Z`.
 pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)

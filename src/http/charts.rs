@@ -85,7 +85,7 @@ pub async fn segment_radar(
     };
     let caching = policy::audience(&principal).caching();
     match segment_chart(&state, &req, &principal, &year, params.segment.as_deref()).await {
-        Ok(svg) => svg_reply(svg, caching),
+        Ok(svg) => svg_reply(&req, svg, caching),
         Err(e) => refused(&e),
     }
 }
@@ -202,7 +202,7 @@ pub async fn my_radar(
     };
     let caching = policy::audience(&principal).caching();
     match my_chart(&state, &req, &principal, &year).await {
-        Ok(svg) => svg_reply(svg, caching),
+        Ok(svg) => svg_reply(&req, svg, caching),
         Err(e) => refused(&e),
     }
 }
@@ -281,12 +281,18 @@ async fn my_chart(
     Ok(radar(&title, &areas, &series))
 }
 
-fn svg_reply(svg: String, caching: Caching) -> HttpResponse {
+/// A chart with the caching its audience allows: fetched without a token
+/// (a PUBLISHED round's), kept by shared caches with an ETag and 304, as
+/// files are ([`super::caching::shared_frozen`]); with one, private.
+fn svg_reply(req: &HttpRequest, svg: String, caching: Caching) -> HttpResponse {
     let mut response = HttpResponse::Ok();
-    super::caching::headers(&mut response, caching, Some(3600));
-    response
-        .content_type("image/svg+xml; charset=utf-8")
-        .body(svg)
+    response.content_type("image/svg+xml; charset=utf-8");
+    if caching == Caching::Private {
+        super::caching::headers(&mut response, caching, None);
+    } else if super::caching::shared_frozen(req, &mut response, svg.as_bytes()) {
+        return response.finish();
+    }
+    response.body(svg)
 }
 
 /// Text made safe for XML.

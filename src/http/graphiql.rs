@@ -11,7 +11,6 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use schema::policy::Caching;
 use serde_json::json;
-use sha2::Digest;
 use std::sync::Arc;
 
 use super::AppState;
@@ -132,12 +131,8 @@ pub(super) async fn asset(
             .content_type(ContentType::plaintext())
             .body("not found");
     };
-    let tag = format!("\"{}\"", hex(&sha2::Sha256::digest(bytes)[..12]));
-    let unchanged = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let tag = super::caching::etag(bytes);
+    let unchanged = super::caching::unchanged(&req, &tag);
     let mut response = if unchanged {
         HttpResponse::NotModified()
     } else {
@@ -153,13 +148,14 @@ pub(super) async fn asset(
     response.content_type(*media).body(*bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
 
     /// The vendored files are the ones `assets/graphiql/README.md` pins.
     #[test]

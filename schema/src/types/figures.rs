@@ -211,9 +211,9 @@ pub struct HiddenFigure {
 /// and say so on their own rows.
 #[derive(async_graphql::SimpleObject)]
 pub struct ReleaseSummary {
-    /// Hidden segments with reason SMALL_CELL.
+    /// Hidden figures (segments or questions) with reason SMALL_CELL.
     pub small_cell: i32,
-    /// Hidden segments with reason COMPLEMENTARY.
+    /// Hidden figures (segments or questions) with reason COMPLEMENTARY.
     pub complementary: i32,
     /// Hidden segments or questions with reason DIFFERENCING.
     pub differencing: i32,
