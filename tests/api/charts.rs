@@ -129,6 +129,30 @@ async fn a_segments_chart_shows_its_and_the_nations_means_and_draws() {
     assert_eq!(visible(&svg, "scale"), ["1", "1,25", "1,5", "1,75", "2"]);
     assert!(visible(&svg, "note").is_empty());
 
+    // Fetched without a token: kept by shared caches, with an ETag and 304
+    // (the files' decision); with a token: private.
+    let url = format!("{}/charts/rounds/2023/radar.svg?segment=A", app.address);
+    let first = app.client.get(&url).send().await.unwrap();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=3600");
+    let tag = first.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(&url)
+        .header("if-none-match", tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let mine = app
+        .client
+        .get(&url)
+        .bearer_auth(analyst_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.headers()["cache-control"], "private, no-store");
+    assert!(mine.headers().get("etag").is_none());
+
     // The nation alone, by default.
     let (status, _, svg) = get(&app, "/charts/rounds/2023/radar.svg", None).await;
     assert_eq!(status, 200);

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::AdminScope;
 use crate::services::memory::Memory;
-use crate::services::rounds;
+use crate::services::{lifecycle, rounds};
 
 /// What `updateSurveyRound` may change; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
@@ -63,30 +63,18 @@ pub async fn update(
     id: &str,
     edit: RoundEdit,
 ) -> ApiResult<survey_round::Model> {
+    // The same checks as a new round's.
     if let Some(title) = &edit.title {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(ApiError::bad_input(
-                "the title must have 1 to 200 characters",
-            ));
-        }
+        lifecycle::check_title(title.trim())?;
     }
-    if let Some(Some(d)) = &edit.description
-        && d.chars().count() > 2000
-    {
-        return Err(ApiError::bad_input(
-            "the description may have at most 2000 characters",
-        ));
+    if let Some(description) = &edit.description {
+        lifecycle::check_description(description.as_deref())?;
     }
     let txn = db.begin().await?;
     let round = take_draft(&txn, id, "changed").await?;
     let opens_at = edit.opens_at.unwrap_or(round.opens_at);
     let closes_at = edit.closes_at.unwrap_or(round.closes_at);
-    if let (Some(a), Some(b)) = (opens_at, closes_at)
-        && a >= b
-    {
-        return Err(ApiError::bad_input("opensAt must come before closesAt"));
-    }
+    lifecycle::check_dates(opens_at, closes_at)?;
     let mut update = survey_round::Entity::update_many()
         .col_expr(survey_round::Column::OpensAt, Expr::value(opens_at))
         .col_expr(survey_round::Column::ClosesAt, Expr::value(closes_at))

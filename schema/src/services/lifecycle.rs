@@ -49,6 +49,39 @@ async fn round_by_id(
         .ok_or_else(|| ApiError::not_found(format!("{what}: no round with id {id:?}")))
 }
 
+/// A round's title (trimmed): 1 to 200 characters.
+pub(crate) fn check_title(title: &str) -> ApiResult<()> {
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ApiError::bad_input(
+            "the title must have 1 to 200 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A round's description: at most 2000 characters.
+pub(crate) fn check_description(description: Option<&str>) -> ApiResult<()> {
+    if description.is_some_and(|d| d.chars().count() > 2000) {
+        return Err(ApiError::bad_input(
+            "the description may have at most 2000 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A round's planned dates: opening before closing, where both are given.
+pub(crate) fn check_dates(
+    opens_at: Option<DateTime<Utc>>,
+    closes_at: Option<DateTime<Utc>>,
+) -> ApiResult<()> {
+    if let (Some(a), Some(b)) = (opens_at, closes_at)
+        && a >= b
+    {
+        return Err(ApiError::bad_input("opensAt must come before closesAt"));
+    }
+    Ok(())
+}
+
 /// Creates a DRAFT round with a copy of `copy_from`'s questionnaire.
 pub async fn create(
     db: &DatabaseConnection,
@@ -57,25 +90,9 @@ pub async fn create(
     input: NewRound,
 ) -> ApiResult<survey_round::Model> {
     let title = input.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(ApiError::bad_input(
-            "the title must have 1 to 200 characters",
-        ));
-    }
-    if input
-        .description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 2000)
-    {
-        return Err(ApiError::bad_input(
-            "the description may have at most 2000 characters",
-        ));
-    }
-    if let (Some(a), Some(b)) = (input.opens_at, input.closes_at)
-        && a >= b
-    {
-        return Err(ApiError::bad_input("opensAt must come before closesAt"));
-    }
+    check_title(title)?;
+    check_description(input.description.as_deref())?;
+    check_dates(input.opens_at, input.closes_at)?;
     let source = round_by_id(db, &input.copy_from, "copyFrom").await?;
     let baseline = match &input.baseline {
         Some(id) => Some(round_by_id(db, id, "baseline").await?.id),
